@@ -1,0 +1,1 @@
+//! skiff-api (see ARCHITECTURE.md).

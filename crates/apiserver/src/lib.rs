@@ -1,0 +1,1 @@
+//! skiff-apiserver (see ARCHITECTURE.md).

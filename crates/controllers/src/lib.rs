@@ -1,0 +1,1 @@
+//! skiff-controllers (see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! skiff-images (see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! skiff-kubectl (see ARCHITECTURE.md).

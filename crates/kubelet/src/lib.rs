@@ -1,0 +1,1 @@
+//! skiff-kubelet (see ARCHITECTURE.md).

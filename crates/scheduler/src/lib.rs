@@ -1,0 +1,1 @@
+//! skiff-scheduler (see ARCHITECTURE.md).
