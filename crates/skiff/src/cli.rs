@@ -1,0 +1,153 @@
+//! Command-line flags, mirroring k3s where it set a convention.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Skiff: a Kubernetes-compatible orchestrator in one binary.
+#[derive(Parser, Debug)]
+#[command(name = "skiff", version, about)]
+pub struct Cli {
+    /// Verbose logs (RUST_LOG overrides).
+    #[arg(long, global = true)]
+    pub debug: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a server: API server, store, scheduler, controllers and (unless disabled) a node agent.
+    Server(ServerArgs),
+    /// Run a node agent that joins a server.
+    Agent(AgentArgs),
+    /// Manage images in the node's content store.
+    Image(ImageArgs),
+}
+
+/// Flags shared by `server` and `agent` for the node they run.
+#[derive(Args, Debug, Clone)]
+pub struct NodeArgs {
+    /// Node name (default: the hostname).
+    #[arg(long)]
+    pub node_name: Option<String>,
+    /// IP address advertised for the node (default: the address of the default route).
+    #[arg(long)]
+    pub node_ip: Option<IpAddr>,
+    /// Private registry configuration (k3s registries.yaml format).
+    #[arg(long, default_value = "/etc/skiff/registries.yaml")]
+    pub private_registry: PathBuf,
+    /// Use an external CRI runtime instead of Skiff's own (e.g. unix:///run/containerd/containerd.sock).
+    #[arg(long)]
+    pub container_runtime_endpoint: Option<String>,
+    /// Low-level OCI runtime for Skiff's runtime: runc or crun.
+    #[arg(long, default_value = "runc")]
+    pub oci_runtime: String,
+    /// Kubelet HTTPS port.
+    #[arg(long, default_value_t = 10250)]
+    pub kubelet_port: u16,
+    /// Name of the pod network bridge.
+    #[arg(long, default_value = "skiff0")]
+    pub cni_bridge: String,
+    /// Extra node labels (key=value).
+    #[arg(long = "node-label")]
+    pub node_labels: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Folder for state (store, certificates, images, containers).
+    #[arg(long, default_value = "/var/lib/skiff")]
+    pub data_dir: PathBuf,
+    /// Write the admin kubeconfig to this file.
+    #[arg(long)]
+    pub write_kubeconfig: Option<PathBuf>,
+    /// HTTPS port of the API server.
+    #[arg(long, default_value_t = 6443)]
+    pub https_listen_port: u16,
+    /// Address the API server listens on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_address: IpAddr,
+    /// Extra names/IPs for the serving certificate.
+    #[arg(long = "tls-san")]
+    pub tls_san: Vec<String>,
+    /// Run only the control plane, no node agent.
+    #[arg(long)]
+    pub disable_agent: bool,
+    /// Shared secret for agents joining and the admin bearer token.
+    #[arg(long, env = "SKIFF_TOKEN")]
+    pub token: Option<String>,
+    /// Store: sqlite:///path (default: <data-dir>/server/db/state.db).
+    #[arg(long)]
+    pub datastore_endpoint: Option<String>,
+    /// Pod network range.
+    #[arg(long, default_value = "10.42.0.0/16")]
+    pub cluster_cidr: String,
+    /// Service ClusterIP range.
+    #[arg(long, default_value = "10.43.0.0/16")]
+    pub service_cidr: String,
+    /// How long a node may miss heartbeats before it is marked unreachable (seconds).
+    #[arg(long, default_value_t = 40)]
+    pub node_monitor_grace_period: u64,
+    /// Toleration seconds added to pods for node.kubernetes.io/not-ready.
+    #[arg(long, default_value_t = 300)]
+    pub default_not_ready_toleration_seconds: i64,
+    /// Toleration seconds added to pods for node.kubernetes.io/unreachable.
+    #[arg(long, default_value_t = 300)]
+    pub default_unreachable_toleration_seconds: i64,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// Server URL, e.g. https://10.0.0.1:6443.
+    #[arg(long, env = "SKIFF_URL")]
+    pub server: String,
+    /// Join token printed by the server (<data-dir>/server/token).
+    #[arg(long, env = "SKIFF_TOKEN")]
+    pub token: String,
+    /// Folder for the agent's state.
+    #[arg(long, default_value = "/var/lib/skiff")]
+    pub data_dir: PathBuf,
+    /// Pod network range (used when the server assigns no podCIDR).
+    #[arg(long, default_value = "10.42.0.0/16")]
+    pub cluster_cidr: String,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageArgs {
+    /// Folder for state (images live under <data-dir>/agent/content).
+    #[arg(long, default_value = "/var/lib/skiff", global = true)]
+    pub data_dir: PathBuf,
+    /// Private registry configuration (k3s registries.yaml format).
+    #[arg(long, default_value = "/etc/skiff/registries.yaml", global = true)]
+    pub private_registry: PathBuf,
+    #[command(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImageCommand {
+    /// Import images from an OCI archive or a `docker save` tar.
+    Import {
+        /// Archive files.
+        files: Vec<PathBuf>,
+    },
+    /// Pull an image, showing progress.
+    Pull {
+        /// Image reference, e.g. gcr.io/google-samples/kubernetes-bootcamp:v1.
+        reference: String,
+    },
+    /// List images.
+    #[command(alias = "ls")]
+    List,
+    /// Remove an image.
+    #[command(alias = "rm")]
+    Remove {
+        /// Image reference or id.
+        reference: String,
+    },
+}

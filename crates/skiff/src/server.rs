@@ -1,0 +1,171 @@
+//! `skiff server`: store + API server + scheduler + controllers (+ node agent unless disabled).
+
+use crate::cli::ServerArgs;
+use crate::{client, node};
+use anyhow::{bail, Context};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Starts every server component and runs until SIGINT/SIGTERM.
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let data_dir = std::path::absolute(&args.data_dir)?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let store = open_store(&data_dir, args.datastore_endpoint.as_deref())?;
+
+    let api = skiff_apiserver::start(skiff_apiserver::ApiServerConfig {
+        data_dir: data_dir.join("server"),
+        bind_address: args.bind_address,
+        port: args.https_listen_port,
+        store,
+        tls_sans: args.tls_san.clone(),
+        service_cidr: args.service_cidr.clone(),
+        token: args.token.clone(),
+    })
+    .await
+    .context("starting the API server")?;
+    let url = api.url();
+    tracing::info!(%url, "API server listening");
+
+    let admin_kubeconfig = api.kubeconfig_yaml(&url);
+    let kubeconfig_path = args
+        .write_kubeconfig
+        .clone()
+        .unwrap_or_else(|| data_dir.join("server/cred/admin.kubeconfig"));
+    write_private_file(&kubeconfig_path, &admin_kubeconfig)?;
+    tracing::info!(path = %kubeconfig_path.display(), "wrote kubeconfig");
+
+    let kube = client::build(&url, &api.ca_pem(), &api.admin_token()).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let identity = hostname();
+
+    let scheduler = tokio::spawn(skiff_scheduler::run(
+        kube.clone(),
+        skiff_scheduler::SchedulerConfig {
+            scheduler_name: "default-scheduler".into(),
+            leader_elect: true,
+            identity: identity.clone(),
+        },
+        stopped(),
+    ));
+    let controllers = tokio::spawn(skiff_controllers::run(
+        kube.clone(),
+        skiff_controllers::ControllersConfig {
+            node_monitor_grace_period: Duration::from_secs(args.node_monitor_grace_period),
+            node_monitor_period: Duration::from_secs(args.node_monitor_grace_period.clamp(1, 5)),
+            default_not_ready_toleration_seconds: args.default_not_ready_toleration_seconds,
+            default_unreachable_toleration_seconds: args.default_unreachable_toleration_seconds,
+            pod_eviction: true,
+            leader_elect: true,
+            identity: identity.clone(),
+            cluster_cidr: args.cluster_cidr.clone(),
+        },
+        stopped(),
+    ));
+
+    let agent = if args.disable_agent {
+        None
+    } else {
+        let node_name = args.node.node_name.clone().unwrap_or_else(hostname);
+        let node_ip = args.node.node_ip.unwrap_or_else(node::default_node_ip);
+        let mut sans = vec![node_name.clone(), node_ip.to_string()];
+        sans.push("localhost".into());
+        let (cert, key) = api
+            .issue_serving_cert(&node_name, &sans)
+            .context("issuing the kubelet serving certificate")?;
+        let plan = node::NodePlan {
+            data_dir: data_dir.clone(),
+            node_name,
+            node_ip,
+            args: args.node.clone(),
+            cluster_cidr: args.cluster_cidr.clone(),
+            serving_cert_pem: cert,
+            serving_key_pem: key,
+            client_ca_pem: api.ca_pem(),
+        };
+        Some(tokio::spawn(node::run(plan, kube.clone(), stopped())))
+    };
+
+    println!("Skiff is running. API server: {url}");
+    println!("  export KUBECONFIG={}", kubeconfig_path.display());
+    println!("  kubectl get nodes");
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_secs(10);
+    let _ = tokio::time::timeout(grace, async {
+        if let Some(agent) = agent {
+            log_exit("node agent", agent.await);
+        }
+        log_exit("scheduler", scheduler.await.map(|r| r.map_err(anyhow::Error::from)));
+        log_exit("controllers", controllers.await.map(|r| r.map_err(anyhow::Error::from)));
+    })
+    .await;
+    api.shutdown().await;
+    Ok(())
+}
+
+fn open_store(
+    data_dir: &std::path::Path,
+    endpoint: Option<&str>,
+) -> anyhow::Result<Arc<dyn skiff_store::Store>> {
+    let path = match endpoint {
+        None => data_dir.join("server/db/state.db"),
+        Some(e) if e.starts_with("sqlite://") => e.trim_start_matches("sqlite://").into(),
+        Some(e) => bail!("unsupported --datastore-endpoint {e:?}: only sqlite:// is built in"),
+    };
+    let store = skiff_store::SqliteStore::open(&path)
+        .with_context(|| format!("opening store {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+pub(crate) fn log_exit(what: &str, result: Result<anyhow::Result<()>, tokio::task::JoinError>) {
+    match result {
+        Ok(Ok(())) => tracing::info!("{what} stopped"),
+        Ok(Err(err)) => tracing::error!("{what} failed: {err:#}"),
+        Err(err) => tracing::error!("{what} panicked: {err}"),
+    }
+}
+
+pub(crate) fn write_private_file(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    std::io::Write::write_all(&mut file, contents.as_bytes())?;
+    Ok(())
+}
+
+pub(crate) fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_lowercase())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+pub(crate) async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
