@@ -1,0 +1,205 @@
+//! Shared harness for the end-to-end suites: a real `skiff server` in a temp dir with its
+//! own ports, bridge and CIDR, torn down (containers, mounts, netns, links) when dropped.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Path of the repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Builds (once per checkout, cached under target/) the bootcamp image archive for `version`.
+pub fn bootcamp_archive(version: &str) -> PathBuf {
+    let out = repo_root().join(format!("target/e2e-images/kubernetes-bootcamp-{version}.tar"));
+    let lock = repo_root().join("target/e2e-images/.lock");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let lock_file = std::fs::File::create(&lock).unwrap();
+    // Serialise builds between parallel test processes.
+    let _guard = FileLock::exclusive(&lock_file);
+    if !out.exists() {
+        let tmp = out.with_extension("tmp");
+        let status = Command::new("bash")
+            .arg(repo_root().join("examples/bootcamp/build-image.sh"))
+            .arg(&tmp)
+            .arg(version)
+            .status()
+            .expect("run build-image.sh");
+        assert!(status.success(), "build-image.sh failed");
+        std::fs::rename(&tmp, &out).unwrap();
+    }
+    out
+}
+
+struct FileLock<'a>(&'a std::fs::File);
+impl<'a> FileLock<'a> {
+    fn exclusive(file: &'a std::fs::File) -> Self {
+        file.lock().expect("lock");
+        FileLock(file)
+    }
+}
+impl Drop for FileLock<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+/// A running `skiff server` with its node agent.
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+    pub port: u16,
+    pub bridge: String,
+    pub node_name: String,
+    child: Child,
+}
+
+impl Cluster {
+    /// Starts a server with an agent; `airgap` archives are pre-imported.
+    pub fn start(airgap: &[PathBuf]) -> Cluster {
+        Self::start_with(airgap, &[])
+    }
+
+    pub fn start_with(airgap: &[PathBuf], extra: &[&str]) -> Cluster {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let pid = std::process::id();
+        let dir = tempfile::Builder::new().prefix("skiff-e2e-").tempdir().unwrap();
+        let images = dir.path().join("agent/images");
+        std::fs::create_dir_all(&images).unwrap();
+        for archive in airgap {
+            std::fs::copy(archive, images.join(archive.file_name().unwrap())).unwrap();
+        }
+        let port = free_port();
+        let kubelet_port = free_port();
+        let kubeconfig = dir.path().join("kubeconfig.yaml");
+        // Unique bridge name (≤ 15 chars) and pod CIDR per cluster, so suites run in parallel.
+        let tag = (pid % 1000) * 10 + n % 10;
+        let bridge = format!("sk{tag}");
+        let octet = 100 + (pid as u32 * 7 + n * 13) % 150;
+        let node_name = format!("node-{tag}");
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_skiff"));
+        cmd.arg("server")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--https-listen-port", &port.to_string()])
+            .args(["--bind-address", "127.0.0.1"])
+            .arg("--write-kubeconfig")
+            .arg(&kubeconfig)
+            .args(["--kubelet-port", &kubelet_port.to_string()])
+            .args(["--cni-bridge", &bridge])
+            .args(["--cluster-cidr", &format!("10.{octet}.0.0/16")])
+            .args(["--node-name", &node_name])
+            .args(["--node-ip", "127.0.0.1"])
+            .args(["--private-registry", "/nonexistent/registries.yaml"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log);
+        let child = cmd.spawn().expect("start skiff server");
+        let cluster = Cluster { dir, kubeconfig, port, bridge, node_name, child };
+        cluster.wait_until("kubeconfig written", Duration::from_secs(30), |c| {
+            c.kubeconfig.exists()
+        });
+        cluster
+    }
+
+    /// Runs a kubectl-like command (`program` = /usr/bin/kubectl or the skiff binary with "kubectl").
+    pub fn kubectl(&self, kubectl: &[&str], args: &[&str]) -> Output {
+        Command::new(kubectl[0])
+            .args(&kubectl[1..])
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kubectl")
+    }
+
+    /// Polls `check` until it holds or `timeout` passes (then panics with the server log tail).
+    pub fn wait_until(&self, what: &str, timeout: Duration, check: impl Fn(&Self) -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if check(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("timed out waiting for {what}\n--- server log tail ---\n{}", self.log_tail(40));
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let root = self.dir.path().to_string_lossy().to_string();
+        // Stop the server, then everything it started that outlives it by design
+        // (container monitors and containers), identified by our unique data dir.
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for _ in 0..3 {
+            let _ = Command::new("pkill").args(["-9", "-f", &root]).status();
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if let Ok(state) = std::fs::read_dir(self.dir.path().join("agent/runtime")) {
+            drop(state);
+            let _ = Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "for c in $(runc --root {root}/agent/runtime/runc list -q 2>/dev/null); do runc --root {root}/agent/runtime/runc delete -f $c; done"
+                ))
+                .status();
+        }
+        // Unmount everything under the data dir, deepest first.
+        if let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") {
+            let mut points: Vec<&str> = mounts
+                .lines()
+                .filter_map(|l| l.split_whitespace().nth(1))
+                .filter(|p| p.starts_with(&root))
+                .collect();
+            points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            for p in points {
+                let _ = Command::new("umount").args(["-l", p]).status();
+            }
+        }
+        let _ = Command::new("ip").args(["link", "del", &self.bridge]).status();
+    }
+}
+
+/// Plain HTTP GET on loopback (no client crate needed): returns status line + body.
+pub fn http_get(port: u16, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    let _ = stream.read_to_string(&mut out);
+    out
+}
