@@ -2,9 +2,12 @@
 //! so the API server runs on the embedded SQLite backend or on etcd.
 
 mod error;
+mod keyrange;
+mod sqlite;
 mod store;
 mod types;
 
 pub use error::StoreError;
+pub use sqlite::{SqliteOptions, SqliteStore};
 pub use store::Store;
 pub use types::{Event, EventKind, KeyValue, ListResult};
