@@ -27,6 +27,9 @@ mod schema;
 mod watch;
 mod writer;
 
+#[cfg(test)]
+mod tests;
+
 use crate::{Event, KeyValue, ListResult, Store, StoreError};
 use futures::stream::BoxStream;
 use reader::ReadPool;
@@ -97,9 +100,18 @@ impl SqliteStore {
 
     /// Opens the store at `path` with `options`.
     pub fn open_with(path: &Path, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        Self::open_inner(path, options, BROADCAST_CAPACITY)
+    }
+
+    /// Opens with a chosen broadcast capacity (tests force lagging watchers with a small one).
+    fn open_inner(
+        path: &Path,
+        options: SqliteOptions,
+        broadcast_capacity: usize,
+    ) -> Result<SqliteStore, StoreError> {
         let conn = schema::open_writer(path, options.synchronous_full)?;
         let revisions = Arc::new(Revisions::default());
-        let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
+        let (events, _) = broadcast::channel(broadcast_capacity.max(1));
         let auto = AutoCompact {
             interval: options.compaction_interval,
             retained: options.retained_revisions.max(0),
