@@ -132,22 +132,28 @@ pub(crate) fn get(
 }
 
 /// SQL conditions and parameters selecting keys under `prefix`, after `start_after`.
-fn key_range(prefix: &str, start_after: Option<&str>, col: &str) -> (String, Vec<Value>) {
+/// Placeholders are numbered from `?{first}` on, in the order of the returned values.
+fn key_range(
+    prefix: &str,
+    start_after: Option<&str>,
+    col: &str,
+    first: usize,
+) -> (String, Vec<Value>) {
     let mut conds = Vec::new();
     let mut args = Vec::new();
     match start_after {
         Some(after) if after >= prefix => {
-            conds.push(format!("{col} > ?"));
+            conds.push(format!("{col} > ?{}", first + args.len()));
             args.push(Value::Text(after.to_owned()));
         }
         _ if !prefix.is_empty() => {
-            conds.push(format!("{col} >= ?"));
+            conds.push(format!("{col} >= ?{}", first + args.len()));
             args.push(Value::Text(prefix.to_owned()));
         }
         _ => {}
     }
     if let Some(end) = prefix_end(prefix) {
-        conds.push(format!("{col} < ?"));
+        conds.push(format!("{col} < ?{}", first + args.len()));
         args.push(Value::Text(end));
     }
     if conds.is_empty() {
@@ -164,15 +170,20 @@ pub(crate) fn list(
     limit: usize,
     rev: i64,
 ) -> Result<ListResult, StoreError> {
-    let (cond, mut args) = key_range(prefix, start_after, "name");
-    args.push(Value::Integer(rev));
     let fetch = if limit == 0 { -1 } else { limit as i64 + 1 };
+    // Walk the (name, id) index in key order and keep each key's newest row
+    // at `rev`: ORDER BY needs no sort and LIMIT stops the scan early.
+    let (cond, mut args) = key_range(prefix, start_after, "k.name", 1);
+    let (rev_at, limit_at) = (args.len() + 1, args.len() + 2);
+    args.push(Value::Integer(rev));
     args.push(Value::Integer(fetch));
     let sql = format!(
         "SELECT k.name, k.value, {CREATE_REV}, k.id
-         FROM (SELECT MAX(id) AS mid FROM kv WHERE {cond} AND id <= ? GROUP BY name) m
-         JOIN kv k ON k.id = m.mid
-         WHERE k.deleted = 0 ORDER BY k.name LIMIT ?"
+         FROM kv k INDEXED BY kv_name_id
+         WHERE {cond} AND k.id <= ?{rev_at} AND k.deleted = 0
+           AND NOT EXISTS (SELECT 1 FROM kv n INDEXED BY kv_name_id
+                           WHERE n.name = k.name AND n.id > k.id AND n.id <= ?{rev_at})
+         ORDER BY k.name LIMIT ?{limit_at}"
     );
     let mut stmt = tx.prepare_cached(&sql).map_err(db_err("prepare list"))?;
     let rows = stmt
@@ -204,14 +215,15 @@ pub(crate) fn history(
     after: i64,
     max: usize,
 ) -> Result<Vec<Event>, StoreError> {
-    let (cond, mut args) = key_range(prefix, None, "k.name");
+    let (cond, mut args) = key_range(prefix, None, "k.name", 2);
+    let limit_at = args.len() + 2;
     args.insert(0, Value::Integer(after));
     args.push(Value::Integer(max as i64));
     let p_create = CREATE_REV.replace("k.", "p.");
     let sql = format!(
         "SELECT k.id, k.name, k.deleted, {CREATE_REV}, k.value, p.id, p.deleted, {p_create}, p.value
-         FROM kv k LEFT JOIN kv p ON p.id = k.prev_revision
-         WHERE k.id > ? AND {cond} ORDER BY k.id LIMIT ?"
+         FROM kv k NOT INDEXED LEFT JOIN kv p ON p.id = k.prev_revision
+         WHERE k.id > ?1 AND {cond} ORDER BY k.id LIMIT ?{limit_at}"
     );
     let mut stmt = tx.prepare_cached(&sql).map_err(db_err("prepare history"))?;
     let rows = stmt
