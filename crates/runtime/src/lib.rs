@@ -1,1 +1,32 @@
-//! skiff-runtime (see ARCHITECTURE.md).
+//! skiff-runtime: Skiff's CRI runtime. A `RuntimeService` + `ImageService` gRPC
+//! server on a unix socket; sandboxes are a network namespace wired by CNI plus a
+//! tiny infra process; containers run through an OCI runtime (runc by default)
+//! under a per-container monitor process that writes CRI logs and exit status.
+
+pub mod cni;
+pub mod config;
+pub mod container;
+mod cri;
+pub mod error;
+pub mod exec;
+mod helper;
+pub mod images;
+pub mod logs;
+pub mod netns;
+pub mod oci;
+mod pty;
+pub mod rootfs;
+pub mod runtime;
+pub mod sandbox;
+mod server;
+pub mod spec;
+pub mod state;
+mod stats;
+pub mod streaming;
+pub mod user;
+
+pub use config::{CniSettings, OciRuntimeKind, RuntimeConfig};
+pub use error::RuntimeError;
+pub use helper::helper_main;
+pub use images::{DirImageSource, ImageConfig, ImageInfo, ImageSource, ImageSourceError};
+pub use server::serve;

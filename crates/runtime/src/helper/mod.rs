@@ -1,0 +1,84 @@
+//! Entry point of the re-executed helper processes (`runtime-helper infra|monitor|exec-wait …`).
+
+mod exec_wait;
+mod infra;
+mod monitor;
+
+use std::collections::HashMap;
+
+/// Parsed `--key value` arguments of a helper.
+pub(crate) struct HelperArgs(HashMap<String, String>);
+
+impl HelperArgs {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut map = HashMap::new();
+        let mut it = args.iter();
+        while let Some(k) = it.next() {
+            let key = k
+                .strip_prefix("--")
+                .ok_or_else(|| format!("unexpected argument {k:?}"))?;
+            let v = it.next().ok_or_else(|| format!("--{key} needs a value"))?;
+            map.insert(key.to_string(), v.clone());
+        }
+        Ok(HelperArgs(map))
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Result<&str, String> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| format!("missing --{key}"))
+    }
+
+    pub(crate) fn opt(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    pub(crate) fn oci(&self) -> Result<crate::oci::BinaryRuntime, String> {
+        Ok(crate::oci::BinaryRuntime::from_helper_args(
+            self.get("oci-binary")?,
+            self.get("oci-root")?,
+            self.opt("oci-hide-unified") == Some("true"),
+        ))
+    }
+}
+
+/// Run a helper. `args` are the arguments after `runtime-helper`: the helper's name
+/// (`infra`, `monitor` or `exec-wait`) followed by its `--key value` options.
+/// Returns the process exit code.
+pub fn helper_main(args: &[String]) -> i32 {
+    let Some((name, rest)) = args.split_first() else {
+        eprintln!("runtime-helper: missing helper name");
+        return 2;
+    };
+    let parsed = match HelperArgs::parse(rest) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("runtime-helper {name}: {e}");
+            return 2;
+        }
+    };
+    let result = match name.as_str() {
+        "infra" => infra::run(&parsed),
+        "monitor" => monitor::run(&parsed),
+        "exec-wait" => exec_wait::run(&parsed),
+        other => Err(format!("unknown helper {other:?}")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("runtime-helper {name}: {e}");
+            1
+        }
+    }
+}
+
+/// Exit code of a wait status the way shells report it (128+signal for signals).
+pub(crate) fn exit_code(status: nix::sys::wait::WaitStatus) -> Option<i32> {
+    use nix::sys::wait::WaitStatus;
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}

@@ -1,0 +1,223 @@
+//! The low-level OCI runtime seam: a trait producing the runc-compatible command
+//! lines the runtime and its helpers run, with the external-binary implementation.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::config::OciRuntimeKind;
+
+/// Errors from OCI runtime invocations.
+#[derive(Debug, thiserror::Error)]
+pub enum OciError {
+    /// The binary could not be started.
+    #[error("running {binary}: {source}")]
+    Spawn {
+        /// Binary.
+        binary: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The runtime exited non-zero.
+    #[error("{binary} {verb} failed: {message}")]
+    Failed {
+        /// Binary.
+        binary: String,
+        /// Sub-command.
+        verb: String,
+        /// Its stderr.
+        message: String,
+    },
+}
+
+/// Options of an exec.
+#[derive(Clone, Debug, Default)]
+pub struct ExecOptions {
+    /// Allocate a terminal (needs `console_socket`).
+    pub tty: bool,
+    /// Return as soon as the process started.
+    pub detach: bool,
+    /// Unix socket receiving the pty master.
+    pub console_socket: Option<PathBuf>,
+    /// File receiving the process's host PID.
+    pub pid_file: Option<PathBuf>,
+}
+
+/// A runc-compatible runtime, as command lines.
+pub trait OciRuntime: Send + Sync {
+    /// Name for logs and `Version`.
+    fn name(&self) -> String;
+    /// Base command (binary plus global flags) for `args`.
+    fn command(&self, args: &[String]) -> Command;
+    /// Arguments identifying this runtime to a helper process (`--oci …`).
+    fn helper_args(&self) -> Vec<String>;
+
+    /// `run --detach`: create and start in one step; stdio passes through.
+    fn run_detached(&self, id: &str, bundle: &Path, pid_file: &Path) -> Command {
+        let log = bundle.join("oci.log");
+        self.command(&[
+            "--log".into(),
+            log.display().to_string(),
+            "run".into(),
+            "--detach".into(),
+            "--bundle".into(),
+            bundle.display().to_string(),
+            "--pid-file".into(),
+            pid_file.display().to_string(),
+            id.into(),
+        ])
+    }
+
+    /// `exec` of `argv` in container `id`.
+    fn exec(&self, id: &str, argv: &[String], opts: &ExecOptions) -> Command {
+        let mut args: Vec<String> = vec!["exec".into()];
+        if opts.tty {
+            args.push("--tty".into());
+        }
+        if opts.detach {
+            args.push("--detach".into());
+        }
+        if let Some(s) = &opts.console_socket {
+            args.push("--console-socket".into());
+            args.push(s.display().to_string());
+        }
+        if let Some(p) = &opts.pid_file {
+            args.push("--pid-file".into());
+            args.push(p.display().to_string());
+        }
+        args.push(id.into());
+        args.extend(argv.iter().cloned());
+        self.command(&args)
+    }
+
+    /// `delete --force`: kill what is left and remove state and cgroup.
+    fn delete(&self, id: &str) -> Result<(), OciError> {
+        let out = self
+            .command(&["delete".into(), "--force".into(), id.into()])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| OciError::Spawn {
+                binary: self.name(),
+                source,
+            })?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() || stderr.contains("does not exist") || stderr.contains("not exist")
+        {
+            return Ok(());
+        }
+        Err(OciError::Failed {
+            binary: self.name(),
+            verb: "delete".into(),
+            message: stderr.trim().to_string(),
+        })
+    }
+}
+
+/// An external runc-compatible binary (`runc`, `crun`, or a path).
+#[derive(Clone, Debug)]
+pub struct BinaryRuntime {
+    /// Executable.
+    pub binary: PathBuf,
+    /// State directory (`--root`).
+    pub state_root: PathBuf,
+    /// Run inside a private mount namespace without the hybrid cgroup2 mount (crun).
+    pub hide_unified_cgroup: bool,
+}
+
+impl BinaryRuntime {
+    /// Build from the configured kind.
+    pub fn new(kind: &OciRuntimeKind, state_root: &Path) -> Self {
+        let (binary, hide) = match kind {
+            OciRuntimeKind::Runc => (PathBuf::from("runc"), false),
+            OciRuntimeKind::Crun => (PathBuf::from("crun"), true),
+            OciRuntimeKind::Binary(p) => (p.clone(), false),
+        };
+        BinaryRuntime {
+            binary,
+            state_root: state_root.to_path_buf(),
+            hide_unified_cgroup: hide,
+        }
+    }
+
+    /// Rebuild from `helper_args` (inside helper processes).
+    pub fn from_helper_args(binary: &str, state_root: &str, hide: bool) -> Self {
+        BinaryRuntime {
+            binary: PathBuf::from(binary),
+            state_root: PathBuf::from(state_root),
+            hide_unified_cgroup: hide,
+        }
+    }
+}
+
+impl OciRuntime for BinaryRuntime {
+    fn name(&self) -> String {
+        self.binary
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    fn command(&self, args: &[String]) -> Command {
+        let mut full: Vec<String> = vec!["--root".into(), self.state_root.display().to_string()];
+        full.extend(args.iter().cloned());
+        if self.hide_unified_cgroup {
+            // crun refuses hybrid cgroup layouts; hide cgroup2 in a private mount namespace.
+            let mut cmd = Command::new("unshare");
+            cmd.args(["--mount", "--propagation", "slave", "--", "sh", "-c"])
+                .arg("umount -l /sys/fs/cgroup/unified 2>/dev/null; exec \"$@\"")
+                .arg("sh")
+                .arg(&self.binary)
+                .args(full);
+            cmd
+        } else {
+            let mut cmd = Command::new(&self.binary);
+            cmd.args(full);
+            cmd
+        }
+    }
+
+    fn helper_args(&self) -> Vec<String> {
+        vec![
+            "--oci-binary".into(),
+            self.binary.display().to_string(),
+            "--oci-root".into(),
+            self.state_root.display().to_string(),
+            "--oci-hide-unified".into(),
+            self.hide_unified_cgroup.to_string(),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_runc_exec_line() {
+        let rt = BinaryRuntime::new(&OciRuntimeKind::Runc, Path::new("/r"));
+        let opts = ExecOptions {
+            tty: true,
+            detach: true,
+            console_socket: Some("/s".into()),
+            pid_file: None,
+        };
+        let cmd = rt.exec("c1", &["sh".into()], &opts);
+        let args: Vec<String> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--root",
+                "/r",
+                "exec",
+                "--tty",
+                "--detach",
+                "--console-socket",
+                "/s",
+                "c1",
+                "sh"
+            ]
+        );
+    }
+}

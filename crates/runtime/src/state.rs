@@ -1,0 +1,234 @@
+//! On-disk records of sandboxes and containers (one JSON file per object) and
+//! the monitor's exit-status file; the runtime rebuilds its view from these on start.
+
+use std::path::{Path, PathBuf};
+
+use k8s_cri::v1::{ContainerConfig, PodSandboxConfig};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// Errors reading or writing state files.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// File system failure.
+    #[error("{path}: {source}")]
+    Io {
+        /// File concerned.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Malformed JSON.
+    #[error("{path}: {source}")]
+    Json {
+        /// File concerned.
+        path: PathBuf,
+        /// Cause.
+        source: serde_json::Error,
+    },
+}
+
+/// A pod sandbox as persisted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SandboxRecord {
+    /// 64-hex id.
+    pub id: String,
+    /// The kubelet's config.
+    pub config: PodSandboxConfig,
+    /// Runtime handler asked for.
+    pub runtime_handler: String,
+    /// Creation time, ns since epoch.
+    pub created_at: i64,
+    /// Whether StopPodSandbox ran.
+    pub stopped: bool,
+    /// Bind-mounted network namespace.
+    pub netns: PathBuf,
+    /// Pod IP from CNI.
+    pub ip: Option<String>,
+    /// The CNI result of the main plugin (prevResult for DEL).
+    pub cni_result: Option<serde_json::Value>,
+    /// PID of the infra process.
+    pub infra_pid: Option<i32>,
+    /// Start time (clock ticks since boot) of the infra process, to detect PID reuse.
+    pub infra_start: u64,
+    /// Parent cgroup of the pod's containers (relative, `/skiff/<uid>` style).
+    pub cgroup_parent: String,
+}
+
+/// Lifecycle of a container record.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum ContainerPhase {
+    /// Created, not started.
+    Created,
+    /// Started (may have exited since: see the exit file).
+    Started,
+}
+
+/// A container as persisted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    /// 64-hex id.
+    pub id: String,
+    /// Owning sandbox.
+    pub sandbox_id: String,
+    /// The kubelet's config.
+    pub config: ContainerConfig,
+    /// Image id (`sha256:…`).
+    pub image_id: String,
+    /// Image reference the kubelet asked for.
+    pub image_name: String,
+    /// Creation time, ns since epoch.
+    pub created_at: i64,
+    /// Start time, ns since epoch (0 before start).
+    pub started_at: i64,
+    /// Phase.
+    pub phase: ContainerPhase,
+    /// Host PID of the container's init.
+    pub pid: Option<i32>,
+    /// PID of the monitor.
+    pub monitor_pid: Option<i32>,
+    /// Absolute log path ("" if none).
+    pub log_path: String,
+    /// Signal for graceful stop.
+    pub stop_signal: String,
+    /// cgroupsPath of the container.
+    pub cgroup_path: String,
+    /// Set when StartContainer failed before the process ran.
+    pub start_error: Option<String>,
+}
+
+/// What the monitor writes when the container's init exits.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExitRecord {
+    /// Exit code (128+signal for signal deaths).
+    pub exit_code: i32,
+    /// Finish time, ns since epoch.
+    pub finished_at: i64,
+    /// The memory cgroup recorded an OOM kill.
+    pub oom_killed: bool,
+}
+
+/// Write `value` as JSON atomically (temp file + rename).
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError> {
+    let data = serde_json::to_vec_pretty(value).map_err(|source| StateError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let tmp = path.with_extension("tmp");
+    let io = |source| StateError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::write(&tmp, data).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Read JSON from `path`; `Ok(None)` when it does not exist.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {
+    match std::fs::read(path) {
+        Ok(data) => serde_json::from_slice(&data)
+            .map(Some)
+            .map_err(|source| StateError::Json {
+                path: path.to_path_buf(),
+                source,
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StateError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Layout of the runtime's state root.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// The root itself.
+    pub root: PathBuf,
+}
+
+impl Layout {
+    /// Directory of one sandbox.
+    pub fn sandbox_dir(&self, id: &str) -> PathBuf {
+        self.root.join("sandboxes").join(id)
+    }
+    /// Directory of one container (bundle: config.json, rootfs/, upper/, work/).
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.root.join("containers").join(id)
+    }
+    /// Bind mount of a sandbox's network namespace.
+    pub fn netns_path(&self, id: &str) -> PathBuf {
+        self.root.join("netns").join(id)
+    }
+    /// host-local IPAM data.
+    pub fn ipam_dir(&self) -> PathBuf {
+        self.root.join("cni").join("networks")
+    }
+    /// State directory given to runc/crun `--root`.
+    pub fn oci_state_dir(&self) -> PathBuf {
+        self.root.join("oci")
+    }
+    /// Exit file the monitor writes.
+    pub fn exit_file(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("exit.json")
+    }
+    /// Create the top-level directories.
+    pub fn ensure(&self) -> std::io::Result<()> {
+        for d in ["sandboxes", "containers", "netns", "cni/networks", "oci"] {
+            std::fs::create_dir_all(self.root.join(d))?;
+        }
+        Ok(())
+    }
+}
+
+/// A fresh 64-hex-digit id.
+pub fn new_id() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
+/// Now, ns since the epoch.
+pub fn now_ns() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+}
+
+/// Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat).
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether `pid` is alive and still the process that started at `start`.
+pub fn process_alive(pid: i32, start: u64) -> bool {
+    match process_start_time(pid) {
+        Some(s) => start == 0 || s == start,
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_and_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.json");
+        assert!(read_json::<ExitRecord>(&p).unwrap().is_none());
+        let rec = ExitRecord {
+            exit_code: 3,
+            finished_at: 7,
+            oom_killed: true,
+        };
+        write_json(&p, &rec).unwrap();
+        assert_eq!(read_json::<ExitRecord>(&p).unwrap(), Some(rec));
+    }
+
+    #[test]
+    fn own_process_is_alive() {
+        let pid = std::process::id() as i32;
+        let start = process_start_time(pid).unwrap();
+        assert!(process_alive(pid, start));
+        assert!(!process_alive(pid, start + 1));
+    }
+}
