@@ -1,1 +1,38 @@
-//! skiff-kubectl (see ARCHITECTURE.md).
+//! skiff-kubectl: a kubectl-compatible CLI (same flags, output and exit codes as
+//! upstream kubectl), entered through [`main`].
+
+mod client;
+mod cmd_config;
+mod cmd_create;
+mod cmd_create_run;
+mod cmd_misc;
+mod cmd_version;
+mod ctx;
+mod dispatch;
+mod doc;
+mod flags;
+mod gotemplate;
+mod jsonpath;
+mod kubeconfig;
+mod manifests;
+mod printers;
+mod resources;
+mod tabwriter;
+mod yaml_out;
+mod yaml_scalar;
+
+/// Runs kubectl with `args` (without the program name) and returns the exit code.
+pub fn main(args: Vec<String>) -> i32 {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            ctx::err(&format!("error: {e}\n"));
+            return 1;
+        }
+    };
+    let code = rt.block_on(dispatch::run(args));
+    // do not wait for lingering connection tasks
+    rt.shutdown_background();
+    code
+}

@@ -1,0 +1,87 @@
+//! `kubectl create` entry: generators (`deployment`, `namespace`, `configmap`,
+//! `secret generic`) and `-f` manifests; POSTs unless `--dry-run=client`.
+
+use crate::client::Api;
+use crate::cmd_create::{self, dry_run, print_result, DryRun};
+use crate::ctx::{CmdError, CmdResult, Ctx};
+use crate::doc::Doc;
+use crate::resources::for_kind;
+use http::Method;
+use serde_json::Value;
+
+/// Runs `create [SUB]`.
+pub async fn run(ctx: &Ctx, sub: Option<&str>) -> CmdResult {
+    let mode = dry_run(ctx)?;
+    let mut ctx = ctx.clone();
+    let obj = match sub {
+        Some("deployment") | Some("deploy") => cmd_create::deployment(&ctx)?,
+        Some("namespace") | Some("ns") => cmd_create::namespace(&ctx)?,
+        Some("configmap") | Some("cm") => cmd_create::configmap(&ctx)?,
+        Some("secret") => {
+            let kind = ctx.p.args.first().cloned();
+            if kind.as_deref() != Some("generic") {
+                return Err(CmdError::Msg(format!("unknown command \"{}\" for \"kubectl create secret\"", kind.unwrap_or_default())));
+            }
+            ctx.p.args.remove(0);
+            if let Some(d) = ctx.p.dash_at.as_mut() {
+                *d = d.saturating_sub(1);
+            }
+            ctx.cmd = "create secret generic".into();
+            cmd_create::secret(&ctx)?
+        }
+        Some(other) => {
+            return Err(CmdError::UsageH { msg: format!("Unexpected args: [{other}]"), cmd: "create".into() });
+        }
+        None => return create_files(&ctx, mode).await,
+    };
+    submit(&ctx, obj, mode).await
+}
+
+async fn submit(ctx: &Ctx, obj: Doc, mode: DryRun) -> CmdResult {
+    if mode == DryRun::Client {
+        return print_result(ctx, &obj, "created", mode);
+    }
+    let api = Api::connect(ctx).await?;
+    let created = post(&api, &obj.to_value(), mode).await?;
+    print_result(ctx, &Doc::from(&created), "created", mode)
+}
+
+async fn post(api: &Api, obj: &Value, mode: DryRun) -> Result<Value, CmdError> {
+    let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    let res = for_kind(Some(api), av, kind).await?;
+    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string).unwrap_or(api.namespace.clone());
+    let mut path = res.path(Some(&ns), None);
+    path.push_str("?fieldManager=kubectl-create&fieldValidation=Strict");
+    if mode == DryRun::Server {
+        path.push_str("&dryRun=All");
+    }
+    Ok(api.send_json(Method::POST, &path, "application/json", obj).await?)
+}
+
+async fn create_files(ctx: &Ctx, mode: DryRun) -> CmdResult {
+    let files = ctx.p.all("filename");
+    if files.is_empty() {
+        return Err(ctx.usage_h("must specify one of -f and -k"));
+    }
+    let items = crate::manifests::read(&files, ctx.p.flag("recursive"))?;
+    if mode == DryRun::Client {
+        for m in &items {
+            print_result(ctx, &Doc::from(&m.obj), "created", mode)?;
+        }
+        return Ok(());
+    }
+    let api = Api::connect(ctx).await?;
+    let mut failed = None;
+    for m in &items {
+        match post(&api, &m.obj, mode).await {
+            Ok(created) => print_result(ctx, &Doc::from(&created), "created", mode)?,
+            Err(e @ CmdError::Raw(_)) if e.to_string().starts_with("The connection") => return Err(e),
+            Err(e) => {
+                crate::ctx::err(&format!("{e}\n"));
+                failed = Some(CmdError::Exit(1));
+            }
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}

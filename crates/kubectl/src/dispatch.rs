@@ -1,0 +1,99 @@
+//! Finds the command in argv, parses its flags and runs it; turns errors into
+//! kubectl's messages and exit codes.
+
+use crate::ctx::{err, CmdError, CmdResult, Ctx, GLOBAL_FLAGS};
+use crate::flags::{parse, split_command, Spec};
+use crate::{cmd_config, cmd_create};
+
+const COMMANDS: &[&str] = &["config", "create", "version"];
+const GROUPS: &[&str] = &["config", "create"];
+
+fn is_group(words: &[String]) -> bool {
+    words.len() == 1 && GROUPS.contains(&words[0].as_str())
+}
+
+fn command_flags(cmd: &str) -> &'static [Spec] {
+    match cmd {
+        "config" => cmd_config::FLAGS,
+        "create" => cmd_create::FLAGS,
+        "version" => crate::cmd_version::FLAGS,
+        _ => &[],
+    }
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn unknown_command(name: &str) -> CmdError {
+    let all = crate::cmd_misc::ALL_COMMANDS;
+    let sugg: Vec<&str> = all
+        .iter()
+        .filter(|c| levenshtein(name, c) <= 2 || (c.starts_with(name) && !name.is_empty()))
+        .copied()
+        .collect();
+    let mut msg = format!("error: unknown command \"{name}\" for \"kubectl\"");
+    if !sugg.is_empty() {
+        msg.push_str("\n\nDid you mean this?\n");
+        for s in sugg {
+            msg.push_str(&format!("\t{s}\n"));
+        }
+        msg.pop();
+    }
+    CmdError::Raw(msg)
+}
+
+/// Runs one kubectl invocation.
+pub async fn run(args: Vec<String>) -> i32 {
+    match run_inner(args).await {
+        Ok(()) => 0,
+        Err(e) => {
+            let text = e.to_string();
+            if !text.is_empty() {
+                err(&format!("{text}\n"));
+            }
+            e.code()
+        }
+    }
+}
+
+async fn run_inner(args: Vec<String>) -> CmdResult {
+    let (words, rest) = split_command(&args, GLOBAL_FLAGS, is_group, |w| command_flags(&w[0]));
+    let Some(cmd) = words.first().cloned() else {
+        crate::ctx::out(crate::cmd_misc::ROOT_HELP);
+        return Ok(());
+    };
+    if !COMMANDS.contains(&cmd.as_str()) {
+        return Err(unknown_command(&cmd));
+    }
+    let sub = words.get(1).cloned();
+    let path = match &sub {
+        Some(s) if is_group(&words[..1]) => format!("{cmd} {s}"),
+        _ => cmd.clone(),
+    };
+    let p = parse(&rest, &[GLOBAL_FLAGS, command_flags(&cmd)])
+        .map_err(|e| CmdError::Usage { msg: e.to_string(), cmd: path.clone() })?;
+    let ctx = Ctx { p, cmd: path };
+    match cmd.as_str() {
+        "config" => match sub {
+            Some(s) => cmd_config::run(&ctx, &s),
+            None => {
+                crate::ctx::out(crate::cmd_misc::CONFIG_HELP);
+                Ok(())
+            }
+        },
+        "create" => crate::cmd_create_run::run(&ctx, sub.as_deref()).await,
+        "version" => crate::cmd_version::run(&ctx).await,
+        _ => Err(unknown_command(&cmd)),
+    }
+}

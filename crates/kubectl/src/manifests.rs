@@ -1,0 +1,125 @@
+//! Reads `-f` sources: files, directories (`-R` recursive), `-` for stdin; splits
+//! multi-document YAML/JSON into objects, unwrapping `List` kinds.
+
+use crate::ctx::CmdError;
+use serde::Deserialize;
+use serde_json::Value;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One object read from a manifest and where it came from.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// Source name as the user gave it.
+    pub source: String,
+    /// The object.
+    pub obj: Value,
+}
+
+fn collect(path: &Path, recursive: bool, top: bool, out: &mut Vec<PathBuf>) {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for e in entries {
+            if e.is_dir() {
+                if recursive {
+                    collect(&e, recursive, false, out);
+                }
+            } else if matches!(e.extension().and_then(|x| x.to_str()), Some("yaml" | "yml" | "json")) {
+                out.push(e);
+            }
+        }
+    } else if top || path.is_file() {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// Parses a YAML or JSON stream into objects.
+pub fn parse_docs(text: &str, source: &str) -> Result<Vec<Value>, CmdError> {
+    let mut out = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let v = Value::deserialize(doc).map_err(|e| {
+            let line = e.location().map(|l| l.line()).unwrap_or(1);
+            let msg = e.to_string();
+            let msg = msg.split(" at line").next().unwrap_or(&msg).to_string();
+            CmdError::Msg(format!("error parsing {source}: error converting YAML to JSON: yaml: line {line}: {msg}"))
+        })?;
+        match v {
+            Value::Null => continue,
+            Value::Object(_) => {
+                if v.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List")) && v.get("items").is_some() {
+                    out.extend(v.get("items").and_then(Value::as_array).cloned().unwrap_or_default());
+                } else {
+                    out.push(v);
+                }
+            }
+            _ => return Err(CmdError::Msg(format!("error parsing {source}: error converting YAML to JSON: yaml: cannot unmarshal into an object"))),
+        }
+    }
+    Ok(out)
+}
+
+/// Reads every object from the `-f` arguments.
+pub fn read(files: &[String], recursive: bool) -> Result<Vec<Manifest>, CmdError> {
+    let mut out = Vec::new();
+    for f in files {
+        if f == "-" {
+            let mut text = String::new();
+            let _ = std::io::stdin().read_to_string(&mut text);
+            for obj in parse_docs(&text, "STDIN")? {
+                out.push(Manifest { source: "STDIN".into(), obj });
+            }
+            continue;
+        }
+        if f.starts_with("http://") || f.starts_with("https://") {
+            return Err(CmdError::Msg(format!("unable to read URL \"{f}\": URLs are not supported")));
+        }
+        let p = Path::new(f);
+        if !p.exists() {
+            return Err(CmdError::Msg(format!("the path \"{f}\" does not exist")));
+        }
+        let mut paths = Vec::new();
+        collect(p, recursive, true, &mut paths);
+        for path in paths {
+            let name = if path == p { f.clone() } else { path.display().to_string() };
+            let text = std::fs::read_to_string(&path).map_err(|e| CmdError::Msg(format!("open {name}: {e}")))?;
+            for obj in parse_docs(&text, &name)? {
+                validate(&obj, &name)?;
+                out.push(Manifest { source: name.clone(), obj });
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(CmdError::Msg("no objects passed to create".into()));
+    }
+    Ok(out)
+}
+
+fn validate(obj: &Value, source: &str) -> Result<(), CmdError> {
+    let mut missing = Vec::new();
+    if obj.get("apiVersion").and_then(Value::as_str).is_none_or(str::is_empty) {
+        missing.push("apiVersion not set");
+    }
+    if obj.get("kind").and_then(Value::as_str).is_none_or(str::is_empty) {
+        missing.push("kind not set");
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(CmdError::Msg(format!(
+        "error validating \"{source}\": error validating data: [{}]; if you choose to ignore these errors, turn validation off with --validate=false",
+        missing.join(", ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_doc_and_lists() {
+        let docs = parse_docs("a: 1\n---\n---\nkind: List\nitems:\n- b: 2\n- c: 3\n", "x").unwrap_or_default();
+        assert_eq!(docs.len(), 3);
+        assert!(parse_docs("a: b\n c: d: e\n", "bad.yaml").is_err());
+    }
+}
