@@ -14,7 +14,9 @@ pub const TABLE_ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,app
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// TCP connection refused.
-    #[error("The connection to the server {0} was refused - did you specify the right host or port?")]
+    #[error(
+        "The connection to the server {0} was refused - did you specify the right host or port?"
+    )]
     Refused(String),
     /// The server answered with an error Status.
     #[error("{}", status_line(.reason, .message))]
@@ -84,23 +86,58 @@ fn host_port(url: &str) -> String {
 impl Api {
     /// Builds the connection from kubeconfig and global flags.
     pub async fn connect(ctx: &Ctx) -> Result<Api, CmdError> {
-        let kc = Kubeconfig::load(ctx.p.get("kubeconfig")).map_err(|e| CmdError::Msg(e.to_string()))?;
-        let ctx_name = ctx.p.get("context").map(str::to_string).unwrap_or(kc.current_context.clone());
+        let kc =
+            Kubeconfig::load(ctx.p.get("kubeconfig")).map_err(|e| CmdError::Msg(e.to_string()))?;
+        let ctx_name = ctx
+            .p
+            .get("context")
+            .map(str::to_string)
+            .unwrap_or(kc.current_context.clone());
         let context = kc.context(&ctx_name).map(|c| c.body.clone());
         if ctx.p.get("context").is_some() && context.is_none() {
-            return Err(CmdError::Msg(format!("context was not found for specified context: {ctx_name}")));
+            return Err(CmdError::Msg(format!(
+                "context was not found for specified context: {ctx_name}"
+            )));
         }
         let context = context.unwrap_or_else(|| json!({}));
-        let cl_name = ctx.p.get("cluster").map(str::to_string)
-            .or_else(|| context.get("cluster").and_then(Value::as_str).map(str::to_string)).unwrap_or_default();
-        let us_name = ctx.p.get("user").map(str::to_string)
-            .or_else(|| context.get("user").and_then(Value::as_str).map(str::to_string)).unwrap_or_default();
-        let mut cluster = kc.cluster(&cl_name).map(|c| c.body.clone()).unwrap_or_else(|| json!({}));
-        let mut user = kc.user(&us_name).map(|c| c.body.clone()).unwrap_or_else(|| json!({}));
+        let cl_name = ctx
+            .p
+            .get("cluster")
+            .map(str::to_string)
+            .or_else(|| {
+                context
+                    .get("cluster")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        let us_name = ctx
+            .p
+            .get("user")
+            .map(str::to_string)
+            .or_else(|| {
+                context
+                    .get("user")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        let mut cluster = kc
+            .cluster(&cl_name)
+            .map(|c| c.body.clone())
+            .unwrap_or_else(|| json!({}));
+        let mut user = kc
+            .user(&us_name)
+            .map(|c| c.body.clone())
+            .unwrap_or_else(|| json!({}));
         if let Some(s) = ctx.p.get("server") {
             cluster["server"] = json!(s);
         }
-        if cluster.get("server").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if cluster
+            .get("server")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             cluster["server"] = json!("http://localhost:8080");
         }
         if ctx.p.flag("insecure-skip-tls-verify") {
@@ -116,15 +153,30 @@ impl Api {
         if let Some(t) = ctx.p.get("token") {
             user["token"] = json!(t);
         }
-        for (flag, key) in [("client-certificate", "client-certificate"), ("client-key", "client-key")] {
+        for (flag, key) in [
+            ("client-certificate", "client-certificate"),
+            ("client-key", "client-key"),
+        ] {
             if let Some(v) = ctx.p.get(flag) {
                 user[key] = json!(v);
             }
         }
-        let namespace = ctx.namespace_flag().map(str::to_string)
-            .or_else(|| context.get("namespace").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string))
+        let namespace = ctx
+            .namespace_flag()
+            .map(str::to_string)
+            .or_else(|| {
+                context
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| "default".into());
-        let url = cluster["server"].as_str().unwrap_or("").trim_end_matches('/').to_string();
+        let url = cluster["server"]
+            .as_str()
+            .unwrap_or("")
+            .trim_end_matches('/')
+            .to_string();
         let doc = json!({
             "apiVersion": "v1", "kind": "Config",
             "clusters": [{"name": "c", "cluster": cluster}],
@@ -134,9 +186,10 @@ impl Api {
         });
         let kcfg: kube::config::Kubeconfig =
             serde_json::from_value(doc).map_err(|e| CmdError::Msg(e.to_string()))?;
-        let mut cfg = kube::Config::from_custom_kubeconfig(kcfg, &kube::config::KubeConfigOptions::default())
-            .await
-            .map_err(|e| CmdError::Msg(e.to_string()))?;
+        let mut cfg =
+            kube::Config::from_custom_kubeconfig(kcfg, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(|e| CmdError::Msg(e.to_string()))?;
         cfg.default_retry = false;
         cfg.read_timeout = None;
         let client = kube::Client::try_from(cfg).map_err(|e| CmdError::Msg(e.to_string()))?;
@@ -151,7 +204,11 @@ impl Api {
 
     fn map_err(&self, e: kube::Error) -> ApiError {
         if let kube::Error::Api(s) = &e {
-            return ApiError::Status { code: s.code, reason: s.reason.clone(), message: s.message.clone() };
+            return ApiError::Status {
+                code: s.code,
+                reason: s.reason.clone(),
+                message: s.message.clone(),
+            };
         }
         let mut chain = String::new();
         let mut cur: Option<&dyn std::error::Error> = Some(&e);
@@ -171,8 +228,17 @@ impl Api {
         ApiError::Other(e.to_string())
     }
 
-    fn req(method: Method, path: &str, accept: &str, ctype: Option<&str>, body: Vec<u8>) -> Result<Request<Vec<u8>>, ApiError> {
-        let mut b = Request::builder().method(method).uri(path).header("Accept", accept);
+    fn req(
+        method: Method,
+        path: &str,
+        accept: &str,
+        ctype: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Request<Vec<u8>>, ApiError> {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("Accept", accept);
         if let Some(ct) = ctype {
             b = b.header("Content-Type", ct);
         }
@@ -180,9 +246,20 @@ impl Api {
     }
 
     /// Sends a request and decodes the JSON answer.
-    pub async fn call(&self, method: Method, path: &str, accept: &str, ctype: Option<&str>, body: Vec<u8>) -> Result<Value, ApiError> {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        accept: &str,
+        ctype: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Value, ApiError> {
         let req = Self::req(method, path, accept, ctype, body)?;
-        let text = self.client.request_text(req).await.map_err(|e| self.map_err(e))?;
+        let text = self
+            .client
+            .request_text(req)
+            .await
+            .map_err(|e| self.map_err(e))?;
         if text.trim().is_empty() {
             return Ok(Value::Null);
         }
@@ -191,24 +268,48 @@ impl Api {
 
     /// GET as JSON.
     pub async fn get(&self, path: &str) -> Result<Value, ApiError> {
-        self.call(Method::GET, path, "application/json", None, Vec::new()).await
+        self.call(Method::GET, path, "application/json", None, Vec::new())
+            .await
     }
 
     /// GET text (logs).
     pub async fn get_text(&self, path: &str) -> Result<String, ApiError> {
         let req = Self::req(Method::GET, path, "*/*", None, Vec::new())?;
-        self.client.request_text(req).await.map_err(|e| self.map_err(e))
+        self.client
+            .request_text(req)
+            .await
+            .map_err(|e| self.map_err(e))
     }
 
     /// Sends JSON.
-    pub async fn send_json(&self, method: Method, path: &str, ctype: &str, body: &Value) -> Result<Value, ApiError> {
-        self.call(method, path, "application/json", Some(ctype), body.to_string().into_bytes()).await
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        ctype: &str,
+        body: &Value,
+    ) -> Result<Value, ApiError> {
+        self.call(
+            method,
+            path,
+            "application/json",
+            Some(ctype),
+            body.to_string().into_bytes(),
+        )
+        .await
     }
 
     /// Streams a response body (watch, follow logs).
-    pub async fn stream(&self, path: &str, accept: &str) -> Result<impl AsyncBufRead + use<>, ApiError> {
+    pub async fn stream(
+        &self,
+        path: &str,
+        accept: &str,
+    ) -> Result<impl AsyncBufRead + use<>, ApiError> {
         let req = Self::req(Method::GET, path, accept, None, Vec::new())?;
-        self.client.request_stream(req).await.map_err(|e| self.map_err(e))
+        self.client
+            .request_stream(req)
+            .await
+            .map_err(|e| self.map_err(e))
     }
 
     /// The underlying client (WebSocket upgrades).
@@ -219,13 +320,16 @@ impl Api {
 
 /// Prints the klog line kubectl logs when discovery fails on a refused connection.
 pub fn discovery_refused_log(api: &Api) {
-    let now = chrono::Local::now();
     let host = api.host.replace("localhost", "127.0.0.1");
-    crate::ctx::err(&format!(
+    // kubectl's discovery retries five times before giving up
+    for _ in 0..5 {
+        let now = chrono::Local::now();
+        crate::ctx::err(&format!(
         "E{} {:>7} memcache.go:265] \"Unhandled Error\" err=\"couldn't get current server API group list: Get \\\"{}/api?timeout=32s\\\": dial tcp {}: connect: connection refused\"\n",
         now.format("%m%d %H:%M:%S%.6f"),
         std::process::id(),
         api.url,
         host
     ));
+    }
 }

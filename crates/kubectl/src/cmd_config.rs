@@ -53,7 +53,9 @@ pub fn run(ctx: &Ctx, sub: &str) -> CmdResult {
         }
         "use-context" | "use" => use_context(ctx, &kc),
         "set-context" => set_context(ctx, &kc),
-        other => Err(CmdError::Msg(format!("unknown command \"{other}\" for \"kubectl config\""))),
+        other => Err(CmdError::Msg(format!(
+            "unknown command \"{other}\" for \"kubectl config\""
+        ))),
     }
 }
 
@@ -76,13 +78,31 @@ fn redact(body: &Value, raw: bool) -> Value {
 }
 
 const CLUSTER_ORDER: &[&str] = &[
-    "server", "tls-server-name", "insecure-skip-tls-verify", "certificate-authority",
-    "certificate-authority-data", "proxy-url", "disable-compression", "extensions",
+    "server",
+    "tls-server-name",
+    "insecure-skip-tls-verify",
+    "certificate-authority",
+    "certificate-authority-data",
+    "proxy-url",
+    "disable-compression",
+    "extensions",
 ];
 const USER_ORDER: &[&str] = &[
-    "client-certificate", "client-certificate-data", "client-key", "client-key-data", "token",
-    "tokenFile", "as", "as-uid", "as-groups", "as-user-extra", "username", "password",
-    "auth-provider", "exec", "extensions",
+    "client-certificate",
+    "client-certificate-data",
+    "client-key",
+    "client-key-data",
+    "token",
+    "tokenFile",
+    "as",
+    "as-uid",
+    "as-groups",
+    "as-user-extra",
+    "username",
+    "password",
+    "auth-provider",
+    "exec",
+    "extensions",
 ];
 const CONTEXT_ORDER: &[&str] = &["cluster", "user", "namespace", "extensions"];
 
@@ -106,11 +126,16 @@ fn ordered(v: &Value, order: &[&str]) -> Doc {
 fn view(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
     let raw = ctx.p.flag("raw");
     let minify = ctx.p.flag("minify");
-    let (mut clusters, mut contexts, mut users): (Vec<&Named>, Vec<&Named>, Vec<&Named>) =
-        (kc.clusters.iter().collect(), kc.contexts.iter().collect(), kc.users.iter().collect());
+    let (mut clusters, mut contexts, mut users): (Vec<&Named>, Vec<&Named>, Vec<&Named>) = (
+        kc.clusters.iter().collect(),
+        kc.contexts.iter().collect(),
+        kc.users.iter().collect(),
+    );
     if minify {
         if kc.current_context.is_empty() {
-            return Err(CmdError::Msg("current-context must exist in order to minify".into()));
+            return Err(CmdError::Msg(
+                "current-context must exist in order to minify".into(),
+            ));
         }
         let Some(c) = kc.context(&kc.current_context) else {
             return Err(CmdError::Msg(format!(
@@ -134,7 +159,14 @@ fn view(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
                 .map(|n| {
                     let mut m = Map::new();
                     m.insert("name".into(), json!(n.name));
-                    m.insert(inner.into(), if redacted { redact(&n.body, raw) } else { n.body.clone() });
+                    m.insert(
+                        inner.into(),
+                        if redacted {
+                            redact(&n.body, raw)
+                        } else {
+                            n.body.clone()
+                        },
+                    );
                     Value::Object(m)
                 })
                 .collect(),
@@ -151,8 +183,14 @@ fn view(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
                     items
                         .iter()
                         .map(|n| {
-                            let body = if red { redact(&n.body, raw) } else { n.body.clone() };
-                            Doc::obj().with("name", Doc::s(&n.name)).with(inner, ordered(&body, order))
+                            let body = if red {
+                                redact(&n.body, raw)
+                            } else {
+                                n.body.clone()
+                            };
+                            Doc::obj()
+                                .with("name", Doc::s(&n.name))
+                                .with(inner, ordered(&body, order))
                         })
                         .collect(),
                 )
@@ -163,7 +201,10 @@ fn view(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
                 .with("preferences", Doc::obj())
                 .with("clusters", dlist(&clusters, "cluster", CLUSTER_ORDER, true))
                 .with("users", dlist(&users, "user", USER_ORDER, true))
-                .with("contexts", dlist(&contexts, "context", CONTEXT_ORDER, false))
+                .with(
+                    "contexts",
+                    dlist(&contexts, "context", CONTEXT_ORDER, false),
+                )
                 .with("current-context", Doc::s(&kc.current_context));
             out(&to_go_json(&d));
         }
@@ -216,8 +257,18 @@ fn get_contexts(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
         tw.row(&["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"]);
     }
     for c in rows {
-        let g = |k: &str| c.body.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        let cur = if c.name == kc.current_context { "*" } else { "" };
+        let g = |k: &str| {
+            c.body
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let cur = if c.name == kc.current_context {
+            "*"
+        } else {
+            ""
+        };
         tw.row(&[cur, &c.name, &g("cluster"), &g("user"), &g("namespace")]);
     }
     out(&tw.flush());
@@ -229,7 +280,9 @@ fn use_context(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
         return Err(ctx.usage("Unexpected args: []"));
     };
     if kc.context(name).is_none() {
-        return Err(CmdError::Msg(format!("no context exists with the name: \"{name}\"")));
+        return Err(CmdError::Msg(format!(
+            "no context exists with the name: \"{name}\""
+        )));
     }
     let file = kc.file_for_current();
     let mut doc = read_file(&file).map_err(|e| CmdError::Msg(e.to_string()))?;
@@ -242,7 +295,9 @@ fn use_context(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
 fn set_context(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
     let name = if ctx.p.flag("current") {
         if !ctx.args().is_empty() {
-            return Err(CmdError::Msg("you cannot specify both a context name and --current".into()));
+            return Err(CmdError::Msg(
+                "you cannot specify both a context name and --current".into(),
+            ));
         }
         if kc.current_context.is_empty() {
             return Err(CmdError::Msg("no current context is set".into()));
@@ -251,18 +306,34 @@ fn set_context(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
     } else {
         match ctx.args().first() {
             Some(n) => n.clone(),
-            None => return Err(CmdError::Msg("you must specify a non-empty context name or --current".into())),
+            None => {
+                return Err(CmdError::Msg(
+                    "you must specify a non-empty context name or --current".into(),
+                ))
+            }
         }
     };
     let existing = kc.context(&name);
-    let file = existing.map(|c| c.file.clone()).unwrap_or_else(|| kc.file_for_current());
+    let file = existing
+        .map(|c| c.file.clone())
+        .unwrap_or_else(|| kc.file_for_current());
     let mut doc = read_file(&file).map_err(|e| CmdError::Msg(e.to_string()))?;
-    let mut contexts: Vec<Value> = doc.get("contexts").and_then(Value::as_array).cloned().unwrap_or_default();
-    let idx = contexts.iter().position(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str()));
+    let mut contexts: Vec<Value> = doc
+        .get("contexts")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let idx = contexts
+        .iter()
+        .position(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str()));
     let mut body = idx
         .and_then(|i| contexts[i].get("context").cloned())
         .unwrap_or_else(|| json!({}));
-    for (flag, key) in [("cluster", "cluster"), ("user", "user"), ("namespace", "namespace")] {
+    for (flag, key) in [
+        ("cluster", "cluster"),
+        ("user", "user"),
+        ("namespace", "namespace"),
+    ] {
         if let Some(v) = ctx.p.get(flag) {
             body[key] = json!(v);
         }
@@ -274,7 +345,11 @@ fn set_context(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
     }
     doc["contexts"] = Value::Array(contexts);
     write_file(&file, &normalize(doc)).map_err(|e| CmdError::Msg(e.to_string()))?;
-    let verb = if existing.is_some() { "modified" } else { "created" };
+    let verb = if existing.is_some() {
+        "modified"
+    } else {
+        "created"
+    };
     out(&format!("Context \"{name}\" {verb}.\n"));
     Ok(())
 }

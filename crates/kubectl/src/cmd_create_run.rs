@@ -20,7 +20,10 @@ pub async fn run(ctx: &Ctx, sub: Option<&str>) -> CmdResult {
         Some("secret") => {
             let kind = ctx.p.args.first().cloned();
             if kind.as_deref() != Some("generic") {
-                return Err(CmdError::Msg(format!("unknown command \"{}\" for \"kubectl create secret\"", kind.unwrap_or_default())));
+                return Err(CmdError::Msg(format!(
+                    "unknown command \"{}\" for \"kubectl create secret\"",
+                    kind.unwrap_or_default()
+                )));
             }
             ctx.p.args.remove(0);
             if let Some(d) = ctx.p.dash_at.as_mut() {
@@ -30,7 +33,10 @@ pub async fn run(ctx: &Ctx, sub: Option<&str>) -> CmdResult {
             cmd_create::secret(&ctx)?
         }
         Some(other) => {
-            return Err(CmdError::UsageH { msg: format!("Unexpected args: [{other}]"), cmd: "create".into() });
+            return Err(CmdError::UsageH {
+                msg: format!("Unexpected args: [{other}]"),
+                cmd: "create".into(),
+            });
         }
         None => return create_files(&ctx, mode).await,
     };
@@ -50,13 +56,19 @@ async fn post(api: &Api, obj: &Value, mode: DryRun) -> Result<Value, CmdError> {
     let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
     let res = for_kind(Some(api), av, kind).await?;
-    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string).unwrap_or(api.namespace.clone());
+    let ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or(api.namespace.clone());
     let mut path = res.path(Some(&ns), None);
     path.push_str("?fieldManager=kubectl-create&fieldValidation=Strict");
     if mode == DryRun::Server {
         path.push_str("&dryRun=All");
     }
-    Ok(api.send_json(Method::POST, &path, "application/json", obj).await?)
+    Ok(api
+        .send_json(Method::POST, &path, "application/json", obj)
+        .await?)
 }
 
 async fn create_files(ctx: &Ctx, mode: DryRun) -> CmdResult {
@@ -76,7 +88,9 @@ async fn create_files(ctx: &Ctx, mode: DryRun) -> CmdResult {
     for m in &items {
         match post(&api, &m.obj, mode).await {
             Ok(created) => print_result(ctx, &Doc::from(&created), "created", mode)?,
-            Err(e @ CmdError::Raw(_)) if e.to_string().starts_with("The connection") => return Err(e),
+            Err(e @ CmdError::Raw(_)) if e.to_string().starts_with("The connection") => {
+                return Err(e)
+            }
             Err(e) => {
                 crate::ctx::err(&format!("{e}\n"));
                 failed = Some(CmdError::Exit(1));

@@ -6,7 +6,10 @@ use crate::flags::{f, Kind, Spec};
 use serde_json::Value;
 
 /// Flags of `version`.
-pub const FLAGS: &[Spec] = &[f("client", None, Kind::Bool), f("output", Some('o'), Kind::Value)];
+pub const FLAGS: &[Spec] = &[
+    f("client", None, Kind::Bool),
+    f("output", Some('o'), Kind::Value),
+];
 
 /// The kubectl release whose behaviour this crate follows.
 pub const CLIENT_VERSION: &str = "v1.33.1";
@@ -14,10 +17,13 @@ const KUSTOMIZE_VERSION: &str = "v5.6.0";
 
 /// Runs `version`.
 pub async fn run(ctx: &Ctx) -> CmdResult {
-    let mut text = format!("Client Version: {CLIENT_VERSION}\nKustomize Version: {KUSTOMIZE_VERSION}\n");
+    let mut text =
+        format!("Client Version: {CLIENT_VERSION}\nKustomize Version: {KUSTOMIZE_VERSION}\n");
     let output = ctx.p.get("output");
     if let Some(o) = output.filter(|o| *o != "json" && *o != "yaml") {
-        return Err(CmdError::Msg(format!("--output must be 'yaml' or 'json', got: {o}")));
+        return Err(CmdError::Msg(format!(
+            "--output must be 'yaml' or 'json', got: {o}"
+        )));
     }
     let client = serde_json::json!({
         "major": "1", "minor": "33", "gitVersion": CLIENT_VERSION,
@@ -41,7 +47,10 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
                 print(output, &v);
                 return Ok(());
             }
-            let sv = server.get("gitVersion").and_then(Value::as_str).unwrap_or("");
+            let sv = server
+                .get("gitVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             text.push_str(&format!("Server Version: {sv}\n"));
             out(&text);
             Ok(())

@@ -90,12 +90,18 @@ pub struct Ctx {
 impl Ctx {
     /// A usage error for this command.
     pub fn usage(&self, msg: impl Into<String>) -> CmdError {
-        CmdError::Usage { msg: msg.into(), cmd: self.cmd.clone() }
+        CmdError::Usage {
+            msg: msg.into(),
+            cmd: self.cmd.clone(),
+        }
     }
 
     /// A usage error in cmdutil.UsageErrorf's wording.
     pub fn usage_h(&self, msg: impl Into<String>) -> CmdError {
-        CmdError::UsageH { msg: msg.into(), cmd: self.cmd.clone() }
+        CmdError::UsageH {
+            msg: msg.into(),
+            cmd: self.cmd.clone(),
+        }
     }
 
     /// Positional arguments.

@@ -5,7 +5,7 @@ use crate::ctx::{err, CmdError, CmdResult, Ctx, GLOBAL_FLAGS};
 use crate::flags::{parse, split_command, Spec};
 use crate::{cmd_config, cmd_create};
 
-const COMMANDS: &[&str] = &["config", "create", "version"];
+const COMMANDS: &[&str] = &["config", "create", "get", "version"];
 const GROUPS: &[&str] = &["config", "create"];
 
 fn is_group(words: &[String]) -> bool {
@@ -17,6 +17,7 @@ fn command_flags(cmd: &str) -> &'static [Spec] {
         "config" => cmd_config::FLAGS,
         "create" => cmd_create::FLAGS,
         "version" => crate::cmd_version::FLAGS,
+        "get" => crate::cmd_get::FLAGS,
         _ => &[],
     }
 }
@@ -81,8 +82,10 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         Some(s) if is_group(&words[..1]) => format!("{cmd} {s}"),
         _ => cmd.clone(),
     };
-    let p = parse(&rest, &[GLOBAL_FLAGS, command_flags(&cmd)])
-        .map_err(|e| CmdError::Usage { msg: e.to_string(), cmd: path.clone() })?;
+    let p = parse(&rest, &[GLOBAL_FLAGS, command_flags(&cmd)]).map_err(|e| CmdError::Usage {
+        msg: e.to_string(),
+        cmd: path.clone(),
+    })?;
     let ctx = Ctx { p, cmd: path };
     match cmd.as_str() {
         "config" => match sub {
@@ -94,6 +97,7 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         },
         "create" => crate::cmd_create_run::run(&ctx, sub.as_deref()).await,
         "version" => crate::cmd_version::run(&ctx).await,
+        "get" => crate::cmd_get::run(&ctx).await,
         _ => Err(unknown_command(&cmd)),
     }
 }

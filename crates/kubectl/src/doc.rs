@@ -66,7 +66,9 @@ impl From<&Value> for Doc {
             Value::Number(n) => Doc::Num(n.clone()),
             Value::String(s) => Doc::Str(s.clone()),
             Value::Array(a) => Doc::Arr(a.iter().map(Doc::from).collect()),
-            Value::Object(m) => Doc::Obj(m.iter().map(|(k, v)| (k.clone(), Doc::from(v))).collect()),
+            Value::Object(m) => {
+                Doc::Obj(m.iter().map(|(k, v)| (k.clone(), Doc::from(v))).collect())
+            }
         }
     }
 }
@@ -142,7 +144,11 @@ pub fn go_number(n: &Number) -> String {
         match s.split_once('e') {
             Some((m, e)) => {
                 let (sign, digits) = e.strip_prefix('-').map_or(("+", e), |d| ("-", d));
-                let digits = if digits.len() < 2 { format!("0{digits}") } else { digits.to_string() };
+                let digits = if digits.len() < 2 {
+                    format!("0{digits}")
+                } else {
+                    digits.to_string()
+                };
                 format!("{m}e{sign}{digits}")
             }
             None => s,

@@ -63,7 +63,10 @@ pub struct Parsed {
 impl Parsed {
     /// The last value of a flag.
     pub fn get(&self, long: &str) -> Option<&str> {
-        self.values.get(long).and_then(|v| v.last()).map(String::as_str)
+        self.values
+            .get(long)
+            .and_then(|v| v.last())
+            .map(String::as_str)
     }
 
     /// All values of a repeatable flag (comma-separated entries are not split).
@@ -97,9 +100,20 @@ fn parse_bool(v: &str, name: &str) -> Result<String, FlagError> {
 
 /// Parses `args` against the union of `specs`.
 pub fn parse(args: &[String], specs: &[&[Spec]]) -> Result<Parsed, FlagError> {
-    let find_long = |n: &str| specs.iter().flat_map(|s| s.iter()).find(|s| s.long == n).copied();
-    let find_short =
-        |c: char| specs.iter().flat_map(|s| s.iter()).find(|s| s.short == Some(c)).copied();
+    let find_long = |n: &str| {
+        specs
+            .iter()
+            .flat_map(|s| s.iter())
+            .find(|s| s.long == n)
+            .copied()
+    };
+    let find_short = |c: char| {
+        specs
+            .iter()
+            .flat_map(|s| s.iter())
+            .find(|s| s.short == Some(c))
+            .copied()
+    };
     let mut p = Parsed::default();
     let mut i = 0;
     while i < args.len() {
@@ -121,7 +135,9 @@ pub fn parse(args: &[String], specs: &[&[Spec]]) -> Result<Parsed, FlagError> {
                 (Kind::Bool, None) => "true".into(),
                 (_, Some(v)) => v,
                 (_, None) => {
-                    let v = args.get(i).ok_or_else(|| FlagError::NeedsArg(name.into()))?;
+                    let v = args
+                        .get(i)
+                        .ok_or_else(|| FlagError::NeedsArg(name.into()))?;
                     i += 1;
                     v.clone()
                 }
@@ -132,7 +148,8 @@ pub fn parse(args: &[String], specs: &[&[Spec]]) -> Result<Parsed, FlagError> {
             let mut j = 0;
             while j < shorts.len() {
                 let c = shorts[j];
-                let spec = find_short(c).ok_or_else(|| FlagError::UnknownShort(c, a[1..].into()))?;
+                let spec =
+                    find_short(c).ok_or_else(|| FlagError::UnknownShort(c, a[1..].into()))?;
                 if spec.kind == Kind::Bool {
                     let rest: String = shorts[j + 1..].iter().collect();
                     if let Some(v) = rest.strip_prefix('=') {
@@ -148,8 +165,9 @@ pub fn parse(args: &[String], specs: &[&[Spec]]) -> Result<Parsed, FlagError> {
                 let val = if !rest.is_empty() {
                     rest.strip_prefix('=').unwrap_or(&rest).to_string()
                 } else {
-                    let v =
-                        args.get(i).ok_or_else(|| FlagError::NeedsArgShort(c, a[1..].into()))?;
+                    let v = args
+                        .get(i)
+                        .ok_or_else(|| FlagError::NeedsArgShort(c, a[1..].into()))?;
                     i += 1;
                     v.clone()
                 };
@@ -173,14 +191,22 @@ pub fn split_command(
 ) -> (Vec<String>, Vec<String>) {
     let mut words = Vec::new();
     let takes_value = |a: &str, words: &[String]| -> bool {
-        let local = if words.is_empty() { &[][..] } else { flags_for(words) };
+        let local = if words.is_empty() {
+            &[][..]
+        } else {
+            flags_for(words)
+        };
         let globals: Vec<Spec> = globals.iter().chain(local.iter()).copied().collect();
         if let Some(body) = a.strip_prefix("--") {
             !body.contains('=')
-                && globals.iter().any(|s| s.long == body && s.kind != Kind::Bool)
+                && globals
+                    .iter()
+                    .any(|s| s.long == body && s.kind != Kind::Bool)
         } else if let Some(body) = a.strip_prefix('-') {
             body.chars().count() == 1
-                && globals.iter().any(|s| s.short == body.chars().next() && s.kind != Kind::Bool)
+                && globals
+                    .iter()
+                    .any(|s| s.short == body.chars().next() && s.kind != Kind::Bool)
         } else {
             false
         }
@@ -230,8 +256,20 @@ mod tests {
 
     #[test]
     fn forms() {
-        let p = parse(&v(&["pods", "-n", "x", "-oyaml", "-it", "--label=a=b", "-A", "p2"]), &[S])
-            .unwrap_or_default();
+        let p = parse(
+            &v(&[
+                "pods",
+                "-n",
+                "x",
+                "-oyaml",
+                "-it",
+                "--label=a=b",
+                "-A",
+                "p2",
+            ]),
+            &[S],
+        )
+        .unwrap_or_default();
         assert_eq!(p.get("namespace"), Some("x"));
         assert_eq!(p.get("output"), Some("yaml"));
         assert!(p.flag("stdin") && p.flag("tty") && p.flag("all-namespaces"));
@@ -245,19 +283,34 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(parse(&v(&["--foo"]), &[S]).err().map(|e| e.to_string()),
-            Some("unknown flag: --foo".into()));
-        assert_eq!(parse(&v(&["-x"]), &[S]).err().map(|e| e.to_string()),
-            Some("unknown shorthand flag: 'x' in -x".into()));
-        assert_eq!(parse(&v(&["-n"]), &[S]).err().map(|e| e.to_string()),
-            Some("flag needs an argument: 'n' in -n".into()));
-        assert_eq!(parse(&v(&["--namespace"]), &[S]).err().map(|e| e.to_string()),
-            Some("flag needs an argument: --namespace".into()));
+        assert_eq!(
+            parse(&v(&["--foo"]), &[S]).err().map(|e| e.to_string()),
+            Some("unknown flag: --foo".into())
+        );
+        assert_eq!(
+            parse(&v(&["-x"]), &[S]).err().map(|e| e.to_string()),
+            Some("unknown shorthand flag: 'x' in -x".into())
+        );
+        assert_eq!(
+            parse(&v(&["-n"]), &[S]).err().map(|e| e.to_string()),
+            Some("flag needs an argument: 'n' in -n".into())
+        );
+        assert_eq!(
+            parse(&v(&["--namespace"]), &[S])
+                .err()
+                .map(|e| e.to_string()),
+            Some("flag needs an argument: --namespace".into())
+        );
     }
 
     #[test]
     fn split() {
-        let (w, r) = split_command(&v(&["-n", "x", "config", "view", "--raw"]), S, |w| w[0] == "config", |_| &[]);
+        let (w, r) = split_command(
+            &v(&["-n", "x", "config", "view", "--raw"]),
+            S,
+            |w| w[0] == "config",
+            |_| &[],
+        );
         assert_eq!(w, v(&["config", "view"]));
         assert_eq!(r, v(&["-n", "x", "--raw"]));
     }

@@ -27,15 +27,19 @@ pub fn to_tmpl(v: &Value) -> T {
         Value::String(s) => T::String(Arc::from(s.as_str())),
         Value::Array(a) => T::List(a.iter().map(to_tmpl).collect::<Vec<_>>().into()),
         Value::Object(m) => {
-            let b: BTreeMap<Arc<str>, T> =
-                m.iter().map(|(k, v)| (Arc::from(k.as_str()), to_tmpl(v))).collect();
+            let b: BTreeMap<Arc<str>, T> = m
+                .iter()
+                .map(|(k, v)| (Arc::from(k.as_str()), to_tmpl(v)))
+                .collect();
             T::Map(Arc::new(b))
         }
     }
 }
 
 fn exists(args: &[T]) -> gotmpl::Result<T> {
-    let Some((first, path)) = args.split_first() else { return Ok(T::Bool(false)) };
+    let Some((first, path)) = args.split_first() else {
+        return Ok(T::Bool(false));
+    };
     let mut cur = first.clone();
     for p in path {
         let next = match (&cur, p) {
@@ -57,8 +61,12 @@ fn base64decode(args: &[T]) -> gotmpl::Result<T> {
         Some(T::String(s)) => s.to_string(),
         _ => String::new(),
     };
-    let bytes = base64::engine::general_purpose::STANDARD.decode(s.as_bytes()).unwrap_or_default();
-    Ok(T::String(Arc::from(String::from_utf8_lossy(&bytes).as_ref())))
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s.as_bytes())
+        .unwrap_or_default();
+    Ok(T::String(Arc::from(
+        String::from_utf8_lossy(&bytes).as_ref(),
+    )))
 }
 
 /// Renders `src` against `data`.
@@ -68,7 +76,8 @@ pub fn render(src: &str, data: &Value) -> Result<String, TemplateError> {
         .func("base64decode", base64decode)
         .parse(src)
         .map_err(|e| TemplateError::Parse(src.to_string(), e.to_string()))?;
-    t.execute_to_string(&to_tmpl(data)).map_err(|e| TemplateError::Exec("output".into(), e.to_string()))
+    t.execute_to_string(&to_tmpl(data))
+        .map_err(|e| TemplateError::Exec("output".into(), e.to_string()))
 }
 
 #[cfg(test)]
@@ -79,7 +88,10 @@ mod tests {
     #[test]
     fn kubectl_funcs() {
         let d = json!({"data": {"a": "b"}, "spec": {"replicas": 3}});
-        let r = render(r#"{{base64decode "aGk="}} {{exists . "data" "a"}} {{.data}} {{.spec.replicas}} {{.nope}}"#, &d);
+        let r = render(
+            r#"{{base64decode "aGk="}} {{exists . "data" "a"}} {{.data}} {{.spec.replicas}} {{.nope}}"#,
+            &d,
+        );
         assert_eq!(r.ok().as_deref(), Some("hi true map[a:b] 3 <no value>"));
     }
 }

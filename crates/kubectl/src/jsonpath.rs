@@ -39,7 +39,10 @@ fn parse(src: &str) -> Result<Vec<Node>, JsonPathError> {
             stack.push((Some(r.trim().to_string()), Vec::new()));
         } else if action == "end" {
             let (Some(path), body) = stack.pop().unwrap_or((None, Vec::new())) else {
-                return Err(JsonPathError::Parse(src.into(), "not in range, nothing to end".into()));
+                return Err(JsonPathError::Parse(
+                    src.into(),
+                    "not in range, nothing to end".into(),
+                ));
             };
             push(&mut stack, Node::Range(path, body));
         } else if let Some(lit) = quoted(action) {
@@ -125,7 +128,9 @@ fn eval(path: &str, data: &Value) -> Vec<Value> {
     if rfc == "$" || rfc == "$." {
         return vec![data.clone()];
     }
-    js_path_vals(&rfc, data).map(|v| v.into_iter().cloned().collect()).unwrap_or_default()
+    js_path_vals(&rfc, data)
+        .map(|v| v.into_iter().cloned().collect())
+        .unwrap_or_default()
 }
 
 fn exec(nodes: &[Node], data: &Value, out: &mut String) -> Result<(), JsonPathError> {
@@ -169,14 +174,27 @@ mod tests {
     #[test]
     fn dialect() {
         let d = json!({"items": [{"metadata": {"name": "a"}, "n": 1}, {"metadata": {"name": "b"}, "n": 2}]});
-        assert_eq!(render("{.items[*].metadata.name}", &d).ok().as_deref(), Some("a b"));
         assert_eq!(
-            render(r#"{range .items[*]}{.metadata.name}{"\t"}{.n}{"\n"}{end}"#, &d).ok().as_deref(),
+            render("{.items[*].metadata.name}", &d).ok().as_deref(),
+            Some("a b")
+        );
+        assert_eq!(
+            render(
+                r#"{range .items[*]}{.metadata.name}{"\t"}{.n}{"\n"}{end}"#,
+                &d
+            )
+            .ok()
+            .as_deref(),
             Some("a\t1\nb\t2\n")
         );
-        assert_eq!(render("x={.items[0].metadata}", &d).ok().as_deref(), Some(r#"x={"name":"a"}"#));
         assert_eq!(
-            render(r#"{.items[?(@.n==2)].metadata.name}"#, &d).ok().as_deref(),
+            render("x={.items[0].metadata}", &d).ok().as_deref(),
+            Some(r#"x={"name":"a"}"#)
+        );
+        assert_eq!(
+            render(r#"{.items[?(@.n==2)].metadata.name}"#, &d)
+                .ok()
+                .as_deref(),
             Some("b")
         );
         assert_eq!(render("{.nope}", &d).ok().as_deref(), Some(""));

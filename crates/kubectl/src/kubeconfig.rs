@@ -50,8 +50,11 @@ pub fn config_paths(explicit: Option<&str>) -> (Vec<PathBuf>, bool) {
         return (vec![PathBuf::from(p)], true);
     }
     if let Ok(env) = std::env::var("KUBECONFIG") {
-        let v: Vec<PathBuf> =
-            env.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+        let v: Vec<PathBuf> = env
+            .split(':')
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect();
         if !v.is_empty() {
             return (v, false);
         }
@@ -61,8 +64,12 @@ pub fn config_paths(explicit: Option<&str>) -> (Vec<PathBuf>, bool) {
 }
 
 fn resolve_paths(body: &mut Value, dir: &Path) {
-    const PATH_KEYS: &[&str] =
-        &["certificate-authority", "client-certificate", "client-key", "tokenFile"];
+    const PATH_KEYS: &[&str] = &[
+        "certificate-authority",
+        "client-certificate",
+        "client-key",
+        "tokenFile",
+    ];
     if let Value::Object(m) = body {
         for k in PATH_KEYS {
             if let Some(Value::String(p)) = m.get_mut(*k) {
@@ -78,7 +85,10 @@ impl Kubeconfig {
     /// Loads and merges. A missing explicit file is an error; missing env files are skipped.
     pub fn load(explicit: Option<&str>) -> Result<Self, KubeconfigError> {
         let (paths, strict) = config_paths(explicit);
-        let mut kc = Kubeconfig { files: paths.clone(), ..Default::default() };
+        let mut kc = Kubeconfig {
+            files: paths.clone(),
+            ..Default::default()
+        };
         for path in &paths {
             let text = match std::fs::read_to_string(path) {
                 Ok(t) => t,
@@ -96,17 +106,31 @@ impl Kubeconfig {
                 ("contexts", "context", &mut kc.contexts),
                 ("users", "user", &mut kc.users),
             ] {
-                for item in doc.get(list).and_then(Value::as_array).into_iter().flatten() {
-                    let Some(name) = item.get("name").and_then(Value::as_str) else { continue };
+                for item in doc
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(name) = item.get("name").and_then(Value::as_str) else {
+                        continue;
+                    };
                     if target.iter().any(|n| n.name == name) {
                         continue;
                     }
-                    let mut body = item.get(inner).cloned().unwrap_or(Value::Object(Map::new()));
+                    let mut body = item
+                        .get(inner)
+                        .cloned()
+                        .unwrap_or(Value::Object(Map::new()));
                     if body.is_null() {
                         body = Value::Object(Map::new());
                     }
                     resolve_paths(&mut body, &dir);
-                    target.push(Named { name: name.into(), body, file: path.clone() });
+                    target.push(Named {
+                        name: name.into(),
+                        body,
+                        file: path.clone(),
+                    });
                 }
             }
             if kc.current_context.is_empty() {
@@ -141,13 +165,21 @@ impl Kubeconfig {
         for f in &self.files {
             if let Ok(t) = std::fs::read_to_string(f) {
                 if let Ok(v) = serde_yaml::from_str::<Value>(&t) {
-                    if v.get("current-context").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+                    if v.get("current-context")
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| !s.is_empty())
+                    {
                         return f.clone();
                     }
                 }
             }
         }
-        self.files.iter().find(|f| f.exists()).cloned().or_else(|| self.files.first().cloned()).unwrap_or_default()
+        self.files
+            .iter()
+            .find(|f| f.exists())
+            .cloned()
+            .or_else(|| self.files.first().cloned())
+            .unwrap_or_default()
     }
 }
 
@@ -156,8 +188,10 @@ pub fn read_file(path: &Path) -> Result<Value, KubeconfigError> {
     match std::fs::read_to_string(path) {
         Ok(t) if !t.trim().is_empty() => serde_yaml::from_str(&t)
             .map_err(|e| KubeconfigError::Parse(path.display().to_string(), e.to_string())),
-        _ => Ok(serde_json::json!({"apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": null, "contexts": null, "users": null, "current-context": ""})),
+        _ => Ok(
+            serde_json::json!({"apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": null, "contexts": null, "users": null, "current-context": ""}),
+        ),
     }
 }
 
@@ -186,8 +220,14 @@ mod tests {
         let kc = Kubeconfig::load(None).unwrap_or_default();
         assert_eq!(kc.current_context, "x");
         assert_eq!(kc.clusters.len(), 2);
-        assert_eq!(kc.cluster("c").and_then(|c| c.body["server"].as_str()), Some("https://a"));
-        let ca = kc.cluster("c").and_then(|c| c.body["certificate-authority"].as_str()).unwrap_or("");
+        assert_eq!(
+            kc.cluster("c").and_then(|c| c.body["server"].as_str()),
+            Some("https://a")
+        );
+        let ca = kc
+            .cluster("c")
+            .and_then(|c| c.body["certificate-authority"].as_str())
+            .unwrap_or("");
         assert!(ca.starts_with('/'));
     }
 }

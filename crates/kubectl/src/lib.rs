@@ -5,6 +5,7 @@ mod client;
 mod cmd_config;
 mod cmd_create;
 mod cmd_create_run;
+mod cmd_get;
 mod cmd_misc;
 mod cmd_version;
 mod ctx;
@@ -17,6 +18,7 @@ mod kubeconfig;
 mod manifests;
 mod printers;
 mod resources;
+mod table;
 mod tabwriter;
 mod yaml_out;
 mod yaml_scalar;
@@ -24,7 +26,10 @@ mod yaml_scalar;
 /// Runs kubectl with `args` (without the program name) and returns the exit code.
 pub fn main(args: Vec<String>) -> i32 {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             ctx::err(&format!("error: {e}\n"));

@@ -18,14 +18,22 @@ pub struct Manifest {
 
 fn collect(path: &Path, recursive: bool, top: bool, out: &mut Vec<PathBuf>) {
     if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         entries.sort();
         for e in entries {
             if e.is_dir() {
                 if recursive {
                     collect(&e, recursive, false, out);
                 }
-            } else if matches!(e.extension().and_then(|x| x.to_str()), Some("yaml" | "yml" | "json")) {
+            } else if matches!(
+                e.extension().and_then(|x| x.to_str()),
+                Some("yaml" | "yml" | "json")
+            ) {
                 out.push(e);
             }
         }
@@ -42,7 +50,9 @@ pub fn parse_docs(text: &str, source: &str) -> Result<Vec<Value>, CmdError> {
             let line = e.location().map(|l| l.line()).unwrap_or(1);
             let msg = e.to_string();
             let msg = msg.split(" at line").next().unwrap_or(&msg).to_string();
-            CmdError::Msg(format!("error parsing {source}: error converting YAML to JSON: yaml: line {line}: {msg}"))
+            CmdError::Msg(format!(
+                "error parsing {source}: error converting YAML to JSON: yaml: line {line}: {msg}"
+            ))
         })?;
         match v {
             Value::Null => continue,
@@ -67,12 +77,17 @@ pub fn read(files: &[String], recursive: bool) -> Result<Vec<Manifest>, CmdError
             let mut text = String::new();
             let _ = std::io::stdin().read_to_string(&mut text);
             for obj in parse_docs(&text, "STDIN")? {
-                out.push(Manifest { source: "STDIN".into(), obj });
+                out.push(Manifest {
+                    source: "STDIN".into(),
+                    obj,
+                });
             }
             continue;
         }
         if f.starts_with("http://") || f.starts_with("https://") {
-            return Err(CmdError::Msg(format!("unable to read URL \"{f}\": URLs are not supported")));
+            return Err(CmdError::Msg(format!(
+                "unable to read URL \"{f}\": URLs are not supported"
+            )));
         }
         let p = Path::new(f);
         if !p.exists() {
@@ -81,11 +96,19 @@ pub fn read(files: &[String], recursive: bool) -> Result<Vec<Manifest>, CmdError
         let mut paths = Vec::new();
         collect(p, recursive, true, &mut paths);
         for path in paths {
-            let name = if path == p { f.clone() } else { path.display().to_string() };
-            let text = std::fs::read_to_string(&path).map_err(|e| CmdError::Msg(format!("open {name}: {e}")))?;
+            let name = if path == p {
+                f.clone()
+            } else {
+                path.display().to_string()
+            };
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| CmdError::Msg(format!("open {name}: {e}")))?;
             for obj in parse_docs(&text, &name)? {
                 validate(&obj, &name)?;
-                out.push(Manifest { source: name.clone(), obj });
+                out.push(Manifest {
+                    source: name.clone(),
+                    obj,
+                });
             }
         }
     }
@@ -97,10 +120,18 @@ pub fn read(files: &[String], recursive: bool) -> Result<Vec<Manifest>, CmdError
 
 fn validate(obj: &Value, source: &str) -> Result<(), CmdError> {
     let mut missing = Vec::new();
-    if obj.get("apiVersion").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         missing.push("apiVersion not set");
     }
-    if obj.get("kind").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         missing.push("kind not set");
     }
     if missing.is_empty() {
@@ -118,7 +149,8 @@ mod tests {
 
     #[test]
     fn multi_doc_and_lists() {
-        let docs = parse_docs("a: 1\n---\n---\nkind: List\nitems:\n- b: 2\n- c: 3\n", "x").unwrap_or_default();
+        let docs = parse_docs("a: 1\n---\n---\nkind: List\nitems:\n- b: 2\n- c: 3\n", "x")
+            .unwrap_or_default();
         assert_eq!(docs.len(), 3);
         assert!(parse_docs("a: b\n c: d: e\n", "bad.yaml").is_err());
     }

@@ -31,8 +31,11 @@ const GET_FORMATS: &str = "custom-columns,custom-columns-file,go-template,go-tem
 const OBJ_FORMATS: &str = "go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,yaml";
 
 fn read(path: &str) -> Result<String, CmdError> {
-    std::fs::read_to_string(path)
-        .map_err(|_| CmdError::Msg(format!("error reading template {path}, open {path}: no such file or directory")))
+    std::fs::read_to_string(path).map_err(|_| {
+        CmdError::Msg(format!(
+            "error reading template {path}, open {path}: no such file or directory"
+        ))
+    })
 }
 
 /// Parses `-o`; `tables` says whether table formats (wide, custom-columns) are allowed.
@@ -49,7 +52,9 @@ pub fn parse_format(ctx: &Ctx, tables: bool) -> Result<Format, CmdError> {
             if tables { GET_FORMATS } else { OBJ_FORMATS }
         ))
     };
-    let need = |a: Option<String>| a.ok_or_else(|| CmdError::Msg("template format specified but no template given".into()));
+    let need = |a: Option<String>| {
+        a.ok_or_else(|| CmdError::Msg("template format specified but no template given".into()))
+    };
     Ok(match name {
         "" if tmpl.is_some() => Format::GoTemplate(tmpl.unwrap_or_default()),
         "" => Format::Table,
@@ -61,7 +66,9 @@ pub fn parse_format(ctx: &Ctx, tables: bool) -> Result<Format, CmdError> {
         "go-template-file" | "templatefile" => Format::GoTemplate(read(&need(arg)?)?),
         "jsonpath" => Format::JsonPath(need(arg)?),
         "jsonpath-file" => Format::JsonPath(read(&need(arg)?)?),
-        "custom-columns" if tables => Format::CustomColumns(parse_columns(&arg.unwrap_or_default())?),
+        "custom-columns" if tables => {
+            Format::CustomColumns(parse_columns(&arg.unwrap_or_default())?)
+        }
         "custom-columns-file" if tables => {
             let text = read(&arg.unwrap_or_default())?;
             let mut lines = text.lines().filter(|l| !l.trim().is_empty());
@@ -69,10 +76,18 @@ pub fn parse_format(ctx: &Ctx, tables: bool) -> Result<Format, CmdError> {
             let paths: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
             if heads.len() != paths.len() {
                 return Err(CmdError::Msg(format!(
-                    "expected {} headers, found {}", heads.len(), paths.len()
+                    "expected {} headers, found {}",
+                    heads.len(),
+                    paths.len()
                 )));
             }
-            Format::CustomColumns(heads.iter().zip(paths).map(|(h, p)| (h.to_string(), p.to_string())).collect())
+            Format::CustomColumns(
+                heads
+                    .iter()
+                    .zip(paths)
+                    .map(|(h, p)| (h.to_string(), p.to_string()))
+                    .collect(),
+            )
         }
         _ => return Err(bad()),
     })
@@ -80,7 +95,9 @@ pub fn parse_format(ctx: &Ctx, tables: bool) -> Result<Format, CmdError> {
 
 fn parse_columns(spec: &str) -> Result<Vec<(String, String)>, CmdError> {
     if spec.is_empty() {
-        return Err(CmdError::Msg("custom-columns format specified but no custom columns given".into()));
+        return Err(CmdError::Msg(
+            "custom-columns format specified but no custom columns given".into(),
+        ));
     }
     spec.split(',')
         .map(|c| match c.split_once(':') {
@@ -94,10 +111,17 @@ fn parse_columns(spec: &str) -> Result<Vec<(String, String)>, CmdError> {
 
 /// `kind[.group]/name` as `-o name` prints it.
 pub fn object_name(obj: &Value) -> String {
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("").to_lowercase();
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_lowercase();
     let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let group = api.split_once('/').map(|(g, _)| g).unwrap_or("");
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if group.is_empty() {
         format!("{kind}/{name}")
     } else {
@@ -114,8 +138,12 @@ pub fn as_list(items: Vec<Value>) -> Value {
 pub fn print_value_template(o: &str, v: &Value, ctx: &Ctx) -> Result<String, CmdError> {
     let _ = o;
     match parse_format(ctx, false)? {
-        Format::GoTemplate(t) => crate::gotemplate::render(&t, v).map_err(|e| CmdError::Msg(e.to_string())),
-        Format::JsonPath(t) => crate::jsonpath::render(&t, v).map_err(|e| CmdError::Msg(e.to_string())),
+        Format::GoTemplate(t) => {
+            crate::gotemplate::render(&t, v).map_err(|e| CmdError::Msg(e.to_string()))
+        }
+        Format::JsonPath(t) => {
+            crate::jsonpath::render(&t, v).map_err(|e| CmdError::Msg(e.to_string()))
+        }
         Format::Json => Ok(to_go_json(&Doc::from(v))),
         _ => Ok(crate::yaml_out::to_yaml(v)),
     }
@@ -123,13 +151,24 @@ pub fn print_value_template(o: &str, v: &Value, ctx: &Ctx) -> Result<String, Cmd
 
 /// Prints one object or a list for a non-table format. `single` = one named object.
 pub fn render(fmt: &Format, objs: &[Value], single: bool) -> Result<String, CmdError> {
-    let data = if single && objs.len() == 1 { objs[0].clone() } else { as_list(objs.to_vec()) };
+    let data = if single && objs.len() == 1 {
+        objs[0].clone()
+    } else {
+        as_list(objs.to_vec())
+    };
     Ok(match fmt {
         Format::Json => to_go_json(&Doc::from(&data)),
         Format::Yaml => crate::yaml_out::to_yaml(&data),
-        Format::Name => objs.iter().map(|o| format!("{}\n", object_name(o))).collect(),
-        Format::GoTemplate(t) => crate::gotemplate::render(t, &data).map_err(|e| CmdError::Msg(e.to_string()))?,
-        Format::JsonPath(t) => crate::jsonpath::render(t, &data).map_err(|e| CmdError::Msg(e.to_string()))?,
+        Format::Name => objs
+            .iter()
+            .map(|o| format!("{}\n", object_name(o)))
+            .collect(),
+        Format::GoTemplate(t) => {
+            crate::gotemplate::render(t, &data).map_err(|e| CmdError::Msg(e.to_string()))?
+        }
+        Format::JsonPath(t) => {
+            crate::jsonpath::render(t, &data).map_err(|e| CmdError::Msg(e.to_string()))?
+        }
         Format::CustomColumns(cols) => custom_columns(cols, objs, false),
         Format::Table | Format::Wide => String::new(),
     })
@@ -146,10 +185,17 @@ pub fn custom_columns(cols: &[(String, String)], objs: &[Value], no_headers: boo
             .iter()
             .map(|(_, p)| {
                 let path = p.trim().trim_start_matches('{').trim_end_matches('}');
-                let path = if path.starts_with('.') || path.starts_with('$') { path.to_string() } else { format!(".{path}") };
-                let vals = jsonpath_rust::query::js_path_vals(&format!("${}", path.trim_start_matches('$')), o)
-                    .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
-                    .unwrap_or_default();
+                let path = if path.starts_with('.') || path.starts_with('$') {
+                    path.to_string()
+                } else {
+                    format!(".{path}")
+                };
+                let vals = jsonpath_rust::query::js_path_vals(
+                    &format!("${}", path.trim_start_matches('$')),
+                    o,
+                )
+                .map(|v| v.into_iter().cloned().collect::<Vec<_>>())
+                .unwrap_or_default();
                 let vals: Vec<String> = vals
                     .iter()
                     .filter(|v| !v.is_null())
@@ -158,7 +204,11 @@ pub fn custom_columns(cols: &[(String, String)], objs: &[Value], no_headers: boo
                         other => other.to_string(),
                     })
                     .collect();
-                if vals.is_empty() { "<none>".to_string() } else { vals.join(",") }
+                if vals.is_empty() {
+                    "<none>".to_string()
+                } else {
+                    vals.join(",")
+                }
             })
             .collect();
         tw.row(&cells);

@@ -35,31 +35,136 @@ const BUILTIN: &[(&str, &str, &str, &str, bool, &str)] = &[
     ("events", "Event", "", "v1", true, "ev"),
     ("endpoints", "Endpoints", "", "v1", true, "ep"),
     ("serviceaccounts", "ServiceAccount", "", "v1", true, "sa"),
-    ("persistentvolumeclaims", "PersistentVolumeClaim", "", "v1", true, "pvc"),
-    ("persistentvolumes", "PersistentVolume", "", "v1", false, "pv"),
-    ("replicationcontrollers", "ReplicationController", "", "v1", true, "rc"),
+    (
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        "",
+        "v1",
+        true,
+        "pvc",
+    ),
+    (
+        "persistentvolumes",
+        "PersistentVolume",
+        "",
+        "v1",
+        false,
+        "pv",
+    ),
+    (
+        "replicationcontrollers",
+        "ReplicationController",
+        "",
+        "v1",
+        true,
+        "rc",
+    ),
     ("resourcequotas", "ResourceQuota", "", "v1", true, "quota"),
     ("limitranges", "LimitRange", "", "v1", true, "limits"),
     ("deployments", "Deployment", "apps", "v1", true, "deploy"),
     ("replicasets", "ReplicaSet", "apps", "v1", true, "rs"),
     ("daemonsets", "DaemonSet", "apps", "v1", true, "ds"),
     ("statefulsets", "StatefulSet", "apps", "v1", true, "sts"),
-    ("controllerrevisions", "ControllerRevision", "apps", "v1", true, ""),
+    (
+        "controllerrevisions",
+        "ControllerRevision",
+        "apps",
+        "v1",
+        true,
+        "",
+    ),
     ("jobs", "Job", "batch", "v1", true, ""),
     ("cronjobs", "CronJob", "batch", "v1", true, "cj"),
     ("leases", "Lease", "coordination.k8s.io", "v1", true, ""),
-    ("ingresses", "Ingress", "networking.k8s.io", "v1", true, "ing"),
-    ("networkpolicies", "NetworkPolicy", "networking.k8s.io", "v1", true, "netpol"),
-    ("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", true, ""),
-    ("storageclasses", "StorageClass", "storage.k8s.io", "v1", false, "sc"),
+    (
+        "ingresses",
+        "Ingress",
+        "networking.k8s.io",
+        "v1",
+        true,
+        "ing",
+    ),
+    (
+        "networkpolicies",
+        "NetworkPolicy",
+        "networking.k8s.io",
+        "v1",
+        true,
+        "netpol",
+    ),
+    (
+        "endpointslices",
+        "EndpointSlice",
+        "discovery.k8s.io",
+        "v1",
+        true,
+        "",
+    ),
+    (
+        "storageclasses",
+        "StorageClass",
+        "storage.k8s.io",
+        "v1",
+        false,
+        "sc",
+    ),
     ("roles", "Role", "rbac.authorization.k8s.io", "v1", true, ""),
-    ("rolebindings", "RoleBinding", "rbac.authorization.k8s.io", "v1", true, ""),
-    ("clusterroles", "ClusterRole", "rbac.authorization.k8s.io", "v1", false, ""),
-    ("clusterrolebindings", "ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", false, ""),
-    ("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling", "v2", true, "hpa"),
-    ("poddisruptionbudgets", "PodDisruptionBudget", "policy", "v1", true, "pdb"),
-    ("priorityclasses", "PriorityClass", "scheduling.k8s.io", "v1", false, "pc"),
-    ("customresourcedefinitions", "CustomResourceDefinition", "apiextensions.k8s.io", "v1", false, "crd,crds"),
+    (
+        "rolebindings",
+        "RoleBinding",
+        "rbac.authorization.k8s.io",
+        "v1",
+        true,
+        "",
+    ),
+    (
+        "clusterroles",
+        "ClusterRole",
+        "rbac.authorization.k8s.io",
+        "v1",
+        false,
+        "",
+    ),
+    (
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        "rbac.authorization.k8s.io",
+        "v1",
+        false,
+        "",
+    ),
+    (
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        "autoscaling",
+        "v2",
+        true,
+        "hpa",
+    ),
+    (
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        "policy",
+        "v1",
+        true,
+        "pdb",
+    ),
+    (
+        "priorityclasses",
+        "PriorityClass",
+        "scheduling.k8s.io",
+        "v1",
+        false,
+        "pc",
+    ),
+    (
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        "apiextensions.k8s.io",
+        "v1",
+        false,
+        "crd,crds",
+    ),
 ];
 
 impl Res {
@@ -71,7 +176,12 @@ impl Res {
             group: b.2.into(),
             version: b.3.into(),
             namespaced: b.4,
-            short: b.5.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            short: b
+                .5
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
         }
     }
 
@@ -125,12 +235,17 @@ impl Res {
 
     fn matches(&self, name: &str, group: Option<&str>) -> bool {
         if let Some(g) = group {
-            let g_ok = self.group == g || self.group.starts_with(&format!("{g}.")) || format!("{}.{}", self.version, self.group) == g;
+            let g_ok = self.group == g
+                || self.group.starts_with(&format!("{g}."))
+                || format!("{}.{}", self.version, self.group) == g;
             if !g_ok {
                 return false;
             }
         }
-        self.plural == name || self.singular == name || self.short.iter().any(|s| s == name) || self.kind.eq_ignore_ascii_case(name)
+        self.plural == name
+            || self.singular == name
+            || self.short.iter().any(|s| s == name)
+            || self.kind.eq_ignore_ascii_case(name)
     }
 }
 
@@ -150,7 +265,10 @@ fn split_group(arg: &str) -> (String, Option<String>) {
 /// Resolves a user-typed type name (`po`, `deployments.apps`, `Pod`).
 pub async fn resolve(api: Option<&Api>, arg: &str) -> Result<Res, CmdError> {
     let (name, group) = split_group(arg);
-    if let Some(r) = builtins().into_iter().find(|r| r.matches(&name, group.as_deref())) {
+    if let Some(r) = builtins()
+        .into_iter()
+        .find(|r| r.matches(&name, group.as_deref()))
+    {
         return Ok(r);
     }
     if let Some(api) = api {
@@ -160,19 +278,30 @@ pub async fn resolve(api: Option<&Api>, arg: &str) -> Result<Res, CmdError> {
             }
         }
     }
-    Err(CmdError::Msg(format!("the server doesn't have a resource type \"{name}\"")))
+    Err(CmdError::Msg(format!(
+        "the server doesn't have a resource type \"{name}\""
+    )))
 }
 
 /// Finds the resource for an object's apiVersion and kind.
 pub async fn for_kind(api: Option<&Api>, api_version: &str, kind: &str) -> Result<Res, CmdError> {
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    if let Some(r) = builtins().into_iter().find(|r| r.kind == kind && r.group == group) {
-        return Ok(Res { version: version.to_string(), ..r });
+    if let Some(r) = builtins()
+        .into_iter()
+        .find(|r| r.kind == kind && r.group == group)
+    {
+        return Ok(Res {
+            version: version.to_string(),
+            ..r
+        });
     }
     if let Some(api) = api {
         for r in discover(api).await? {
             if r.kind == kind && r.group == group {
-                return Ok(Res { version: version.to_string(), ..r });
+                return Ok(Res {
+                    version: version.to_string(),
+                    ..r
+                });
             }
         }
     }
@@ -186,30 +315,68 @@ pub async fn discover(api: &Api) -> Result<Vec<Res>, CmdError> {
     let mut out = Vec::new();
     let mut gvs: Vec<String> = vec!["v1".to_string()];
     if let Ok(groups) = api.get("/apis").await {
-        for g in groups.get("groups").and_then(Value::as_array).into_iter().flatten() {
-            if let Some(gv) = g.pointer("/preferredVersion/groupVersion").and_then(Value::as_str) {
+        for g in groups
+            .get("groups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(gv) = g
+                .pointer("/preferredVersion/groupVersion")
+                .and_then(Value::as_str)
+            {
                 gvs.push(gv.to_string());
             }
         }
     }
     for gv in gvs {
-        let path = if gv == "v1" { "/api/v1".to_string() } else { format!("/apis/{gv}") };
-        let Ok(list) = api.get(&path).await else { continue };
+        let path = if gv == "v1" {
+            "/api/v1".to_string()
+        } else {
+            format!("/apis/{gv}")
+        };
+        let Ok(list) = api.get(&path).await else {
+            continue;
+        };
         let (group, version) = gv.split_once('/').unwrap_or(("", &gv));
-        for r in list.get("resources").and_then(Value::as_array).into_iter().flatten() {
+        for r in list
+            .get("resources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let name = r.get("name").and_then(Value::as_str).unwrap_or("");
             if name.contains('/') {
                 continue;
             }
-            let kind = r.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+            let kind = r
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             out.push(Res {
                 plural: name.to_string(),
-                singular: r.get("singularName").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string).unwrap_or_else(|| kind.to_lowercase()),
+                singular: r
+                    .get("singularName")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| kind.to_lowercase()),
                 kind,
                 group: group.to_string(),
                 version: version.to_string(),
-                namespaced: r.get("namespaced").and_then(Value::as_bool).unwrap_or(false),
-                short: r.get("shortNames").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
+                namespaced: r
+                    .get("namespaced")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                short: r
+                    .get("shortNames")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
             });
         }
     }
@@ -224,11 +391,23 @@ mod tests {
     fn resolves_builtin_names() {
         let rt = tokio::runtime::Builder::new_current_thread().build();
         let Ok(rt) = rt else { return };
-        for (arg, plural) in [("po", "pods"), ("deploy", "deployments"), ("deployments.apps", "deployments"), ("Service", "services"), ("rs", "replicasets")] {
-            let r = rt.block_on(resolve(None, arg)).map(|r| r.plural).unwrap_or_default();
+        for (arg, plural) in [
+            ("po", "pods"),
+            ("deploy", "deployments"),
+            ("deployments.apps", "deployments"),
+            ("Service", "services"),
+            ("rs", "replicasets"),
+        ] {
+            let r = rt
+                .block_on(resolve(None, arg))
+                .map(|r| r.plural)
+                .unwrap_or_default();
             assert_eq!(r, plural);
         }
         let r = rt.block_on(resolve(None, "deploy")).ok();
-        assert_eq!(r.map(|r| r.path(Some("x"), Some("web"))).as_deref(), Some("/apis/apps/v1/namespaces/x/deployments/web"));
+        assert_eq!(
+            r.map(|r| r.path(Some("x"), Some("web"))).as_deref(),
+            Some("/apis/apps/v1/namespaces/x/deployments/web")
+        );
     }
 }

@@ -19,7 +19,8 @@ impl TabWriter {
 
     /// Adds a row.
     pub fn row<S: AsRef<str>>(&mut self, cells: &[S]) {
-        self.rows.push(cells.iter().map(|c| c.as_ref().to_string()).collect());
+        self.rows
+            .push(cells.iter().map(|c| c.as_ref().to_string()).collect());
     }
 
     /// Renders the buffered rows; column widths are remembered for later flushes.

@@ -10,7 +10,10 @@ const WIDTH: usize = 80;
 
 /// Renders one document (no leading `---`).
 pub fn to_yaml(v: &Value) -> String {
-    let mut e = Emitter { out: String::new(), column: 0 };
+    let mut e = Emitter {
+        out: String::new(),
+        column: 0,
+    };
     match v {
         Value::Object(m) if !m.is_empty() => e.map(v, 0, false),
         Value::Array(a) if !a.is_empty() => e.seq(v, 0, false),
@@ -37,7 +40,11 @@ pub fn key_cmp(a: &str, b: &str) -> Ordering {
             return ar[i].cmp(&br[i]);
         }
         if al || bl {
-            return if bl { Ordering::Less } else { Ordering::Greater };
+            return if bl {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
         }
         let (mut an, mut bn) = (0i64, 0i64);
         if ar[i] == '0' || br[i] == '0' {
@@ -53,12 +60,16 @@ pub fn key_cmp(a: &str, b: &str) -> Ordering {
         }
         let mut ai = i;
         while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.wrapping_mul(10).wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+            an = an
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(ar[ai] as u8 - b'0'));
             ai += 1;
         }
         let mut bi = i;
         while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.wrapping_mul(10).wrapping_add(i64::from(br[bi] as u8 - b'0'));
+            bn = bn
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(br[bi] as u8 - b'0'));
             bi += 1;
         }
         if an != bn {
@@ -82,7 +93,11 @@ pub fn yaml_number(n: &Number) -> String {
         return ".nan".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
+        return if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
     }
     // Go's strconv.FormatFloat(f, 'g', -1, 64)
     let e = format!("{f:e}");

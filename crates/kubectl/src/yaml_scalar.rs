@@ -250,7 +250,12 @@ struct Analysis {
 
 fn analyze(s: &str) -> Analysis {
     if s.is_empty() {
-        return Analysis { multiline: false, block_plain: true, single: true, block: false };
+        return Analysis {
+            multiline: false,
+            block_plain: true,
+            single: true,
+            block: false,
+        };
     }
     let chars: Vec<char> = s.chars().collect();
     let mut block_ind = s.starts_with("---") || s.starts_with("...");
@@ -299,7 +304,12 @@ fn analyze(s: &str) -> Analysis {
         }
         preceded_ws = matches!(c, ' ' | '\t' | '\0') || is_break(c);
     }
-    let mut a = Analysis { multiline: line_breaks, block_plain: true, single: true, block: true };
+    let mut a = Analysis {
+        multiline: line_breaks,
+        block_plain: true,
+        single: true,
+        block: true,
+    };
     if leading_space || leading_break || trailing_space || trailing_break {
         a.block_plain = false;
     }
