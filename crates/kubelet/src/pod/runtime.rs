@@ -1,0 +1,205 @@
+//! What the runtime holds for one pod: its sandboxes and container
+//! instances, read through CRI and keyed by the labels the kubelet sets.
+
+use std::collections::HashMap;
+
+use k8s_cri::v1 as cri;
+
+use crate::cri::labels;
+use crate::cri::{Cri, CriError};
+
+/// State of a container instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Created, not started.
+    Created,
+    /// Running.
+    Running,
+    /// Exited.
+    Exited,
+    /// The runtime does not know.
+    Unknown,
+}
+
+impl State {
+    fn from_cri(s: i32) -> State {
+        match cri::ContainerState::try_from(s) {
+            Ok(cri::ContainerState::ContainerCreated) => State::Created,
+            Ok(cri::ContainerState::ContainerRunning) => State::Running,
+            Ok(cri::ContainerState::ContainerExited) => State::Exited,
+            _ => State::Unknown,
+        }
+    }
+}
+
+/// One sandbox of the pod.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SandboxInfo {
+    /// Runtime id.
+    pub id: String,
+    /// Attempt number from its metadata.
+    pub attempt: u32,
+    /// Ready (running with network).
+    pub ready: bool,
+    /// Creation time, ns.
+    pub created_at: i64,
+    /// Pod IPs, first primary.
+    pub ips: Vec<String>,
+}
+
+/// One container instance of the pod.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerInfo {
+    /// Runtime id.
+    pub id: String,
+    /// Container name in the pod spec.
+    pub name: String,
+    /// Restart count this instance was created with.
+    pub restart_count: i32,
+    /// Current state.
+    pub state: State,
+    /// Times, ns since the epoch (0 = unset).
+    pub created_at: i64,
+    /// Start time, ns.
+    pub started_at: i64,
+    /// Exit time, ns.
+    pub finished_at: i64,
+    /// Exit code when exited.
+    pub exit_code: i32,
+    /// Runtime reason (Completed, Error, OOMKilled).
+    pub reason: String,
+    /// Runtime message (termination message).
+    pub message: String,
+    /// Image as requested.
+    pub image: String,
+    /// Image reference (digest) the runtime resolved.
+    pub image_ref: String,
+    /// Sandbox holding it.
+    pub sandbox_id: String,
+    /// Hash of the spec it was created from.
+    pub hash: String,
+    /// CRI log path.
+    pub log_path: String,
+}
+
+/// The runtime view of one pod.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuntimePod {
+    /// Sandboxes, newest first.
+    pub sandboxes: Vec<SandboxInfo>,
+    /// Container instances, newest first.
+    pub containers: Vec<ContainerInfo>,
+}
+
+impl RuntimePod {
+    /// The newest sandbox.
+    pub fn sandbox(&self) -> Option<&SandboxInfo> {
+        self.sandboxes.first()
+    }
+
+    /// The newest instance of a container.
+    pub fn latest(&self, name: &str) -> Option<&ContainerInfo> {
+        self.containers.iter().find(|c| c.name == name)
+    }
+
+    /// The instance before the newest one (for `lastState` and previous logs).
+    pub fn previous(&self, name: &str) -> Option<&ContainerInfo> {
+        self.containers.iter().filter(|c| c.name == name).nth(1)
+    }
+}
+
+/// Read the runtime state of pod `uid`.
+pub async fn fetch(cri: &dyn Cri, uid: &str) -> Result<RuntimePod, CriError> {
+    let mut pod = RuntimePod::default();
+    for sb in cri.list_pod_sandbox().await? {
+        if sb.labels.get(labels::POD_UID).map(String::as_str) != Some(uid) {
+            continue;
+        }
+        let ready = sb.state == cri::PodSandboxState::SandboxReady as i32;
+        let mut ips = vec![];
+        if ready {
+            if let Ok(st) = cri.pod_sandbox_status(&sb.id).await {
+                if let Some(net) = st.network {
+                    if !net.ip.is_empty() {
+                        ips.push(net.ip);
+                    }
+                    ips.extend(net.additional_ips.into_iter().map(|i| i.ip));
+                }
+            }
+        }
+        pod.sandboxes.push(SandboxInfo {
+            id: sb.id,
+            attempt: sb.metadata.map(|m| m.attempt).unwrap_or(0),
+            ready,
+            created_at: sb.created_at,
+            ips,
+        });
+    }
+    pod.sandboxes
+        .sort_by(|a, b| (b.attempt, b.created_at).cmp(&(a.attempt, a.created_at)));
+    for c in cri.list_containers().await? {
+        if c.labels.get(labels::POD_UID).map(String::as_str) != Some(uid) {
+            continue;
+        }
+        let st = match cri.container_status(&c.id).await {
+            Ok(s) => s,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(e),
+        };
+        pod.containers.push(info_from_status(st, c.pod_sandbox_id));
+    }
+    pod.containers
+        .sort_by(|a, b| (b.restart_count, b.created_at).cmp(&(a.restart_count, a.created_at)));
+    Ok(pod)
+}
+
+fn info_from_status(st: cri::ContainerStatus, sandbox_id: String) -> ContainerInfo {
+    let ann = |k: &str| st.annotations.get(k).cloned().unwrap_or_default();
+    let name = st
+        .labels
+        .get(labels::CONTAINER_NAME)
+        .cloned()
+        .or_else(|| st.metadata.as_ref().map(|m| m.name.clone()))
+        .unwrap_or_default();
+    ContainerInfo {
+        restart_count: ann(labels::RESTART_COUNT)
+            .parse()
+            .unwrap_or_else(|_| st.metadata.as_ref().map(|m| m.attempt as i32).unwrap_or(0)),
+        hash: ann(labels::CONTAINER_HASH),
+        id: st.id,
+        name,
+        state: State::from_cri(st.state),
+        created_at: st.created_at,
+        started_at: st.started_at,
+        finished_at: st.finished_at,
+        exit_code: st.exit_code,
+        reason: st.reason,
+        message: st.message,
+        image: st.image.map(|i| i.image).unwrap_or_default(),
+        image_ref: st.image_ref,
+        sandbox_id,
+        log_path: st.log_path,
+    }
+}
+
+/// Group every sandbox and container of the runtime by pod uid (for
+/// housekeeping and change detection).
+pub async fn snapshot(cri: &dyn Cri) -> Result<HashMap<String, Vec<(String, i32)>>, CriError> {
+    let mut out: HashMap<String, Vec<(String, i32)>> = HashMap::new();
+    for sb in cri.list_pod_sandbox().await? {
+        if let Some(uid) = sb.labels.get(labels::POD_UID) {
+            out.entry(uid.clone())
+                .or_default()
+                .push((sb.id, 100 + sb.state));
+        }
+    }
+    for c in cri.list_containers().await? {
+        if let Some(uid) = c.labels.get(labels::POD_UID) {
+            out.entry(uid.clone()).or_default().push((c.id, c.state));
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    Ok(out)
+}

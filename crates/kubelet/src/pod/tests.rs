@@ -1,0 +1,1 @@
+//! Worker-level tests against the fake CRI and a fake API.
