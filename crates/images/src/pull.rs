@@ -1,0 +1,317 @@
+//! Pulling from registries: resolve the manifest at the first endpoint that has it (mirrors
+//! first), then fetch config and layers — layers concurrently, each streamed to disk with its
+//! digest checked and unpacked into its own directory. Concurrent pulls of one reference share
+//! one pull.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use tokio::sync::Semaphore;
+
+use crate::content::ContentError;
+use crate::error::ImageError;
+use crate::manifest::{self, ConfigFile, Descriptor, Document, Manifest};
+use crate::meta::{LayerRef, Record};
+use crate::reference::Reference;
+use crate::registry::{RegistryError, Session};
+use crate::store::ImageStore;
+use crate::types::{Image, ImageConfig, ProgressFn, PullProgress, RegistryAuth};
+
+/// Layers downloaded at once per pull.
+const PARALLEL_DOWNLOADS: usize = 3;
+/// Progress is reported at most every this many bytes per layer.
+const PROGRESS_STEP: u64 = 512 * 1024;
+/// Nested indexes followed at most.
+const MAX_INDEX_DEPTH: usize = 3;
+
+/// A manifest resolved for this platform.
+struct Resolved {
+    /// The digest the reference resolved to (an index's, when it names an index).
+    top_digest: String,
+    /// Raw index/manifest documents on the way down.
+    docs: Vec<Vec<u8>>,
+    /// The platform manifest.
+    manifest: Manifest,
+}
+
+impl ImageStore {
+    /// Pulls an image (mirrors and credentials from `registries.yaml`; `auth` overrides them).
+    /// Concurrent pulls of the same reference are coalesced into one.
+    pub async fn pull(
+        &self,
+        reference: &str,
+        auth: Option<RegistryAuth>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Image, ImageError> {
+        let r = Reference::parse(reference)?;
+        let key = r.to_string();
+        let fut = {
+            let mut inflight = self
+                .inner
+                .inflight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match inflight.get(&key) {
+                Some(f) => f.clone(),
+                None => {
+                    let this = self.clone();
+                    let k = key.clone();
+                    let handle = tokio::spawn(async move {
+                        let res = this.pull_once(&r, auth.as_ref(), progress).await;
+                        this.inner
+                            .inflight
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&k);
+                        res.map_err(Arc::new)
+                    });
+                    let shared = async move {
+                        handle.await.unwrap_or_else(|e| {
+                            Err(Arc::new(ImageError::Internal(format!("pull task: {e}"))))
+                        })
+                    }
+                    .boxed()
+                    .shared();
+                    inflight.insert(key, shared.clone());
+                    shared
+                }
+            }
+        };
+        fut.await
+            .map_err(|e| Arc::try_unwrap(e).unwrap_or_else(ImageError::Shared))
+    }
+
+    async fn pull_once(
+        &self,
+        r: &Reference,
+        auth: Option<&RegistryAuth>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Image, ImageError> {
+        let started = std::time::Instant::now();
+        let _gc = self.inner.gc_lock.read().await;
+        let wrap = |e: ImageError| ImageError::Pull {
+            reference: r.to_string(),
+            source: Box::new(e),
+        };
+        let mut last = None;
+        for ep in self.inner.registry.config().endpoints(r) {
+            let creds = self.inner.registry.credentials(&ep, auth);
+            let session = match self.inner.registry.session(&ep, creds) {
+                Ok(s) => s,
+                Err(e) => {
+                    last = Some(e.into());
+                    continue;
+                }
+            };
+            match resolve(&session, r).await {
+                Ok(resolved) => {
+                    let image = self
+                        .fetch(&session, r, resolved, progress)
+                        .await
+                        .map_err(wrap)?;
+                    tracing::info!(reference = %r, endpoint = %ep.base_url, elapsed_ms = started.elapsed().as_millis() as u64, "image pulled");
+                    return Ok(image);
+                }
+                Err(e) => {
+                    tracing::warn!(reference = %r, endpoint = %ep.base_url, error = %e, "cannot resolve image here");
+                    last = Some(e);
+                }
+            }
+        }
+        Err(wrap(last.unwrap_or_else(|| {
+            ImageError::Internal("no registry endpoints".into())
+        })))
+    }
+
+    async fn fetch(
+        &self,
+        session: &Session,
+        r: &Reference,
+        resolved: Resolved,
+        progress: Option<ProgressFn>,
+    ) -> Result<Image, ImageError> {
+        let m = &resolved.manifest;
+        self.fetch_blob(session, &m.config, None).await?;
+        let config = ConfigFile::parse(&self.inner.content.read(&m.config.digest)?)?;
+        config.check_layers(m)?;
+        let sem = Arc::new(Semaphore::new(PARALLEL_DOWNLOADS));
+        let jobs = m
+            .layers
+            .iter()
+            .zip(&config.rootfs.diff_ids)
+            .map(|(desc, diff_id)| {
+                let sem = Arc::clone(&sem);
+                let progress = progress.clone();
+                async move {
+                    if !self.inner.layers.has(diff_id) {
+                        {
+                            let _permit = sem
+                                .acquire()
+                                .await
+                                .map_err(|e| ImageError::Internal(e.to_string()))?;
+                            self.fetch_blob(session, desc, progress.as_ref()).await?;
+                        }
+                        self.ensure_layer(diff_id, &desc.digest, &desc.media_type)
+                            .await?;
+                    }
+                    if let Some(p) = &progress {
+                        p(PullProgress {
+                            layer: desc.digest.clone(),
+                            downloaded: desc.size,
+                            total: desc.size,
+                            done: true,
+                        });
+                    }
+                    Ok::<_, ImageError>(())
+                }
+            });
+        futures::future::try_join_all(jobs).await?;
+        let mut docs = Vec::new();
+        for d in &resolved.docs {
+            docs.push(self.inner.content.put(d)?);
+        }
+        let rec = build_record(
+            r.tagged().into_iter().collect(),
+            &[r.name()],
+            &resolved.top_digest,
+            m,
+            &config,
+            docs,
+        );
+        self.commit(rec)
+    }
+
+    /// Downloads one blob into the content store unless present, verifying size and digest.
+    async fn fetch_blob(
+        &self,
+        session: &Session,
+        desc: &Descriptor,
+        progress: Option<&ProgressFn>,
+    ) -> Result<(), ImageError> {
+        let _guard = self.inner.blob_locks.lock(&desc.digest).await;
+        let content = &self.inner.content;
+        content.path(&desc.digest)?;
+        if content.has(&desc.digest) {
+            return Ok(());
+        }
+        let mut resp = session.blob(&desc.digest).await?;
+        let url = resp.url().to_string();
+        let mut w = content.writer()?;
+        let mut reported = 0;
+        while let Some(chunk) = resp.chunk().await.map_err(|source| RegistryError::Http {
+            url: url.clone(),
+            source,
+        })? {
+            w.write(&chunk)?;
+            if desc.size > 0 && w.written() > desc.size {
+                return Err(ContentError::SizeMismatch {
+                    digest: desc.digest.clone(),
+                    expected: desc.size,
+                    actual: w.written(),
+                }
+                .into());
+            }
+            if let Some(p) = progress {
+                if w.written() - reported >= PROGRESS_STEP {
+                    reported = w.written();
+                    p(PullProgress {
+                        layer: desc.digest.clone(),
+                        downloaded: reported,
+                        total: desc.size,
+                        done: false,
+                    });
+                }
+            }
+        }
+        let digest = desc.digest.clone();
+        let size = (desc.size > 0).then_some(desc.size);
+        tokio::task::spawn_blocking(move || w.commit(Some(&digest), size))
+            .await
+            .map_err(|e| ImageError::Internal(e.to_string()))??;
+        Ok(())
+    }
+}
+
+/// Resolves a reference to this platform's manifest at one endpoint.
+async fn resolve(session: &Session, r: &Reference) -> Result<Resolved, ImageError> {
+    let fetched = session.manifest(r.object(), manifest::ACCEPT).await?;
+    if let Some(pinned) = &r.digest {
+        if fetched.digest != *pinned {
+            return Err(ImageError::ManifestDigest {
+                expected: pinned.clone(),
+                actual: fetched.digest,
+            });
+        }
+    }
+    let top_digest = fetched.digest.clone();
+    let mut doc = manifest::parse_document(&fetched.bytes, &fetched.content_type)?;
+    let mut docs = vec![fetched.bytes];
+    for _ in 0..MAX_INDEX_DEPTH {
+        let index = match doc {
+            Document::Manifest(manifest) => {
+                return Ok(Resolved {
+                    top_digest,
+                    docs,
+                    manifest,
+                })
+            }
+            Document::Index(index) => index,
+        };
+        let (os, arch) = manifest::host_platform();
+        let desc = manifest::select_platform(&index, os, arch)?.clone();
+        let f = session.manifest(&desc.digest, manifest::ACCEPT).await?;
+        if f.digest != desc.digest {
+            return Err(ImageError::ManifestDigest {
+                expected: desc.digest,
+                actual: f.digest,
+            });
+        }
+        let ct = if desc.media_type.is_empty() {
+            f.content_type.as_str()
+        } else {
+            desc.media_type.as_str()
+        };
+        doc = manifest::parse_document(&f.bytes, ct)?;
+        docs.push(f.bytes);
+    }
+    Err(ImageError::Internal("index nesting too deep".into()))
+}
+
+/// Builds the index record of an image: tags, `name@digest` for each repository name, blobs.
+pub(crate) fn build_record(
+    tags: Vec<String>,
+    names: &[String],
+    top_digest: &str,
+    m: &Manifest,
+    config: &ConfigFile,
+    docs: Vec<String>,
+) -> Record {
+    let layers: Vec<LayerRef> = m
+        .layers
+        .iter()
+        .zip(&config.rootfs.diff_ids)
+        .map(|(d, diff)| LayerRef {
+            digest: d.digest.clone(),
+            media_type: d.media_type.clone(),
+            diff_id: diff.clone(),
+        })
+        .collect();
+    let mut blobs: BTreeSet<String> = docs.into_iter().collect();
+    blobs.insert(m.config.digest.clone());
+    blobs.extend(layers.iter().map(|l| l.digest.clone()));
+    let mut repo_digests: Vec<String> = names.iter().map(|n| format!("{n}@{top_digest}")).collect();
+    repo_digests.dedup();
+    Record {
+        image: Image {
+            id: m.config.digest.clone(),
+            repo_tags: tags,
+            repo_digests,
+            size: m.config.size + m.layers.iter().map(|l| l.size).sum::<u64>(),
+            config: ImageConfig::from_config_file(config),
+            diff_ids: config.rootfs.diff_ids.clone(),
+        },
+        layers,
+        blobs,
+    }
+}
