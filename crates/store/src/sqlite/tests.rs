@@ -179,3 +179,27 @@ async fn failed_requests_do_not_fail_their_batch() {
     assert_eq!(s.list("/k/", None, 0, None).await.unwrap().items.len(), 64);
     assert_eq!(s.current_revision().await.unwrap(), 64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_store_reads_and_watches() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_with(&dir.path().join("s.db"), quiet()).unwrap();
+    assert_eq!(s.current_revision().await.unwrap(), 0);
+    assert_eq!(s.compacted_revision().await.unwrap(), 0);
+    assert!(s.get("/nothing", None).await.unwrap().is_none());
+    let l = s.list("", None, 0, None).await.unwrap();
+    assert!(l.items.is_empty() && !l.more && l.revision == 0);
+    assert!(matches!(
+        s.watch("/", 5).await,
+        Err(StoreError::FutureRevision(5))
+    ));
+    let mut w = s.watch("", 0).await.unwrap();
+    let kv = s.create("/first", b"1".to_vec()).await.unwrap();
+    assert_eq!(kv.mod_revision, 1);
+    let ev = tokio::time::timeout(Duration::from_secs(5), w.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(ev.kv, kv);
+}
