@@ -6,7 +6,12 @@ use futures::stream::BoxStream;
 /// A revisioned key–value store with etcd's semantics.
 ///
 /// Every successful write bumps one global, monotonically increasing revision
-/// and returns it. Writes are acknowledged only once durable.
+/// and returns it. Writes are acknowledged only once durable (committed; for
+/// SQLite see the durability notes of `SqliteStore`).
+///
+/// Revisions at or above [`Store::compacted_revision`] and at or below
+/// [`Store::current_revision`] may be read and watched from; below gives
+/// `StoreError::Compacted`, above gives `StoreError::FutureRevision`.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates `key` if absent; `StoreError::AlreadyExists` otherwise. Returns the new revision.
@@ -44,8 +49,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<KeyValue, StoreError>;
 
     /// Streams every change under `prefix` with revision > `after_revision`:
-    /// first the retained history (replay), then live events, in revision order.
-    /// `StoreError::Compacted` when `after_revision` is below the compacted revision.
+    /// first the retained history (replay), then live events, in revision order,
+    /// with no gaps and no duplicates.
+    /// `StoreError::Compacted` when `after_revision` is below the compacted revision,
+    /// `StoreError::FutureRevision` when it is above the current one. An `Err`
+    /// item inside the stream (e.g. `Compacted` when a slow watcher fell behind
+    /// a compaction) is the last item: re-list and watch again.
     async fn watch(
         &self,
         prefix: &str,
@@ -55,7 +64,11 @@ pub trait Store: Send + Sync + 'static {
     /// The latest revision.
     async fn current_revision(&self) -> Result<i64, StoreError>;
 
-    /// Forgets history at or below `revision` (latest values are kept).
+    /// Forgets history below `revision`: afterwards reads at `revision` or later
+    /// still work, older ones fail with `StoreError::Compacted`; the latest value
+    /// of every live key is kept. A no-op at or below the compacted revision;
+    /// `StoreError::FutureRevision` beyond the current one. (The SQLite backend
+    /// also compacts in the background; callers need not.)
     async fn compact(&self, revision: i64) -> Result<(), StoreError>;
 
     /// The lowest revision a watch or a read at a revision may still ask for.
