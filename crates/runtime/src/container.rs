@@ -170,9 +170,18 @@ impl Runtime {
             None => String::new(),
         };
         rec.phase = ContainerPhase::Started;
-        if let Some(pid) = line.strip_prefix("ok ").and_then(|p| p.trim().parse().ok()) {
+        let mut ok = line.strip_prefix("ok ").map(|r| r.split_whitespace());
+        let pid = ok
+            .as_mut()
+            .and_then(|f| f.next())
+            .and_then(|p| p.parse().ok());
+        let started = ok
+            .as_mut()
+            .and_then(|f| f.next())
+            .and_then(|p| p.parse().ok());
+        if let Some(pid) = pid {
             rec.pid = Some(pid);
-            rec.started_at = now_ns();
+            rec.started_at = started.unwrap_or_else(now_ns);
             self.save_container(&rec)?;
             return Ok(());
         }

@@ -438,14 +438,17 @@ pub fn build(inp: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         "io.kubernetes.cri.container-type".into(),
         "container".into(),
     );
-    Ok(SpecBuilder::default()
+    let mut spec = SpecBuilder::default()
         .version("1.0.2")
         .process(process)
         .root(root)
         .mounts(mounts(inp)?)
         .linux(linux)
         .annotations(annotations)
-        .build()?)
+        .build()?;
+    // The pod's UTS namespace already carries the hostname (set by the infra process).
+    spec.set_hostname(None);
+    Ok(spec)
 }
 
 fn all_caps() -> HashSet<Capability> {

@@ -82,6 +82,7 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
     let runtime_pid = Pid::from_raw(child.id() as i32);
     let mut reaped: HashMap<i32, i32> = HashMap::new();
     let status = wait_for(runtime_pid, &mut reaped);
+    let started_at = now_ns();
     if status != 0 {
         let msg = std::fs::read_to_string(bundle.join("oci.log"))
             .ok()
@@ -96,7 +97,7 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
         .ok_or_else(|| report("no pid file after run"))?;
     {
         let mut out = std::io::stdout();
-        let _ = writeln!(out, "ok {init}");
+        let _ = writeln!(out, "ok {init} {started_at}");
         let _ = out.flush();
     }
     if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
