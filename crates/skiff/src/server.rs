@@ -11,7 +11,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let data_dir = std::path::absolute(&args.data_dir)?;
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
-    let store = open_store(&data_dir, args.datastore_endpoint.as_deref())?;
+    let store = open_store(&data_dir, args.datastore_endpoint.as_deref()).await?;
 
     let api = skiff_apiserver::start(skiff_apiserver::ApiServerConfig {
         data_dir: data_dir.join("server"),
@@ -111,14 +111,26 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn open_store(
+async fn open_store(
     data_dir: &std::path::Path,
     endpoint: Option<&str>,
 ) -> anyhow::Result<Arc<dyn skiff_store::Store>> {
+    if let Some(list) = endpoint.and_then(|e| e.strip_prefix("etcd://")) {
+        // etcd://host:2379,host2:2379 (k3s also accepts http:// URLs; etcd-client wants them).
+        let endpoints: Vec<String> = list
+            .split(',')
+            .filter(|e| !e.is_empty())
+            .map(|e| format!("http://{e}"))
+            .collect();
+        let store = skiff_store::EtcdStore::connect(&endpoints)
+            .await
+            .with_context(|| format!("connecting to etcd at {list}"))?;
+        return Ok(Arc::new(store));
+    }
     let path = match endpoint {
         None => data_dir.join("server/db/state.db"),
         Some(e) if e.starts_with("sqlite://") => e.trim_start_matches("sqlite://").into(),
-        Some(e) => bail!("unsupported --datastore-endpoint {e:?}: only sqlite:// is built in"),
+        Some(e) => bail!("unsupported --datastore-endpoint {e:?}: use sqlite:///PATH or etcd://HOST:PORT[,…]"),
     };
     let store = skiff_store::SqliteStore::open(&path)
         .with_context(|| format!("opening store {}", path.display()))?;
