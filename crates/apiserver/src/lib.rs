@@ -1,1 +1,22 @@
-//! skiff-apiserver (see ARCHITECTURE.md).
+//! The Skiff API server: Kubernetes-compatible HTTPS REST over a revisioned store —
+//! discovery, CRUD, watch, patch, subresources, Table output, authentication.
+
+mod bootstrap;
+mod discovery;
+mod fallback;
+mod httputil;
+mod ipalloc;
+mod objects;
+mod openapi;
+mod path;
+mod pki;
+mod resources;
+mod rest;
+mod router;
+mod server;
+mod state;
+mod status;
+mod tlsconf;
+mod watchcache;
+
+pub use server::{start, ApiServerConfig, ApiServerError, RunningApiServer};

@@ -1,0 +1,91 @@
+//! A minimal OpenAPI v3 document set: enough for kubectl to see that every resource
+//! accepts `fieldValidation` (so it validates on the server) and for client-side
+//! apply to fall back to its built-in patch metadata.
+
+use crate::resources::all_resources;
+use serde_json::{json, Map, Value};
+
+const HASH: &str = "skiff-v1-33-0";
+
+fn gv_path(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
+}
+
+/// `/openapi/v3`: the index of group-version documents.
+pub fn root() -> Value {
+    let mut paths = Map::new();
+    for r in all_resources() {
+        let p = gv_path(r.group, r.version);
+        paths.entry(p.clone()).or_insert_with(
+            || json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={HASH}")}),
+        );
+    }
+    json!({"paths": paths})
+}
+
+fn param(name: &str) -> Value {
+    json!({"name": name, "in": "query", "description": name, "schema": {"type": "string", "uniqueItems": true}})
+}
+
+/// `/openapi/v3/<gv path>`: patch/post/put operations per resource.
+pub fn group_version(path: &str) -> Option<Value> {
+    let mut paths = Map::new();
+    for r in all_resources()
+        .iter()
+        .filter(|r| gv_path(r.group, r.version) == path)
+    {
+        let gvk = json!({"group": r.group, "version": r.version, "kind": r.kind});
+        let base = if r.namespaced {
+            format!("/{path}/namespaces/{{namespace}}/{}", r.plural)
+        } else {
+            format!("/{path}/{}", r.plural)
+        };
+        let params = vec![
+            param("dryRun"),
+            param("fieldManager"),
+            param("fieldValidation"),
+        ];
+        let op = |action: &str| {
+            json!({
+                "operationId": format!("{action}{}", r.kind),
+                "parameters": params,
+                "responses": {"200": {"description": "OK"}},
+                "x-kubernetes-action": action,
+                "x-kubernetes-group-version-kind": gvk,
+            })
+        };
+        paths.insert(base.clone(), json!({"post": op("post")}));
+        paths.insert(
+            format!("{base}/{{name}}"),
+            json!({"put": op("put"), "patch": op("patch")}),
+        );
+    }
+    if paths.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.33.0"},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apps_doc_has_patch_with_field_validation() {
+        let d = group_version("apis/apps/v1").expect("apps");
+        let p = &d["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
+        assert_eq!(p["x-kubernetes-group-version-kind"]["kind"], "Deployment");
+        assert!(root()["paths"]["api/v1"]["serverRelativeURL"]
+            .as_str()
+            .is_some());
+    }
+}

@@ -1,0 +1,272 @@
+//! PUT (and the shared update pipeline used by PATCH and subresources): keeps
+//! server-owned metadata, bumps generation, splits status from spec, validates,
+//! writes with compare-and-swap and deletes objects whose last finalizer went away.
+
+use super::create::{check_namespace, check_type, field_validation, invalid};
+use super::{render, Ctx};
+use crate::httputil::Resp;
+use crate::objects::{self, meta_mut, meta_str};
+use crate::resources::{apply_defaults, validate_update};
+use crate::status::{ApiError, ApiResult};
+use serde_json::{json, Value};
+use skiff_store::StoreError;
+
+/// Which part of the object an update may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The main resource: everything but status (for kinds with a status subresource).
+    Main,
+    /// `/status`: only status.
+    Status,
+    /// `namespaces/<n>/finalize`: only spec.finalizers.
+    Finalize,
+}
+
+const SERVER_META: &[&str] = &[
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "selfLink",
+];
+
+/// Builds the object to store from the old one and the requested new one.
+pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<Value> {
+    check_type(ctx, &mut new)?;
+    check_namespace(ctx, &mut new)?;
+    let url_name = ctx.name();
+    match meta_str(&new, "name") {
+        Some(n) if !n.is_empty() && n != url_name => {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({n}) does not match the name on the URL ({url_name})"
+            )));
+        }
+        _ => {}
+    }
+    if let Some(m) = meta_mut(&mut new) {
+        m.insert("name".into(), json!(url_name));
+    }
+    let mut out = match mode {
+        Mode::Main => {
+            if ctx.res.subresources.contains(&"status") {
+                match old.get("status") {
+                    Some(s) => new["status"] = s.clone(),
+                    None => {
+                        if let Some(m) = new.as_object_mut() {
+                            m.remove("status");
+                        }
+                    }
+                }
+            }
+            new
+        }
+        Mode::Status => {
+            let mut o = old.clone();
+            o["status"] = new.get("status").cloned().unwrap_or(Value::Null);
+            if o["status"].is_null() {
+                if let Some(m) = o.as_object_mut() {
+                    m.remove("status");
+                }
+            }
+            o
+        }
+        Mode::Finalize => {
+            let mut o = old.clone();
+            let f = new
+                .pointer("/spec/finalizers")
+                .cloned()
+                .unwrap_or(json!([]));
+            if !o.get("spec").map(Value::is_object).unwrap_or(false) {
+                o["spec"] = json!({});
+            }
+            o["spec"]["finalizers"] = f;
+            o
+        }
+    };
+    if mode == Mode::Main {
+        field_validation(ctx, &out)?;
+    }
+    // Server-owned metadata always comes from the stored object.
+    let old_meta = old.get("metadata").cloned().unwrap_or(json!({}));
+    if let Some(m) = meta_mut(&mut out) {
+        for k in SERVER_META {
+            match old_meta.get(*k) {
+                Some(v) => {
+                    m.insert((*k).to_string(), v.clone());
+                }
+                None => {
+                    m.remove(*k);
+                }
+            }
+        }
+        if ctx.res.namespaced {
+            if let Some(ns) = old_meta.get("namespace") {
+                m.insert("namespace".into(), ns.clone());
+            }
+        }
+    }
+    if let Some(g) = old_meta.get("generation").and_then(Value::as_i64) {
+        if old.get("spec") != out.get("spec") {
+            if let Some(m) = meta_mut(&mut out) {
+                m.insert("generation".into(), json!(g + 1));
+            }
+        }
+    }
+    apply_defaults(ctx.res, &mut out);
+    if ctx.res.kind == "Service" && ctx.res.group.is_empty() {
+        // ClusterIPs are immutable once allocated.
+        for f in ["clusterIP", "clusterIPs"] {
+            if let Some(v) = old.pointer(&format!("/spec/{f}")) {
+                if out.get("spec").map(Value::is_object).unwrap_or(false) {
+                    out["spec"][f] = v.clone();
+                }
+            }
+        }
+    }
+    let causes = validate_update(ctx.res, &out, old);
+    if !causes.is_empty() {
+        return Err(invalid(ctx, url_name, causes));
+    }
+    Ok(out)
+}
+
+fn should_delete(ctx: &Ctx, old: &Value, new: &Value) -> bool {
+    if !objects::finalizers(new).is_empty() || new.pointer("/metadata/deletionTimestamp").is_none()
+    {
+        return false;
+    }
+    if ctx.res.kind == "Namespace" && ctx.res.group.is_empty() {
+        return new
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .map(|a| a.is_empty())
+            .unwrap_or(true);
+    }
+    old.pointer("/metadata/deletionGracePeriodSeconds")
+        .and_then(Value::as_i64)
+        == Some(0)
+}
+
+/// Outcome of a compare-and-swap write.
+pub enum Commit {
+    /// Written (or deleted); the resulting object.
+    Done(Value),
+    /// The stored revision moved on.
+    Conflict,
+}
+
+/// Writes `new` if the object is still at `old_rev`.
+pub async fn commit(ctx: &Ctx, old_rev: i64, old: &Value, new: Value) -> ApiResult<Commit> {
+    let mut new = new;
+    let same = {
+        let mut a = old.clone();
+        let mut b = new.clone();
+        for v in [&mut a, &mut b] {
+            if let Some(m) = meta_mut(v) {
+                m.remove("resourceVersion");
+            }
+        }
+        a == b
+    };
+    if same {
+        return Ok(Commit::Done(old.clone()));
+    }
+    if ctx.dry_run() {
+        return Ok(Commit::Done(new));
+    }
+    let key = ctx.key();
+    if should_delete(ctx, old, &new) {
+        return match ctx.state.store.delete(&key, Some(old_rev)).await {
+            Ok(kv) => {
+                objects::set_rv(&mut new, kv.mod_revision);
+                Ok(Commit::Done(new))
+            }
+            Err(StoreError::Conflict { .. }) => Ok(Commit::Conflict),
+            Err(StoreError::NotFound(_)) => Err(ctx.not_found()),
+            Err(e) => Err(e.into()),
+        };
+    }
+    match ctx
+        .state
+        .store
+        .update(&key, objects::encode(&new), old_rev)
+        .await
+    {
+        Ok(kv) => {
+            objects::set_rv(&mut new, kv.mod_revision);
+            Ok(Commit::Done(new))
+        }
+        Err(StoreError::Conflict { .. }) => Ok(Commit::Conflict),
+        Err(StoreError::NotFound(_)) => Err(ctx.not_found()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Applies `f` to the current object and writes the result, retrying on conflicts.
+pub async fn update_with<F>(ctx: &Ctx, mode: Mode, mut f: F) -> ApiResult<Value>
+where
+    F: FnMut(&Value) -> ApiResult<Value>,
+{
+    for _ in 0..16 {
+        let (kv, old) = ctx.load().await?;
+        let requested = f(&old)?;
+        let new = prepare(ctx, &old, requested, mode)?;
+        if let Commit::Done(v) = commit(ctx, kv.mod_revision, &old, new).await? {
+            return Ok(v);
+        }
+    }
+    Err(ApiError::conflict_modified(
+        ctx.res.group,
+        ctx.res.plural,
+        ctx.name(),
+    ))
+}
+
+fn create_on_update(ctx: &Ctx) -> bool {
+    matches!(
+        (ctx.res.group, ctx.res.plural),
+        ("", "endpoints")
+            | ("", "events")
+            | ("coordination.k8s.io", "leases")
+            | ("events.k8s.io", "events")
+    )
+}
+
+/// PUT handler (main resource, /status, /finalize).
+pub async fn put(ctx: &Ctx, body: Value, mode: Mode) -> ApiResult<Resp> {
+    let body_rv = meta_str(&body, "resourceVersion")
+        .filter(|s| !s.is_empty())
+        .map(String::from);
+    loop {
+        let (kv, old) = match ctx.load().await {
+            Ok(x) => x,
+            Err(e) if e.code == 404 && mode == Mode::Main && create_on_update(ctx) => {
+                let o = super::create::create_object(ctx, body).await?;
+                return render::one(ctx, 201, &o);
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(rv) = &body_rv {
+            if *rv != kv.mod_revision.to_string() {
+                return Err(ApiError::conflict_modified(
+                    ctx.res.group,
+                    ctx.res.plural,
+                    ctx.name(),
+                ));
+            }
+        }
+        let new = prepare(ctx, &old, body.clone(), mode)?;
+        match commit(ctx, kv.mod_revision, &old, new).await? {
+            Commit::Done(v) => return render::one(ctx, 200, &v),
+            Commit::Conflict if body_rv.is_some() => {
+                return Err(ApiError::conflict_modified(
+                    ctx.res.group,
+                    ctx.res.plural,
+                    ctx.name(),
+                ));
+            }
+            Commit::Conflict => continue,
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! WATCH: initial events, replay from the shared watch cache (or the store when the
+//! cache does not reach back), selector transitions, bookmarks, Table events, timeouts.
+
+use super::read::Selectors;
+use super::{render, Ctx};
+use crate::httputil::{stream_response, Output, Resp};
+use crate::objects;
+use crate::status::{ApiError, ApiResult};
+use crate::watchcache::{event_line, CachedEvent, WatchType};
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+/// Per-watcher filtering and encoding.
+struct Encoder {
+    ns_prefix: String,
+    sel: Selectors,
+    output: Output,
+    headers_sent: bool,
+    kind: &'static str,
+    api_version: String,
+}
+
+impl Encoder {
+    fn object_json(&mut self, ctx: &Ctx, obj: &Value, raw: Option<&Bytes>) -> Bytes {
+        match self.output {
+            Output::Table(v) => {
+                let meta = json!({"resourceVersion": obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null)});
+                let t = render::table(ctx, &[obj], meta, v, !self.headers_sent);
+                self.headers_sent = true;
+                Bytes::from(serde_json::to_vec(&t).unwrap_or_default())
+            }
+            Output::Metadata(v) => {
+                Bytes::from(serde_json::to_vec(&render::partial(obj, v)).unwrap_or_default())
+            }
+            _ => raw
+                .cloned()
+                .unwrap_or_else(|| Bytes::from(serde_json::to_vec(obj).unwrap_or_default())),
+        }
+    }
+
+    /// The line to send for an event, if this watcher sees it.
+    fn encode(&mut self, ctx: &Ctx, ev: &CachedEvent) -> Option<Bytes> {
+        if !ev.key.starts_with(&self.ns_prefix) {
+            return None;
+        }
+        let plain = self.sel.is_empty() && matches!(self.output, Output::Json | Output::Yaml);
+        if plain {
+            return Some(ev.line.clone());
+        }
+        let ty = if self.sel.is_empty() {
+            Some(ev.kind)
+        } else {
+            let now = self.sel.matches(&ev.obj);
+            let before = ev
+                .prev
+                .as_ref()
+                .and_then(|p| serde_json::from_slice::<Value>(p).ok())
+                .map(|p| self.sel.matches(&p))
+                .unwrap_or(false);
+            match (ev.kind, now, before) {
+                (WatchType::Deleted, true, _) => Some(WatchType::Deleted),
+                (WatchType::Deleted, false, _) => None,
+                (_, true, true) => Some(WatchType::Modified),
+                (_, true, false) => Some(WatchType::Added),
+                (_, false, true) => Some(WatchType::Deleted),
+                (_, false, false) => None,
+            }
+        }?;
+        let body = self.object_json(ctx, &ev.obj, Some(&ev.obj_json));
+        Some(event_line(ty.as_str(), &body))
+    }
+
+    fn bookmark(&self, rev: i64, initial_end: bool) -> Bytes {
+        let mut meta = json!({"resourceVersion": rev.to_string(), "creationTimestamp": null});
+        if initial_end {
+            meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        let obj = match self.output {
+            Output::Table(v) => {
+                json!({"kind": "Table", "apiVersion": format!("meta.k8s.io/{v}"), "metadata": {"resourceVersion": rev.to_string()}, "columnDefinitions": null, "rows": null})
+            }
+            Output::Metadata(v) => {
+                json!({"kind": "PartialObjectMetadata", "apiVersion": format!("meta.k8s.io/{v}"), "metadata": meta})
+            }
+            _ => json!({"kind": self.kind, "apiVersion": self.api_version, "metadata": meta}),
+        };
+        event_line("BOOKMARK", &serde_json::to_vec(&obj).unwrap_or_default())
+    }
+}
+
+fn error_line(e: &ApiError) -> Bytes {
+    event_line(
+        "ERROR",
+        &serde_json::to_vec(&e.to_status()).unwrap_or_default(),
+    )
+}
+
+/// Serves a watch request.
+pub async fn serve(ctx: &Ctx) -> ApiResult<Resp> {
+    let sel = Selectors::from_ctx(ctx)?;
+    let mut sel = sel;
+    if let Some(name) = ctx.name.as_deref() {
+        // watch on /watch/.../name: a field selector on the name.
+        let f = match ctx.query.nonempty("fieldSelector") {
+            Some(s) => format!("{s},metadata.name={name}"),
+            None => format!("metadata.name={name}"),
+        };
+        sel.field = Some(
+            crate::resources::FieldSelector::parse(&f)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        );
+    }
+    if let Output::Table(_) = ctx.output {
+        render::check_table_options(ctx)?;
+    }
+    let rv = ctx.query.nonempty("resourceVersion").map(String::from);
+    let send_initial = ctx.query.get("sendInitialEvents") == Some("true");
+    if send_initial && ctx.query.get("resourceVersionMatch") != Some("NotOlderThan") {
+        return Err(ApiError::new(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+    }
+    let bookmarks = ctx.query.flag("allowWatchBookmarks");
+    let timeout = ctx
+        .query
+        .nonempty("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or_else(|| Duration::from_secs(1800 + rand::random::<u64>() % 1800));
+    let prefix = objects::resource_prefix(ctx.res);
+    let cache = ctx.state.watches.get(&ctx.state.store, &prefix).await?;
+    let start_rev: Option<i64> = match rv.as_deref() {
+        None | Some("0") => None,
+        Some(r) => Some(
+            r.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))?,
+        ),
+    };
+    let initial = send_initial || start_rev.is_none();
+    let encoder = Encoder {
+        ns_prefix: objects::list_prefix(ctx.res, ctx.ns.as_deref()),
+        sel,
+        output: ctx.output,
+        headers_sent: false,
+        kind: ctx.res.kind,
+        api_version: ctx.res.api_version(),
+    };
+    // The initial state, read at one revision.
+    let mut initial_items = Vec::new();
+    let after = if initial {
+        let list = ctx
+            .state
+            .store
+            .list(&encoder.ns_prefix, None, 0, None)
+            .await?;
+        for kv in list.items {
+            if let Ok(obj) = objects::decode(&kv) {
+                initial_items.push(obj);
+            }
+        }
+        list.revision.max(start_rev.unwrap_or(0))
+    } else {
+        start_rev.unwrap_or(0)
+    };
+    let (tx, rx) = mpsc::channel::<Bytes>(256);
+    let task_ctx = Ctx {
+        state: ctx.state.clone(),
+        res: ctx.res,
+        ns: ctx.ns.clone(),
+        name: ctx.name.clone(),
+        sub: None,
+        rest: String::new(),
+        query: ctx.query.clone(),
+        output: ctx.output,
+        headers: http::HeaderMap::new(),
+        method: ctx.method.clone(),
+        warnings: Default::default(),
+    };
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(
+            timeout,
+            run(
+                task_ctx,
+                cache,
+                encoder,
+                initial_items,
+                after,
+                send_initial,
+                bookmarks,
+                tx,
+            ),
+        )
+        .await;
+    });
+    let ct = match ctx.output {
+        Output::Table(_) | Output::Metadata(_) => "application/json;stream=watch",
+        _ => "application/json",
+    };
+    Ok(stream_response(ct, rx))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    ctx: Ctx,
+    cache: Arc<crate::watchcache::WatchCache>,
+    mut enc: Encoder,
+    initial: Vec<Value>,
+    after: i64,
+    send_initial: bool,
+    bookmarks: bool,
+    tx: mpsc::Sender<Bytes>,
+) {
+    let mut last = after;
+    let mut buf: Vec<u8> = Vec::new();
+    for obj in &initial {
+        if !enc.sel.matches(obj) {
+            continue;
+        }
+        let body = enc.object_json(&ctx, obj, None);
+        buf.extend_from_slice(&event_line("ADDED", &body));
+        if buf.len() > 256 * 1024
+            && tx
+                .send(Bytes::from(std::mem::take(&mut buf)))
+                .await
+                .is_err()
+        {
+            return;
+        }
+    }
+    if send_initial {
+        buf.extend_from_slice(&enc.bookmark(after, true));
+    }
+    if !buf.is_empty()
+        && tx
+            .send(Bytes::from(std::mem::take(&mut buf)))
+            .await
+            .is_err()
+    {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.tick().await;
+    loop {
+        // Live events from the shared cache, re-subscribing after lag.
+        let Some(sub) = cache.subscribe(last) else {
+            break;
+        };
+        for ev in &sub.backlog {
+            if ev.rev > last {
+                last = ev.rev;
+                if let Some(line) = enc.encode(&ctx, ev) {
+                    buf.extend_from_slice(&line);
+                }
+            }
+        }
+        if !buf.is_empty()
+            && tx
+                .send(Bytes::from(std::mem::take(&mut buf)))
+                .await
+                .is_err()
+        {
+            return;
+        }
+        let mut rx = sub.rx;
+        loop {
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Ok(ev) => {
+                        let mut batch = vec![ev];
+                        while batch.len() < 512 {
+                            match rx.try_recv() {
+                                Ok(e) => batch.push(e),
+                                Err(_) => break,
+                            }
+                        }
+                        for ev in batch {
+                            if ev.rev <= last {
+                                continue;
+                            }
+                            last = ev.rev;
+                            if let Some(line) = enc.encode(&ctx, &ev) {
+                                buf.extend_from_slice(&line);
+                            }
+                        }
+                        if !buf.is_empty() && tx.send(Bytes::from(std::mem::take(&mut buf))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = tick.tick() => {
+                    if bookmarks {
+                        let rev = last.max(cache.last_rev());
+                        last = rev;
+                        if tx.send(enc.bookmark(rev, false)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                _ = tx.closed() => return,
+            }
+        }
+    }
+    // The cache does not reach back to `last`: read the store's history directly.
+    store_watch(&ctx, &mut enc, last, bookmarks, &tx).await;
+}
+
+async fn store_watch(
+    ctx: &Ctx,
+    enc: &mut Encoder,
+    after: i64,
+    bookmarks: bool,
+    tx: &mpsc::Sender<Bytes>,
+) {
+    let prefix = objects::resource_prefix(ctx.res);
+    let mut stream = match ctx.state.store.watch(&prefix, after).await {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tx.send(error_line(&ApiError::from(e))).await;
+            return;
+        }
+    };
+    let mut last = after;
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            item = stream.next() => match item {
+                Some(Ok(ev)) => {
+                    let Some(ce) = CachedEvent::from_store(ev) else { continue };
+                    last = ce.rev;
+                    if let Some(line) = enc.encode(ctx, &ce) {
+                        if tx.send(line).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    let _ = tx.send(error_line(&ApiError::from(e))).await;
+                    return;
+                }
+                None => return,
+            },
+            _ = tick.tick() => {
+                if bookmarks && tx.send(enc.bookmark(last, false)).await.is_err() {
+                    return;
+                }
+            }
+            _ = tx.closed() => return,
+        }
+    }
+}

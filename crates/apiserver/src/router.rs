@@ -1,0 +1,110 @@
+//! Top-level request dispatch: unauthenticated endpoints, authentication,
+//! discovery, then resource requests.
+
+use crate::discovery;
+use crate::httputil::{bytes_response, error_response, json_response, negotiate, Output, Resp};
+use crate::path::{self, Route};
+use crate::state::State;
+use crate::status::ApiError;
+use http::{header, Method, Request};
+use hyper::body::Incoming;
+use std::sync::Arc;
+
+fn authenticated(state: &State, client_cert: bool, req: &Request<Incoming>) -> bool {
+    if client_cert {
+        return true;
+    }
+    let Some(h) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some(tok) = h
+        .strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))
+    else {
+        return false;
+    };
+    let (a, b) = (tok.trim().as_bytes(), state.token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Handles one HTTP request.
+pub async fn handle(state: Arc<State>, client_cert: bool, req: Request<Incoming>) -> Resp {
+    let route = path::parse(req.uri().path());
+    match route {
+        Route::Health => return bytes_response(200, "text/plain; charset=utf-8", "ok"),
+        Route::Version => return json_response(200, &discovery::version()),
+        Route::CaCerts => {
+            return bytes_response(
+                200,
+                "text/plain; charset=utf-8",
+                state.pki.ca_cert_pem.clone(),
+            )
+        }
+        _ => {}
+    }
+    if !authenticated(&state, client_cert, &req) {
+        return error_response(&ApiError::unauthorized());
+    }
+    let output = negotiate(req.headers());
+    let get = req.method() == Method::GET;
+    let resp = match route {
+        Route::CoreVersions if get => discovery_response(output, true, || {
+            discovery::core_versions(&state.server_address)
+        }),
+        Route::Groups if get => discovery_response(output, false, discovery::group_list),
+        Route::Group(g) if get => match discovery::group(&g) {
+            Some(v) => json_response(200, &v),
+            None => error_response(&ApiError::no_route()),
+        },
+        Route::Resources(g, v) if get => match discovery::resource_list(&g, &v) {
+            Some(v) => json_response(200, &v),
+            None => error_response(&ApiError::no_route()),
+        },
+        Route::OpenApi(p) if get && p == "v3" => json_response(200, &crate::openapi::root()),
+        Route::OpenApi(p) if get && p.starts_with("v3/") => {
+            match crate::openapi::group_version(&p[3..]) {
+                Some(doc) => json_response(200, &doc),
+                None => error_response(&ApiError::no_route()),
+            }
+        }
+        Route::OpenApi(_) => error_response(&ApiError::no_route()),
+        Route::Resource(rp) => crate::rest::dispatch(state, rp, req, output).await,
+        Route::CoreVersions | Route::Groups | Route::Group(_) | Route::Resources(..) => {
+            error_response(&ApiError::new(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            ))
+        }
+        _ => error_response(&ApiError::no_route()),
+    };
+    let mut resp = resp;
+    resp.headers_mut().insert(
+        "Cache-Control",
+        http::HeaderValue::from_static("no-cache, private"),
+    );
+    resp
+}
+
+fn discovery_response(
+    output: Output,
+    core: bool,
+    plain: impl FnOnce() -> serde_json::Value,
+) -> Resp {
+    match output {
+        Output::Discovery(v) => {
+            let mut r = json_response(200, &discovery::aggregated(core, v));
+            if let Ok(ct) = http::HeaderValue::from_str(&discovery::aggregated_content_type(v)) {
+                r.headers_mut().insert(header::CONTENT_TYPE, ct);
+            }
+            r.headers_mut()
+                .insert(header::VARY, http::HeaderValue::from_static("Accept"));
+            r
+        }
+        _ => json_response(200, &plain()),
+    }
+}

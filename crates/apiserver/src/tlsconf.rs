@@ -1,0 +1,131 @@
+//! rustls configurations: the HTTPS listener (optional client certificates signed by
+//! the cluster CA) and the client side used to reach kubelets.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::sync::Arc;
+
+/// A TLS configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A PEM block did not parse.
+    #[error("bad PEM: {0}")]
+    Pem(String),
+    /// rustls refused the configuration.
+    #[error("tls: {0}")]
+    Rustls(#[from] rustls::Error),
+    /// The client verifier could not be built.
+    #[error("client verifier: {0}")]
+    Verifier(#[from] rustls::server::VerifierBuilderError),
+}
+
+/// The ring provider (installed process-wide when nothing else is).
+pub fn provider() -> Arc<CryptoProvider> {
+    if CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Parses every certificate of a PEM bundle.
+pub fn certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    rustls_pemfile::certs(&mut pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem(e.to_string()))
+}
+
+/// Parses a private key.
+pub fn key(pem: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
+    rustls_pemfile::private_key(&mut pem.as_bytes())
+        .map_err(|e| TlsError::Pem(e.to_string()))?
+        .ok_or_else(|| TlsError::Pem("no private key".into()))
+}
+
+/// The listener's configuration: HTTP/1.1, client certificates optional.
+pub fn server_config(
+    ca_pem: &str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<rustls::ServerConfig, TlsError> {
+    let provider = provider();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in certs(ca_pem)? {
+        roots.add(c)?;
+    }
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()?;
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs(cert_pem)?, key(key_pem)?)?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
+/// Accepts any kubelet serving certificate (upstream's behaviour without
+/// `--kubelet-certificate-authority`) while still checking handshake signatures.
+#[derive(Debug)]
+struct AnyServerCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Client configuration for kubelets, presenting the kubelet-client certificate.
+pub fn kubelet_client_config(
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<rustls::ClientConfig, TlsError> {
+    let provider = provider();
+    let cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyServerCert(provider)))
+        .with_client_auth_cert(certs(cert_pem)?, key(key_pem)?)?;
+    Ok(cfg)
+}

@@ -1,0 +1,71 @@
+//! Real kubectl against a real server: namespaces, apply, get with every printer.
+
+mod common;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_get_namespaces_and_apply_deployment() {
+    let t = common::start_server().await;
+    let out = t.ok(&["get", "ns"]).await;
+    for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        assert!(out.contains(ns), "{out}");
+    }
+    let out = t.ok_in(&["apply", "-f", "-"], common::DEPLOYMENT).await;
+    assert!(out.contains("deployment.apps/web created"), "{out}");
+    let out = t
+        .ok(&["get", "deploy,rs,pods,nodes", "-A", "-o", "wide"])
+        .await;
+    assert!(out.contains("deployment.apps/web"), "{out}");
+    let out = t
+        .ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "go-template={{.metadata.name}} {{.spec.replicas}} {{.metadata.generation}}",
+        ])
+        .await;
+    assert_eq!(out, "web 2 1");
+    let out = t
+        .ok(&[
+            "get",
+            "svc",
+            "kubernetes",
+            "-o",
+            "jsonpath={.spec.clusterIP}",
+        ])
+        .await;
+    assert_eq!(out, "10.43.0.1");
+    // Apply again: unchanged.
+    let out = t.ok_in(&["apply", "-f", "-"], common::DEPLOYMENT).await;
+    assert!(out.contains("unchanged"), "{out}");
+    t.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_pod_lifecycle() {
+    let t = common::start_server().await;
+    let out = t
+        .ok(&["run", "p1", "--image=busybox", "--", "sleep", "3600"])
+        .await;
+    assert!(out.contains("pod/p1 created"), "{out}");
+    let out = t.ok(&["get", "pods"]).await;
+    assert!(out.contains("p1"), "{out}");
+    let out = t
+        .ok(&[
+            "get",
+            "pod",
+            "p1",
+            "-o",
+            "jsonpath={.spec.restartPolicy}/{.status.phase}",
+        ])
+        .await;
+    assert!(out.ends_with("/Pending"), "{out}");
+    let o = t.kubectl(&["get", "pod", "nope"]).await;
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("pods \"nope\" not found"));
+    let out = t.ok(&["delete", "pod", "p1"]).await;
+    assert!(out.contains("pod \"p1\" deleted"), "{out}");
+    let out = t.ok(&["get", "pods", "-o", "name"]).await;
+    assert!(out.trim().is_empty(), "{out}");
+    t.server.shutdown().await;
+}
