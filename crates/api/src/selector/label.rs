@@ -347,3 +347,106 @@ fn parse_requirement(toks: &[Token], i: &mut usize) -> Result<Requirement, Selec
     };
     Requirement::new(&key, op, values)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn labels(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn operators_match() {
+        let l = labels(json!({"app": "web", "tier": "fe", "n": "5"}));
+        let cases = [
+            ("", true),
+            ("app=web", true),
+            ("app==web", true),
+            ("app!=web", false),
+            ("app!=db", true),
+            ("missing!=x", true),
+            ("app in (web,db)", true),
+            ("app in (db)", false),
+            ("app notin (db)", true),
+            ("app notin (web)", false),
+            ("missing notin (web)", true),
+            ("app", true),
+            ("missing", false),
+            ("!missing", true),
+            ("!app", false),
+            ("app=web,tier=fe", true),
+            ("app=web,tier=be", false),
+            (" app = web , tier in ( fe ) ", true),
+            ("n>4", true),
+            ("n<4", false),
+            ("app=", false),
+        ];
+        for (s, want) in cases {
+            let sel = LabelSelector::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(sel.matches(&l), want, "{s}");
+        }
+        assert!(LabelSelector::parse("").expect("empty").is_empty());
+    }
+
+    #[test]
+    fn bad_input_errors() {
+        for s in [
+            "app=web,",
+            "=web",
+            "app in web",
+            "app in (a",
+            "!app=x",
+            "app web",
+            "a b=c",
+            "app=(x)",
+            "k=-bad-",
+            "n>x",
+        ] {
+            assert!(LabelSelector::parse(s).is_err(), "{s} should fail");
+        }
+        assert_eq!(
+            LabelSelector::parse("=web").expect_err("e").to_string(),
+            "found '=', expected: !, identifier, or 'end of string'"
+        );
+        assert_eq!(
+            LabelSelector::parse("app web").expect_err("e").to_string(),
+            "found 'web', expected: in, notin, =, ==, !=, gt, lt"
+        );
+    }
+
+    #[test]
+    fn printing_sorts_keys_and_values() {
+        let sel = LabelSelector::parse("z=1,a in (c,b),!x,y").expect("p");
+        assert_eq!(sel.to_string(), "a in (b,c),!x,y,z=1");
+    }
+
+    #[test]
+    fn from_json_form() {
+        let sel = LabelSelector::from_label_selector_json(&json!({
+            "matchLabels": {"app": "web"},
+            "matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["dev"]}, {"key": "gpu", "operator": "DoesNotExist"}]
+        }))
+        .expect("sel");
+        assert!(sel.matches(&labels(json!({"app": "web", "env": "prod"}))));
+        assert!(!sel.matches(&labels(json!({"app": "web", "gpu": "1"}))));
+        assert_eq!(sel.to_string(), "app=web,env notin (dev),!gpu");
+        let nothing = LabelSelector::from_label_selector_json(&Value::Null).expect("null");
+        assert!(!nothing.matches(&labels(json!({}))));
+        assert!(!nothing.is_empty());
+        let everything = LabelSelector::from_label_selector_json(&json!({})).expect("empty");
+        assert!(everything.is_empty() && everything.matches(&labels(json!({"a": "b"}))));
+        let bad = LabelSelector::from_label_selector_json(
+            &json!({"matchExpressions": [{"key": "a", "operator": "Foo"}]}),
+        );
+        assert_eq!(
+            bad.expect_err("op").to_string(),
+            "\"Foo\" is not a valid label selector operator"
+        );
+        assert!(LabelSelector::from_label_selector_json(
+            &json!({"matchExpressions": [{"key": "a", "operator": "In", "values": []}]})
+        )
+        .is_err());
+    }
+}
