@@ -1,5 +1,20 @@
 //! skiff-controllers: the controller manager (deployment, replicaset, garbage collector,
 //! node lifecycle, namespace, serviceaccount), each a pure API client of the API server.
 
+mod config;
+pub mod context;
+pub mod deployment;
 pub mod events;
+pub mod gc;
+pub mod hash;
+pub mod informer;
 pub mod leader;
+pub mod namespace;
+pub mod nodelifecycle;
+pub mod podutil;
+pub mod replicaset;
+mod run;
+pub mod workqueue;
+
+pub use config::{ControllersConfig, ControllersError};
+pub use run::run;

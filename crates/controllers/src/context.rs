@@ -1,0 +1,148 @@
+//! What every controller shares: the client, the informer caches, the config, events.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::Resource;
+
+use crate::config::ControllersConfig;
+use crate::events::Recorder;
+
+/// Error of one sync of one key.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// An API call failed.
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    /// Serialising an object failed.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+/// Result of a sync: `Some(d)` asks to be called again after `d`.
+pub type SyncResult = Result<Option<Duration>, SyncError>;
+
+/// Shared state of the controller manager.
+pub struct Ctx {
+    /// API client.
+    pub client: kube::Client,
+    /// Configuration.
+    pub cfg: ControllersConfig,
+    /// Event recorder (component `controller-manager`-like names per controller are in the reason).
+    pub recorder: Recorder,
+    /// Pods cache.
+    pub pods: Store<Pod>,
+    /// ReplicaSets cache.
+    pub replicasets: Store<ReplicaSet>,
+    /// Deployments cache.
+    pub deployments: Store<Deployment>,
+    /// Nodes cache.
+    pub nodes: Store<Node>,
+    /// Node leases cache (kube-node-lease).
+    pub leases: Store<Lease>,
+    /// Namespaces cache.
+    pub namespaces: Store<Namespace>,
+}
+
+/// `namespace/name` (or `name` for cluster-scoped objects).
+pub fn key_of<K: Resource>(obj: &K) -> String {
+    let m = obj.meta();
+    match &m.namespace {
+        Some(ns) => format!("{ns}/{}", m.name.as_deref().unwrap_or("")),
+        None => m.name.clone().unwrap_or_default(),
+    }
+}
+
+/// Splits a key into (namespace, name).
+pub fn split_key(key: &str) -> (Option<&str>, &str) {
+    match key.split_once('/') {
+        Some((ns, n)) => (Some(ns), n),
+        None => (None, key),
+    }
+}
+
+/// Looks a namespaced object up in a store.
+pub fn get<K: Resource<DynamicType = ()> + Clone>(
+    store: &Store<K>,
+    ns: &str,
+    name: &str,
+) -> Option<Arc<K>> {
+    store.get(&ObjectRef::new(name).within(ns))
+}
+
+/// Expected additions, expected deletions, and when they were recorded.
+type Pending = (HashSet<String>, HashSet<String>, Instant);
+
+/// Pending creations/deletions per controller key, so a controller does not act twice
+/// while its watch lags (upstream's ControllerExpectations, tracked by pod name).
+#[derive(Default)]
+pub struct Expectations {
+    inner: Mutex<HashMap<String, Pending>>,
+}
+
+/// Expectations older than this are dropped (upstream: 5 minutes).
+pub const EXPECTATIONS_TTL: Duration = Duration::from_secs(300);
+
+impl Expectations {
+    /// Records names we created and deleted.
+    pub fn expect(
+        &self,
+        key: &str,
+        adds: impl IntoIterator<Item = String>,
+        dels: impl IntoIterator<Item = String>,
+    ) {
+        if let Ok(mut g) = self.inner.lock() {
+            let e = g
+                .entry(key.to_string())
+                .or_insert_with(|| (HashSet::new(), HashSet::new(), Instant::now()));
+            e.0.extend(adds);
+            e.1.extend(dels);
+            e.2 = Instant::now();
+        }
+    }
+
+    /// Whether all expected creations are seen and deletions gone; `present(name)` says
+    /// whether the cache holds a live (not deleting) object of that name.
+    pub fn satisfied(&self, key: &str, present: impl Fn(&str) -> bool) -> bool {
+        let Ok(mut g) = self.inner.lock() else {
+            return true;
+        };
+        let Some(e) = g.get_mut(key) else { return true };
+        e.0.retain(|n| !present(n));
+        e.1.retain(|n| present(n));
+        let done = (e.0.is_empty() && e.1.is_empty()) || e.2.elapsed() > EXPECTATIONS_TTL;
+        if done {
+            g.remove(key);
+        }
+        done
+    }
+
+    /// Drops the expectations of a key.
+    pub fn forget(&self, key: &str) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expectations_track_names() {
+        let e = Expectations::default();
+        assert!(e.satisfied("k", |_| false));
+        e.expect("k", ["a".to_string(), "b".to_string()], ["old".to_string()]);
+        assert!(!e.satisfied("k", |n| n == "a" || n == "old"));
+        assert!(!e.satisfied("k", |n| n == "b" || n == "old"));
+        assert!(e.satisfied("k", |n| n == "b"));
+        assert_eq!(split_key("ns/x"), (Some("ns"), "x"));
+        assert_eq!(split_key("x"), (None, "x"));
+    }
+}
