@@ -31,9 +31,6 @@ pub enum ApiError {
     /// Anything else.
     #[error("Unable to connect to the server: {0}")]
     Other(String),
-    /// Bad configuration.
-    #[error("error: {0}")]
-    Config(String),
 }
 
 fn status_line(reason: &str, message: &str) -> String {
@@ -67,8 +64,6 @@ pub struct Api {
     pub url: String,
     /// Effective namespace.
     pub namespace: String,
-    /// Whether `-n` was given.
-    pub ns_explicit: bool,
 }
 
 fn host_port(url: &str) -> String {
@@ -198,7 +193,6 @@ impl Api {
             host: host_port(&url),
             url,
             namespace,
-            ns_explicit: ctx.namespace_flag().is_some(),
         })
     }
 
@@ -310,11 +304,6 @@ impl Api {
             .request_stream(req)
             .await
             .map_err(|e| self.map_err(e))
-    }
-
-    /// The underlying client (WebSocket upgrades).
-    pub fn kube(&self) -> &kube::Client {
-        &self.client
     }
 }
 

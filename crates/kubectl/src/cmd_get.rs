@@ -271,10 +271,8 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
             if !objects.is_empty() {
                 out(&custom_columns(cols, &objects, ctx.p.flag("no-headers")));
             }
-        } else if !(single && objects.is_empty()) {
-            if !(objects.is_empty() && matches!(fmt, Format::Name)) {
-                out(&render(&fmt, &objects, single && objects.len() == 1)?);
-            }
+        } else if !objects.is_empty() || !(single || matches!(fmt, Format::Name)) {
+            out(&render(&fmt, &objects, single && objects.len() == 1)?);
         }
     }
     let nothing = if table_mode {

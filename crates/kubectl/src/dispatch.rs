@@ -5,7 +5,7 @@ use crate::ctx::{err, CmdError, CmdResult, Ctx, GLOBAL_FLAGS};
 use crate::flags::{parse, split_command, Spec};
 use crate::{cmd_config, cmd_create};
 
-const COMMANDS: &[&str] = &["config", "create", "get", "version"];
+const COMMANDS: &[&str] = &["config", "create", "delete", "get", "logs", "version"];
 const GROUPS: &[&str] = &["config", "create"];
 
 fn is_group(words: &[String]) -> bool {
@@ -18,6 +18,8 @@ fn command_flags(cmd: &str) -> &'static [Spec] {
         "create" => cmd_create::FLAGS,
         "version" => crate::cmd_version::FLAGS,
         "get" => crate::cmd_get::FLAGS,
+        "delete" => crate::cmd_delete::FLAGS,
+        "logs" => crate::cmd_logs::FLAGS,
         _ => &[],
     }
 }
@@ -98,6 +100,8 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         "create" => crate::cmd_create_run::run(&ctx, sub.as_deref()).await,
         "version" => crate::cmd_version::run(&ctx).await,
         "get" => crate::cmd_get::run(&ctx).await,
+        "delete" => crate::cmd_delete::run(&ctx).await,
+        "logs" => crate::cmd_logs::run(&ctx).await,
         _ => Err(unknown_command(&cmd)),
     }
 }

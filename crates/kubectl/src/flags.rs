@@ -78,16 +78,6 @@ impl Parsed {
     pub fn flag(&self, long: &str) -> bool {
         self.get(long) == Some("true")
     }
-
-    /// Whether the flag was given at all.
-    pub fn has(&self, long: &str) -> bool {
-        self.values.contains_key(long)
-    }
-
-    /// Sets a value programmatically.
-    pub fn set(&mut self, long: &'static str, v: &str) {
-        self.values.entry(long).or_default().push(v.to_string());
-    }
 }
 
 fn parse_bool(v: &str, name: &str) -> Result<String, FlagError> {

@@ -7,11 +7,9 @@ use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// One object read from a manifest and where it came from.
+/// One object read from a manifest.
 #[derive(Debug, Clone)]
 pub struct Manifest {
-    /// Source name as the user gave it.
-    pub source: String,
     /// The object.
     pub obj: Value,
 }
@@ -77,10 +75,7 @@ pub fn read(files: &[String], recursive: bool) -> Result<Vec<Manifest>, CmdError
             let mut text = String::new();
             let _ = std::io::stdin().read_to_string(&mut text);
             for obj in parse_docs(&text, "STDIN")? {
-                out.push(Manifest {
-                    source: "STDIN".into(),
-                    obj,
-                });
+                out.push(Manifest { obj });
             }
             continue;
         }
@@ -105,10 +100,7 @@ pub fn read(files: &[String], recursive: bool) -> Result<Vec<Manifest>, CmdError
                 .map_err(|e| CmdError::Msg(format!("open {name}: {e}")))?;
             for obj in parse_docs(&text, &name)? {
                 validate(&obj, &name)?;
-                out.push(Manifest {
-                    source: name.clone(),
-                    obj,
-                });
+                out.push(Manifest { obj });
             }
         }
     }

@@ -203,15 +203,6 @@ impl Res {
         }
     }
 
-    /// `plural[.group]` as used in messages (`deployments.apps "x" not found`).
-    pub fn plural_group(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.clone()
-        } else {
-            format!("{}.{}", self.plural, self.group)
-        }
-    }
-
     /// URL path of the collection or an object.
     pub fn path(&self, ns: Option<&str>, name: Option<&str>) -> String {
         let mut p = if self.group.is_empty() {

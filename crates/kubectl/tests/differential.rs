@@ -35,7 +35,11 @@ fn same(args: &[&str], kubeconfig: &str) {
     }
     let a = run(REAL, args, kubeconfig);
     let b = run(OURS, args, kubeconfig);
-    assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout), "stdout of {args:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&b.stdout),
+        String::from_utf8_lossy(&a.stdout),
+        "stdout of {args:?}"
+    );
     assert_eq!(stable_stderr(&b), stable_stderr(&a), "stderr of {args:?}");
     assert_eq!(b.status.code(), a.status.code(), "exit code of {args:?}");
 }
@@ -51,17 +55,122 @@ fn write_kubeconfigs(dir: &Path) -> String {
 #[test]
 fn create_dry_run_matches() {
     let kc = "/nonexistent/kubeconfig";
-    for o in ["yaml", "json", "name", "go-template={{.metadata.name}}", "jsonpath={.spec.template.spec.containers[*].name}"] {
-        same(&["create", "deployment", "web", "--image=nginx", "--replicas=3", "--port=80", "--dry-run=client", "-o", o], kc);
+    for o in [
+        "yaml",
+        "json",
+        "name",
+        "go-template={{.metadata.name}}",
+        "jsonpath={.spec.template.spec.containers[*].name}",
+    ] {
+        same(
+            &[
+                "create",
+                "deployment",
+                "web",
+                "--image=nginx",
+                "--replicas=3",
+                "--port=80",
+                "--dry-run=client",
+                "-o",
+                o,
+            ],
+            kc,
+        );
     }
-    same(&["create", "deployment", "web", "--image=nginx", "--dry-run=client"], kc);
-    same(&["create", "deployment", "web", "--image=reg:5000/a/nginx:1.2", "-n", "foo", "--dry-run=client", "-o", "json", "--", "sleep", "10"], kc);
-    same(&["create", "configmap", "c", "--from-literal=a=b", "--from-literal=z=x y", "--from-literal=n=123", "--from-literal=t=true", "--dry-run=client", "-o", "yaml"], kc);
-    same(&["create", "configmap", "c", "--from-literal=a=b", "-n", "x", "--dry-run=client", "-o", "json"], kc);
-    same(&["create", "secret", "generic", "s", "--from-literal=a=b", "--type=Opaque", "--dry-run=client", "-o", "yaml"], kc);
-    same(&["create", "namespace", "foo", "--dry-run=client", "-o", "yaml"], kc);
+    same(
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx",
+            "--dry-run=client",
+        ],
+        kc,
+    );
+    same(
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=reg:5000/a/nginx:1.2",
+            "-n",
+            "foo",
+            "--dry-run=client",
+            "-o",
+            "json",
+            "--",
+            "sleep",
+            "10",
+        ],
+        kc,
+    );
+    same(
+        &[
+            "create",
+            "configmap",
+            "c",
+            "--from-literal=a=b",
+            "--from-literal=z=x y",
+            "--from-literal=n=123",
+            "--from-literal=t=true",
+            "--dry-run=client",
+            "-o",
+            "yaml",
+        ],
+        kc,
+    );
+    same(
+        &[
+            "create",
+            "configmap",
+            "c",
+            "--from-literal=a=b",
+            "-n",
+            "x",
+            "--dry-run=client",
+            "-o",
+            "json",
+        ],
+        kc,
+    );
+    same(
+        &[
+            "create",
+            "secret",
+            "generic",
+            "s",
+            "--from-literal=a=b",
+            "--type=Opaque",
+            "--dry-run=client",
+            "-o",
+            "yaml",
+        ],
+        kc,
+    );
+    same(
+        &[
+            "create",
+            "namespace",
+            "foo",
+            "--dry-run=client",
+            "-o",
+            "yaml",
+        ],
+        kc,
+    );
     same(&["create", "namespace", "foo", "--dry-run=client"], kc);
-    same(&["create", "configmap", "x", "--from-literal=a=b", "--dry-run=client", "-o", r#"go-template={{base64decode "aGk="}} {{exists . "data" "a"}} {{.data}}"#], kc);
+    same(
+        &[
+            "create",
+            "configmap",
+            "x",
+            "--from-literal=a=b",
+            "--dry-run=client",
+            "-o",
+            r#"go-template={{base64decode "aGk="}} {{exists . "data" "a"}} {{.data}}"#,
+        ],
+        kc,
+    );
 }
 
 #[test]
@@ -74,7 +183,10 @@ fn config_commands_match() {
     same(&["config", "view"], &kc);
     same(&["config", "view", "--raw"], &kc);
     same(&["config", "view", "--minify", "-o", "json"], &kc);
-    same(&["config", "view", "-o", "jsonpath={.contexts[*].name}"], &kc);
+    same(
+        &["config", "view", "-o", "jsonpath={.contexts[*].name}"],
+        &kc,
+    );
     same(&["config", "get-contexts"], &kc);
     same(&["config", "current-context"], &kc);
     same(&["config", "view"], "/nonexistent/kubeconfig");
@@ -102,9 +214,18 @@ fn bad_input_matches() {
     same(&["xyzzy"], kc);
     same(&["get"], kc);
     same(&["create", "deployment", "web", "--dry-run=client"], kc);
-    same(&["create", "deployment", "--image=x", "--dry-run=client"], kc);
-    same(&["create", "configmap", "x", "--dry-run=client", "-o", "foo"], kc);
-    same(&["create", "-f", "/nonexistent/x.yaml", "--dry-run=client"], kc);
+    same(
+        &["create", "deployment", "--image=x", "--dry-run=client"],
+        kc,
+    );
+    same(
+        &["create", "configmap", "x", "--dry-run=client", "-o", "foo"],
+        kc,
+    );
+    same(
+        &["create", "-f", "/nonexistent/x.yaml", "--dry-run=client"],
+        kc,
+    );
     same(&["create", "-f", &bad, "--dry-run=client"], kc);
     same(&["create", "-f", &nokind, "--dry-run=client"], kc);
 }
@@ -114,7 +235,11 @@ fn unreachable_server_matches() {
     // missing kubeconfig: both fall back to http://localhost:8080 (nothing listens there)
     same(&["get", "pods"], "/nonexistent/kubeconfig");
     // a closed port
-    let port = std::net::TcpListener::bind("127.0.0.1:0").ok().and_then(|l| l.local_addr().ok()).map(|a| a.port()).unwrap_or(1);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.port())
+        .unwrap_or(1);
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => panic!("tempdir: {e}"),
