@@ -9,7 +9,10 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 pub fn sha(b: &[u8]) -> String {
@@ -17,7 +20,11 @@ pub fn sha(b: &[u8]) -> String {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn install_crypto() {
@@ -46,7 +53,10 @@ impl Registry {
                 let pid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
                 return Registry { port, dir, pid };
             }
-            eprintln!("registry start failed: {}", String::from_utf8_lossy(&out.stderr));
+            eprintln!(
+                "registry start failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         panic!("could not start docker-registry");
     }
@@ -58,13 +68,19 @@ impl Registry {
     /// Path of a blob's data file in the registry's storage.
     pub fn blob_file(&self, digest: &str) -> PathBuf {
         let hex = &digest[7..];
-        self.dir.path().join(format!("docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]))
+        self.dir.path().join(format!(
+            "docker/registry/v2/blobs/sha256/{}/{hex}/data",
+            &hex[..2]
+        ))
     }
 }
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }
 
@@ -79,7 +95,14 @@ impl Tar {
         Self::default()
     }
 
-    fn entry(mut self, name: &str, kind: tar::EntryType, mode: u32, link: &str, data: &[u8]) -> Self {
+    fn entry(
+        mut self,
+        name: &str,
+        kind: tar::EntryType,
+        mode: u32,
+        link: &str,
+        data: &[u8],
+    ) -> Self {
         let mut h = tar::Header::new_gnu();
         {
             let g = h.as_gnu_mut().unwrap();
@@ -153,10 +176,18 @@ pub struct Layer {
 
 impl Layer {
     pub fn gz(tar: Vec<u8>) -> Layer {
-        Layer { diff_id: sha(&tar), blob: gzip(&tar), media_type: GZ.into() }
+        Layer {
+            diff_id: sha(&tar),
+            blob: gzip(&tar),
+            media_type: GZ.into(),
+        }
     }
     pub fn zst(tar: Vec<u8>) -> Layer {
-        Layer { diff_id: sha(&tar), blob: zstd(&tar), media_type: ZST.into() }
+        Layer {
+            diff_id: sha(&tar),
+            blob: zstd(&tar),
+            media_type: ZST.into(),
+        }
     }
 }
 
@@ -179,7 +210,11 @@ pub struct Pusher {
 impl Pusher {
     pub fn new(reg: &Registry) -> Pusher {
         install_crypto();
-        Pusher { base: format!("http://{}", reg.host()), http: reqwest::Client::new(), auth: None }
+        Pusher {
+            base: format!("http://{}", reg.host()),
+            http: reqwest::Client::new(),
+            auth: None,
+        }
     }
 
     fn req(&self, m: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
@@ -192,10 +227,26 @@ impl Pusher {
 
     pub async fn blob(&self, repo: &str, bytes: &[u8]) -> String {
         let digest = sha(bytes);
-        let resp = self.req(reqwest::Method::POST, &format!("{}/v2/{repo}/blobs/uploads/", self.base)).send().await.unwrap();
-        assert_eq!(resp.status().as_u16(), 202, "start upload: {:?}", resp.text().await);
+        let resp = self
+            .req(
+                reqwest::Method::POST,
+                &format!("{}/v2/{repo}/blobs/uploads/", self.base),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status().as_u16(),
+            202,
+            "start upload: {:?}",
+            resp.text().await
+        );
         let loc = resp.headers()["location"].to_str().unwrap().to_string();
-        let loc = if loc.starts_with("http") { loc } else { format!("{}{loc}", self.base) };
+        let loc = if loc.starts_with("http") {
+            loc
+        } else {
+            format!("{}{loc}", self.base)
+        };
         let sep = if loc.contains('?') { '&' } else { '?' };
         let resp = self
             .req(reqwest::Method::PUT, &format!("{loc}{sep}digest={digest}"))
@@ -204,33 +255,60 @@ impl Pusher {
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status().as_u16(), 201, "finish upload: {:?}", resp.text().await);
+        assert_eq!(
+            resp.status().as_u16(),
+            201,
+            "finish upload: {:?}",
+            resp.text().await
+        );
         digest
     }
 
     pub async fn manifest(&self, repo: &str, tag: &str, media_type: &str, body: &[u8]) -> String {
         let resp = self
-            .req(reqwest::Method::PUT, &format!("{}/v2/{repo}/manifests/{tag}", self.base))
+            .req(
+                reqwest::Method::PUT,
+                &format!("{}/v2/{repo}/manifests/{tag}", self.base),
+            )
             .header("content-type", media_type)
             .body(body.to_vec())
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status().as_u16(), 201, "put manifest: {:?}", resp.text().await);
+        assert_eq!(
+            resp.status().as_u16(),
+            201,
+            "put manifest: {:?}",
+            resp.text().await
+        );
         sha(body)
     }
 
     /// Pushes layers + config + manifest; returns (manifest digest, manifest bytes).
-    pub async fn image_with(&self, repo: &str, tag: &str, layers: &[Layer], config: &[u8], docker: bool) -> (String, Vec<u8>) {
+    pub async fn image_with(
+        &self,
+        repo: &str,
+        tag: &str,
+        layers: &[Layer],
+        config: &[u8],
+        docker: bool,
+    ) -> (String, Vec<u8>) {
         let cfg_digest = self.blob(repo, config).await;
         let mut descs = Vec::new();
         for l in layers {
             let d = self.blob(repo, &l.blob).await;
-            let mt = if docker { "application/vnd.docker.image.rootfs.diff.tar.gzip".to_string() } else { l.media_type.clone() };
+            let mt = if docker {
+                "application/vnd.docker.image.rootfs.diff.tar.gzip".to_string()
+            } else {
+                l.media_type.clone()
+            };
             descs.push(serde_json::json!({"mediaType": mt, "digest": d, "size": l.blob.len()}));
         }
         let (mt, cmt) = if docker {
-            ("application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.container.image.v1+json")
+            (
+                "application/vnd.docker.distribution.manifest.v2+json",
+                "application/vnd.docker.container.image.v1+json",
+            )
         } else {
             (OCI_MANIFEST, "application/vnd.oci.image.config.v1+json")
         };
@@ -245,7 +323,15 @@ impl Pusher {
     }
 
     pub async fn image(&self, repo: &str, tag: &str, layers: &[Layer]) -> String {
-        self.image_with(repo, tag, layers, &config_json(layers, "amd64", &["/bin/sh"]), false).await.0
+        self.image_with(
+            repo,
+            tag,
+            layers,
+            &config_json(layers, "amd64", &["/bin/sh"]),
+            false,
+        )
+        .await
+        .0
     }
 }
 
