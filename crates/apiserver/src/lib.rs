@@ -3,7 +3,6 @@
 
 mod bootstrap;
 mod discovery;
-mod fallback;
 mod httputil;
 mod ipalloc;
 mod objects;

@@ -9,6 +9,7 @@ async fn kubectl_get_namespaces_and_apply_deployment() {
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         assert!(out.contains(ns), "{out}");
     }
+    assert!(out.contains("Active"), "{out}");
     let out = t.ok_in(&["apply", "-f", "-"], common::DEPLOYMENT).await;
     assert!(out.contains("deployment.apps/web created"), "{out}");
     let out = t

@@ -333,6 +333,7 @@ pub async fn create_object(ctx: &Ctx, mut obj: Value) -> ApiResult<Value> {
     }
     prepare_kind(ctx, &mut obj);
     apply_defaults(ctx.res, &mut obj);
+    ctx.track_fields(None, &mut obj, None);
     let vname = if name.is_empty() {
         gen.clone()
     } else {

@@ -76,6 +76,43 @@ impl Ctx {
         }
     }
 
+    /// The field manager of a non-apply write: `fieldManager`, else the user agent's program name.
+    pub fn manager(&self) -> String {
+        if let Some(m) = self.query.nonempty("fieldManager") {
+            return m.to_string();
+        }
+        let ua = self
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let prog = ua.split('/').next().unwrap_or("").trim();
+        if prog.is_empty() {
+            "unknown".into()
+        } else {
+            prog.to_string()
+        }
+    }
+
+    /// Whether this request is a server-side apply (which records its own managed fields).
+    pub fn is_apply(&self) -> bool {
+        crate::httputil::content_type(&self.headers).starts_with("application/apply-patch")
+    }
+
+    /// Records a non-apply write in `metadata.managedFields`.
+    pub fn track_fields(&self, old: Option<&Value>, new: &mut Value, sub: Option<&str>) {
+        if !self.is_apply() {
+            crate::resources::update_managed_fields(
+                self.res,
+                old,
+                new,
+                &self.manager(),
+                sub,
+                chrono::Utc::now(),
+            );
+        }
+    }
+
     /// 404 for the named object.
     pub fn not_found(&self) -> ApiError {
         ApiError::not_found(self.res.group, self.res.plural, self.name())

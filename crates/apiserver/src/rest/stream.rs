@@ -370,7 +370,9 @@ pub async fn proxy(ctx: &Ctx, req: Request<Incoming>) -> ApiResult<Resp> {
                 .pointer("/status/podIP")
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
-                .ok_or_else(|| ApiError::unavailable(format!("pod {name} has no IP address yet")))?;
+                .ok_or_else(|| {
+                    ApiError::unavailable(format!("pod {name} has no IP address yet"))
+                })?;
             let p = pod_port(&pod, port.as_deref())?;
             forward(ctx, &format!("{ip}:{p}"), false, path, req).await
         }

@@ -114,6 +114,12 @@ pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<
         }
     }
     apply_defaults(ctx.res, &mut out);
+    let sub = match mode {
+        Mode::Main => None,
+        Mode::Status => Some("status"),
+        Mode::Finalize => Some("finalize"),
+    };
+    ctx.track_fields(Some(old), &mut out, sub);
     if ctx.res.kind == "Service" && ctx.res.group.is_empty() {
         // ClusterIPs are immutable once allocated.
         for f in ["clusterIP", "clusterIPs"] {
