@@ -133,8 +133,23 @@ fn split_term(term: &str) -> Option<(String, &'static str, String)> {
 }
 
 impl FieldSelector {
-    /// Parses the syntax only; any field name is accepted (see [`FieldSelector::parse_for`]).
+    /// Parses a selector, rejecting fields no served kind supports (`field label not supported: foo`);
+    /// [`FieldSelector::parse_for`] checks against one resource's fields.
     pub fn parse(s: &str) -> Result<Self, SelectorError> {
+        let sel = Self::parse_syntax(s)?;
+        let known = |f: &str| {
+            crate::registry::all_resources()
+                .iter()
+                .any(|r| supported_field_labels(r).contains(&f))
+        };
+        match sel.terms.iter().find(|t| !known(&t.field)) {
+            Some(t) => Err(SelectorError::UnsupportedField(t.field.clone())),
+            None => Ok(sel),
+        }
+    }
+
+    /// Parses the syntax only; any field name is accepted.
+    pub fn parse_syntax(s: &str) -> Result<Self, SelectorError> {
         let mut terms = Vec::new();
         if s.trim().is_empty() {
             return Ok(FieldSelector { terms });
@@ -161,7 +176,7 @@ impl FieldSelector {
 
     /// Parses and checks every field is supported for the resource (`field label not supported: foo`).
     pub fn parse_for(res: &ResourceInfo, s: &str) -> Result<Self, SelectorError> {
-        let sel = Self::parse(s)?;
+        let sel = Self::parse_syntax(s)?;
         sel.check_supported(res)?;
         Ok(sel)
     }
@@ -293,6 +308,8 @@ mod tests {
     fn unsupported_field_message() {
         let pods = find_resource("", "v1", "pods").expect("pods");
         let err = FieldSelector::parse_for(pods, "foo=bar").expect_err("unsupported");
+        assert_eq!(err.to_string(), "field label not supported: foo");
+        let err = FieldSelector::parse("metadata.name=a,foo=bar").expect_err("unknown anywhere");
         assert_eq!(err.to_string(), "field label not supported: foo");
         assert!(FieldSelector::parse_for(pods, "spec.nodeName=x").is_ok());
         let cms = find_resource("", "v1", "configmaps").expect("cm");

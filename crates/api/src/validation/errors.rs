@@ -142,3 +142,52 @@ pub fn invalid_message(qualified_kind: &str, name: &str, causes: &[FieldCause]) 
     };
     format!("{qualified_kind} {name:?} is invalid: {agg}")
 }
+
+/// `Invalid value: <shown>: detail` with the value already formatted.
+pub fn invalid_shown(field: &str, shown: &str, detail: &str) -> FieldCause {
+    cause(
+        "FieldValueInvalid",
+        field,
+        with_detail(format!("Invalid value: {shown}"), detail),
+    )
+}
+
+fn go_string_map(v: Option<&Value>) -> String {
+    match v {
+        Some(m @ Value::Object(_)) => go_value(m),
+        _ => "map[string]string(nil)".to_string(),
+    }
+}
+
+/// A `metav1.LabelSelector` printed the way Go's `%#v` prints the pointer upstream validates.
+pub fn go_label_selector(sel: &Value) -> String {
+    if sel.is_null() {
+        return "(*v1.LabelSelector)(nil)".to_string();
+    }
+    let exprs = match sel.get("matchExpressions").and_then(Value::as_array) {
+        None => "[]v1.LabelSelectorRequirement(nil)".to_string(),
+        Some(list) => {
+            let items: Vec<String> = list
+                .iter()
+                .map(|e| {
+                    let values = match e.get("values") {
+                        Some(v @ Value::Array(_)) => go_value(v),
+                        _ => "[]string(nil)".to_string(),
+                    };
+                    format!(
+                        "v1.LabelSelectorRequirement{{Key:{}, Operator:{}, Values:{}}}",
+                        go_value(e.get("key").unwrap_or(&Value::String(String::new()))),
+                        go_value(e.get("operator").unwrap_or(&Value::String(String::new()))),
+                        values
+                    )
+                })
+                .collect();
+            format!("[]v1.LabelSelectorRequirement{{{}}}", items.join(", "))
+        }
+    };
+    format!(
+        "&v1.LabelSelector{{MatchLabels:{}, MatchExpressions:{}}}",
+        go_string_map(sel.get("matchLabels")),
+        exprs
+    )
+}

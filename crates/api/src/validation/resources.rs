@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 use super::errors::{
-    duplicate, forbidden, invalid, invalid_str, not_supported, required, FieldCause,
+    duplicate, forbidden, go_label_selector, invalid, invalid_shown, invalid_str, not_supported,
+    required, FieldCause,
 };
 use super::meta::validate_labels;
 use super::names;
@@ -116,9 +117,9 @@ fn validate_workload(spec: &Value, kind: &str) -> Vec<FieldCause> {
             let empty =
                 ml.is_none_or(|m| m.is_empty()) && arr_at(s, &["matchExpressions"]).is_empty();
             if empty {
-                errs.push(invalid(
+                errs.push(invalid_shown(
                     "spec.selector",
-                    s,
+                    &go_label_selector(s),
                     &format!("empty selector is invalid for {}", kind.to_lowercase()),
                 ));
             }

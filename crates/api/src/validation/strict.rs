@@ -46,7 +46,7 @@ fn walk(orig: &Value, typed: &Value, path: &str, out: &mut Vec<String>) {
                 match t.get(k) {
                     Some(tv) => walk(v, tv, &p, out),
                     None if v.is_null() => {}
-                    None => out.push(format!("unknown field {p:?}")),
+                    None => out.push(p),
                 }
             }
         }
@@ -59,7 +59,8 @@ fn walk(orig: &Value, typed: &Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
-/// Fields of `obj` that the kind's schema does not define, as upstream words them: `unknown field "spec.foo"`.
+/// Paths of fields of `obj` that the kind's schema does not define, e.g. `spec.foo` or
+/// `spec.containers[0].colour`; upstream reports each as `unknown field "spec.foo"`.
 ///
 /// Objects that do not decode into the typed struct at all (wrong value types) yield no entries here;
 /// the decode error is reported elsewhere.

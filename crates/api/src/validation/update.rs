@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::errors::{forbidden, invalid, FieldCause};
+use super::errors::{forbidden, go_label_selector, invalid, invalid_shown, FieldCause};
 use crate::json::{arr_at, at};
 use crate::registry::ResourceInfo;
 
@@ -25,7 +25,11 @@ pub fn validate_kind_update(res: &ResourceInfo, new: &Value, old: &Value) -> Vec
                 .cloned()
                 .unwrap_or(Value::Null);
             if n != o {
-                errs.push(invalid("spec.selector", &n, "field is immutable"));
+                errs.push(invalid_shown(
+                    "spec.selector",
+                    &go_label_selector(&n),
+                    "field is immutable",
+                ));
             }
         }
         ("", "Service") => {
