@@ -1,0 +1,199 @@
+//! Pod networking and sharing: two containers of one pod over localhost and a
+//! shared emptyDir, a pod reaching another pod's IP, and recovery after a runtime restart.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Harness;
+use k8s_cri::v1::*;
+
+fn with_mount(mut c: ContainerConfig, host: &std::path::Path, path: &str) -> ContainerConfig {
+    c.mounts.push(Mount {
+        container_path: path.into(),
+        host_path: host.display().to_string(),
+        ..Default::default()
+    });
+    c
+}
+
+async fn wget_until(h: &mut Harness, id: &str, url: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..50 {
+        let r = h.exec(id, &["wget", "-q", "-O", "-", url]).await;
+        if r.exit_code == 0 {
+            return String::from_utf8_lossy(&r.stdout).into_owned();
+        }
+        last = format!("{} {}", r.exit_code, String::from_utf8_lossy(&r.stderr));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let list =
+        h.rt.list_containers(ListContainersRequest { filter: None })
+            .await
+            .unwrap()
+            .into_inner();
+    for c in list.containers {
+        let s = h.status(&c.id).await;
+        let log = std::fs::read_to_string(&s.log_path).unwrap_or_default();
+        eprintln!(
+            "container {:?} state {} exit {} log:\n{log}",
+            s.metadata, s.state, s.exit_code
+        );
+    }
+    panic!("{url} never answered: {last}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_containers_share_localhost_and_empty_dir() {
+    let mut h = Harness::start(21).await;
+    let pod = h.run_pod("shared").await;
+    let empty_dir = h.root.join("emptydir");
+    std::fs::create_dir_all(&empty_dir).unwrap();
+    let web = with_mount(
+        h.container_config(
+            "web",
+            &[
+                "sh",
+                "-c",
+                "echo hello-from-web > /data/index.html; exec httpd -f -p 8080 -h /data",
+            ],
+        ),
+        &empty_dir,
+        "/data",
+    );
+    let client = with_mount(
+        h.container_config("client", &["sleep", "1000"]),
+        &empty_dir,
+        "/shared",
+    );
+    h.run(&pod, web).await;
+    let cid = h.run(&pod, client).await;
+    assert_eq!(
+        wget_until(&mut h, &cid, "http://127.0.0.1:8080/index.html").await,
+        "hello-from-web\n"
+    );
+    let r = h.exec(&cid, &["cat", "/shared/index.html"]).await;
+    assert_eq!(r.stdout, b"hello-from-web\n");
+    // Both containers see the pod hostname and the same IPC namespace.
+    let r = h.exec(&cid, &["hostname"]).await;
+    assert_eq!(r.stdout, b"shared\n");
+    let r = h.exec(&cid, &["cat", "/etc/hosts"]).await;
+    let ip = h.pod_ip(&pod.0).await;
+    assert!(String::from_utf8_lossy(&r.stdout).contains(&format!("{ip}\tshared")));
+    h.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pod_reaches_another_pods_ip() {
+    let mut h = Harness::start(22).await;
+    let server = h.run_pod("server").await;
+    let client = h.run_pod("client").await;
+    let ip = h.pod_ip(&server.0).await;
+    assert!(ip.starts_with("10.200.22."), "{ip}");
+    let c = h.container_config(
+        "web",
+        &[
+            "sh",
+            "-c",
+            "mkdir -p /www; echo pong > /www/ping; exec httpd -f -p 80 -h /www",
+        ],
+    );
+    h.run(&server, c).await;
+    let c = h.container_config("curl", &["sleep", "1000"]);
+    let cid = h.run(&client, c).await;
+    assert_eq!(
+        wget_until(&mut h, &cid, &format!("http://{ip}/ping")).await,
+        "pong\n"
+    );
+
+    let list =
+        h.rt.list_pod_sandbox(ListPodSandboxRequest {
+            filter: Some(PodSandboxFilter {
+                label_selector: [("app".to_string(), "client".to_string())].into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(list.items.len(), 1);
+    assert_eq!(list.items[0].id, client.0);
+
+    h.rt.stop_pod_sandbox(StopPodSandboxRequest {
+        pod_sandbox_id: server.0.clone(),
+    })
+    .await
+    .unwrap();
+    let st =
+        h.rt.pod_sandbox_status(PodSandboxStatusRequest {
+            pod_sandbox_id: server.0.clone(),
+            verbose: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        st.status.unwrap().state,
+        PodSandboxState::SandboxNotready as i32
+    );
+    assert!(st
+        .containers_statuses
+        .iter()
+        .all(|c| c.state == ContainerState::ContainerExited as i32));
+    h.rt.remove_pod_sandbox(RemovePodSandboxRequest {
+        pod_sandbox_id: server.0.clone(),
+    })
+    .await
+    .unwrap();
+    h.rt.remove_pod_sandbox(RemovePodSandboxRequest {
+        pod_sandbox_id: server.0,
+    })
+    .await
+    .unwrap();
+    h.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn containers_survive_runtime_restart() {
+    let mut h = Harness::start(23).await;
+    let pod = h.run_pod("survivor").await;
+    let c = h.container_config(
+        "main",
+        &["sh", "-c", "while true; do echo tick; sleep 0.2; done"],
+    );
+    let id = h.run(&pod, c).await;
+    let before = h.status(&id).await;
+    assert_eq!(before.state, ContainerState::ContainerRunning as i32);
+
+    h.stop_server().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    h.start_server().await;
+
+    let after = h.status(&id).await;
+    assert_eq!(after.state, ContainerState::ContainerRunning as i32);
+    assert_eq!(after.started_at, before.started_at);
+    let r = h.exec(&id, &["hostname"]).await;
+    assert_eq!(r.stdout, b"survivor\n");
+    let sb =
+        h.rt.pod_sandbox_status(PodSandboxStatusRequest {
+            pod_sandbox_id: pod.0.clone(),
+            verbose: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status
+        .unwrap();
+    assert_eq!(sb.state, PodSandboxState::SandboxReady as i32);
+    h.rt.stop_container(StopContainerRequest {
+        container_id: id.clone(),
+        timeout: 2,
+    })
+    .await
+    .unwrap();
+    let s = h.status(&id).await;
+    assert_eq!(s.state, ContainerState::ContainerExited as i32);
+    let log = std::fs::read_to_string(&s.log_path).unwrap();
+    assert!(log.lines().count() >= 3 && log.lines().all(|l| l.ends_with(" stdout F tick")));
+    h.cleanup().await;
+}
