@@ -64,6 +64,11 @@ fn default_template(obj: &mut Value) {
     if !has_template {
         return;
     }
+    // upstream always serializes the template's metadata with a null creationTimestamp
+    let meta = ensure_obj(obj, &["spec", "template", "metadata"]);
+    if !meta.contains_key("creationTimestamp") {
+        meta.insert("creationTimestamp".into(), Value::Null);
+    }
     let spec = ensure_obj(obj, &["spec", "template", "spec"]);
     pod::default_pod_spec(spec);
 }

@@ -77,6 +77,10 @@ fn deployment_defaults_reach_the_template() {
         s["strategy"],
         json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
     );
+    assert_eq!(
+        s["template"]["metadata"],
+        json!({"labels": {"app": "d"}, "creationTimestamp": null})
+    );
     let t = &s["template"]["spec"];
     assert_eq!(t["restartPolicy"], "Always");
     assert_eq!(t["containers"][0]["imagePullPolicy"], "IfNotPresent");
