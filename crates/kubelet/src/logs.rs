@@ -175,8 +175,12 @@ async fn follow<F, Fut>(
     loop {
         let mut got = false;
         if let Ok(mut f) = tokio::fs::File::open(&path).await {
-            let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
-            let now_ino = inode(&path).await;
+            let meta = f.metadata().await.ok();
+            let len = meta.as_ref().map(|m| m.len()).unwrap_or(0);
+            let now_ino = meta
+                .as_ref()
+                .map(std::os::unix::fs::MetadataExt::ino)
+                .unwrap_or(0);
             if now_ino != ino || len < pos {
                 // rotated: start the new file from its beginning
                 ino = now_ino;
@@ -212,7 +216,7 @@ async fn follow<F, Fut>(
             return;
         }
         idle_checks += 1;
-        if idle_checks % 10 == 0 && !still_running().await {
+        if idle_checks.is_multiple_of(10) && !still_running().await {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -38,7 +38,7 @@ impl FakeCri {
     pub fn with_images(images: &[&str]) -> Self {
         let f = FakeCri::default();
         f.lock().images = images.iter().map(|s| s.to_string()).collect();
-        f.lock().now = 1_700_000_000_000_000_000;
+        f.lock().now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
         f
     }
 

@@ -61,8 +61,8 @@ pub fn gather(root: &Path) -> MachineInfo {
     let meminfo = read("/proc/meminfo");
     let (disk, disk_available) = match nix::sys::statvfs::statvfs(root) {
         Ok(s) => (
-            s.blocks() as u64 * s.fragment_size() as u64,
-            s.blocks_available() as u64 * s.fragment_size() as u64,
+            s.blocks() * s.fragment_size(),
+            s.blocks_available() * s.fragment_size(),
         ),
         Err(_) => (0, 0),
     };

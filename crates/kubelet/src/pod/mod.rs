@@ -221,7 +221,7 @@ pub async fn run(
                     }
                 }
                 housekeeping += 1;
-                if synced && housekeeping % 10 == 0 {
+                if synced && housekeeping.is_multiple_of(10) {
                     let known = mgr.known();
                     for uid in now.keys().filter(|u| !known.contains(u)) {
                         remove_orphan(shared.cri.as_ref(), uid).await;

@@ -136,7 +136,7 @@ pub async fn fetch(cri: &dyn Cri, uid: &str) -> Result<RuntimePod, CriError> {
         });
     }
     pod.sandboxes
-        .sort_by(|a, b| (b.attempt, b.created_at).cmp(&(a.attempt, a.created_at)));
+        .sort_by_key(|s| std::cmp::Reverse((s.attempt, s.created_at)));
     for c in cri.list_containers().await? {
         if c.labels.get(labels::POD_UID).map(String::as_str) != Some(uid) {
             continue;
@@ -149,7 +149,7 @@ pub async fn fetch(cri: &dyn Cri, uid: &str) -> Result<RuntimePod, CriError> {
         pod.containers.push(info_from_status(st, c.pod_sandbox_id));
     }
     pod.containers
-        .sort_by(|a, b| (b.restart_count, b.created_at).cmp(&(a.restart_count, a.created_at)));
+        .sort_by_key(|c| std::cmp::Reverse((c.restart_count, c.created_at)));
     Ok(pod)
 }
 

@@ -563,7 +563,7 @@ impl Worker {
     ) -> Result<(), Duration> {
         self.ensure_image(pod, c, init).await?;
         let vols = self.ensure_volumes(pod, false).await?;
-        let (_, ns, uid) = ids(pod);
+        let (_, ns, _) = ids(pod);
         let pod_ip = match self.shared.cri.pod_sandbox_status(sandbox_id).await {
             Ok(s) => s.network.map(|n| n.ip).unwrap_or_default(),
             Err(_) => String::new(),
@@ -783,7 +783,7 @@ impl Worker {
                 "Killing",
                 format!("Stopping container {}", c.name),
             );
-            let me = &*self;
+            let me = self;
             stops.push(async move {
                 me.stop_one(pod, &c, init, info, grace).await;
             });

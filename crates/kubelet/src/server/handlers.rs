@@ -1,4 +1,5 @@
 //! Handlers of the node API routes.
+#![allow(clippy::result_large_err)]
 
 use std::sync::Arc;
 
