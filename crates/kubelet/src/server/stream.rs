@@ -43,6 +43,11 @@ fn to_client(m: TMsg) -> Option<AxMsg> {
 
 /// Relay between the client socket and the runtime's streaming URL.
 pub async fn relay(client: WebSocket, url: String, protocol: Option<String>) {
+    // runtimes hand out http:// URLs (containerd does); the upgrade needs ws://
+    let url = match url.strip_prefix("http://") {
+        Some(rest) => format!("ws://{rest}"),
+        None => url,
+    };
     let mut req = match url.as_str().into_client_request() {
         Ok(r) => r,
         Err(e) => {
