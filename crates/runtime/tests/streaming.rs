@@ -185,7 +185,7 @@ async fn port_forward_reaches_pod_localhost() {
     let mut sent = false;
     while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
         match msg {
-            Message::Binary(b) if b.len() >= 1 => {
+            Message::Binary(b) if !b.is_empty() => {
                 if headers < 2 {
                     assert_eq!(&b[1..], &8080u16.to_le_bytes());
                     headers += 1;
