@@ -30,7 +30,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         serving_key_pem: key,
         client_ca_pem: ca_pem,
     };
-    let agent = tokio::spawn(node::run(plan, kube, stopped()));
+    let agent = tokio::spawn(node::run(plan, kube, stopped.clone()));
     server::wait_for_signal().await;
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
@@ -44,10 +44,8 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
 ///
 /// The CA is trusted on first use here; the token then authenticates us to the server.
 async fn fetch_ca(server_url: &str) -> anyhow::Result<String> {
-    let config = kube::Config {
-        accept_invalid_certs: true,
-        ..kube::Config::new(server_url.parse().context("parsing --server")?)
-    };
+    let mut config = kube::Config::new(server_url.parse().context("parsing --server")?);
+    config.accept_invalid_certs = true;
     let insecure = kube::Client::try_from(config)?;
     let request = http::Request::get("/cacerts").body(Vec::new())?;
     insecure

@@ -4,6 +4,7 @@ mod agent;
 mod cli;
 mod client;
 mod image;
+mod image_source;
 mod node;
 mod server;
 

@@ -34,7 +34,11 @@ pub fn open_images(data_dir: &Path, registries: &Path) -> anyhow::Result<skiff_i
 }
 
 /// Runs the CRI runtime (unless an external one is configured) and the kubelet until `shutdown`.
-pub async fn run<F>(plan: NodePlan, kube: kube::Client, shutdown: impl Fn() -> F) -> anyhow::Result<()>
+pub async fn run<F>(
+    plan: NodePlan,
+    kube: kube::Client,
+    shutdown: impl Fn() -> F + Send + Sync + 'static,
+) -> anyhow::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
@@ -95,7 +99,7 @@ async fn start_runtime(
     let config = skiff_runtime::RuntimeConfig {
         root: agent_dir.join("runtime"),
         socket: socket.clone(),
-        images,
+        images: std::sync::Arc::new(crate::image_source::StoreImageSource(images)),
         oci_runtime,
         cni_bin_dir: "/usr/lib/cni".into(),
         cni_conf: skiff_runtime::CniSettings {
@@ -105,6 +109,8 @@ async fn start_runtime(
         },
         helper_exe: std::env::current_exe().context("locating the skiff binary")?,
         pod_log_dir: agent_dir.join("runtime/pods-logs"),
+        log_max_size: 10 * 1024 * 1024,
+        log_max_files: 5,
     };
     let _ = std::fs::remove_file(&socket);
     tokio::spawn(async move {

@@ -89,7 +89,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             serving_key_pem: key,
             client_ca_pem: api.ca_pem(),
         };
-        Some(tokio::spawn(node::run(plan, kube.clone(), stopped())))
+        Some(tokio::spawn(node::run(plan, kube.clone(), stopped.clone())))
     };
 
     println!("Skiff is running. API server: {url}");
