@@ -116,9 +116,13 @@ impl Query {
         self.get(k).filter(|v| !v.is_empty())
     }
 
-    /// `true`/`1` flags.
+    /// Boolean flags as Go parses them.
     pub fn flag(&self, k: &str) -> bool {
-        matches!(self.get(k), Some("true") | Some("1"))
+        // Go's strconv.ParseBool (the Python client sends "True").
+        matches!(
+            self.get(k),
+            Some("true") | Some("1") | Some("t") | Some("T") | Some("TRUE") | Some("True")
+        )
     }
 }
 

@@ -248,7 +248,7 @@ pub async fn connect(ctx: &Ctx, sub: &str, req: Request<Incoming>) -> ApiResult<
             let container = pod_container(&pod, ctx.name(), ctx.query.get("container"))?;
             let mut pairs: Vec<(String, String)> = Vec::new();
             for (k, v) in &ctx.query.pairs {
-                let t = v == "true" || v == "1";
+                let t = matches!(v.as_str(), "true" | "1" | "t" | "T" | "TRUE" | "True");
                 match k.as_str() {
                     "command" if sub == "exec" => pairs.push(("command".into(), v.clone())),
                     "stdin" if t => pairs.push(("input".into(), "1".into())),

@@ -118,7 +118,7 @@ pub async fn serve(ctx: &Ctx) -> ApiResult<Resp> {
         render::check_table_options(ctx)?;
     }
     let rv = ctx.query.nonempty("resourceVersion").map(String::from);
-    let send_initial = ctx.query.get("sendInitialEvents") == Some("true");
+    let send_initial = ctx.query.flag("sendInitialEvents");
     if send_initial && ctx.query.get("resourceVersionMatch") != Some("NotOlderThan") {
         return Err(ApiError::new(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
     }
