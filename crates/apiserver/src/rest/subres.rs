@@ -151,7 +151,7 @@ pub async fn bind(ctx: &Ctx, body: Value) -> ApiResult<Resp> {
         .pointer("/metadata/uid")
         .and_then(Value::as_str)
         .map(String::from);
-    update_with(ctx, Mode::Main, |old| {
+    update_with(ctx, Mode::Binding, |old| {
         if let Some(u) = &uid_pre {
             if Some(u.as_str()) != meta_str(old, "uid") {
                 return Err(ApiError::conflict(

@@ -20,6 +20,8 @@ pub enum Mode {
     Status,
     /// `namespaces/<n>/finalize`: only spec.finalizers.
     Finalize,
+    /// `pods/<n>/binding`: the main resource, where setting `spec.nodeName` is allowed.
+    Binding,
 }
 
 const SERVER_META: &[&str] = &[
@@ -48,7 +50,7 @@ pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<
         m.insert("name".into(), json!(url_name));
     }
     let mut out = match mode {
-        Mode::Main => {
+        Mode::Main | Mode::Binding => {
             if ctx.res.subresources.contains(&"status") {
                 match old.get("status") {
                     Some(s) => new["status"] = s.clone(),
@@ -84,7 +86,7 @@ pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<
             o
         }
     };
-    if mode == Mode::Main {
+    if matches!(mode, Mode::Main | Mode::Binding) {
         field_validation(ctx, &out)?;
     }
     // Server-owned metadata always comes from the stored object.
@@ -118,6 +120,7 @@ pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<
         Mode::Main => None,
         Mode::Status => Some("status"),
         Mode::Finalize => Some("finalize"),
+        Mode::Binding => Some("binding"),
     };
     ctx.track_fields(Some(old), &mut out, sub);
     if ctx.res.kind == "Service" && ctx.res.group.is_empty() {
@@ -130,7 +133,17 @@ pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<
             }
         }
     }
-    let causes = validate_update(ctx.res, &out, old);
+    // A binding is the one sanctioned way to set a pod's nodeName: validate the rest of
+    // the update as if the old object had been bound already.
+    let causes = if mode == Mode::Binding {
+        let mut bound = old.clone();
+        if let Some(node) = out.pointer("/spec/nodeName") {
+            bound["spec"]["nodeName"] = node.clone();
+        }
+        validate_update(ctx.res, &out, &bound)
+    } else {
+        validate_update(ctx.res, &out, old)
+    };
     if !causes.is_empty() {
         return Err(invalid(ctx, url_name, causes));
     }
