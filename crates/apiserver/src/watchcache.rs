@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 /// Events kept for watchers that start a little in the past.
-const BUFFER: usize = 8192;
+const BUFFER: usize = 4096;
 /// Broadcast capacity; a watcher further behind than this re-syncs from the buffer.
-const CHANNEL: usize = 16384;
+const CHANNEL: usize = 8192;
 
 /// What happened, in API terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,14 +45,22 @@ pub struct CachedEvent {
     pub kind: WatchType,
     /// Storage key.
     pub key: String,
-    /// The object (for deletes: its last state), resourceVersion set.
-    pub obj: Value,
+    /// The object (for deletes: its last state), resourceVersion set; parsed on first use.
+    obj: std::sync::OnceLock<Value>,
     /// The previous value, raw, for selector transitions.
     pub prev: Option<Vec<u8>>,
     /// `{"type":…,"object":…}\n`, ready to send to an unfiltered JSON watcher.
     pub line: Bytes,
-    /// The object's JSON.
+    /// The object's JSON (a slice of `line`).
     pub obj_json: Bytes,
+}
+
+impl CachedEvent {
+    /// The decoded object.
+    pub fn obj(&self) -> &Value {
+        self.obj
+            .get_or_init(|| serde_json::from_slice(&self.obj_json).unwrap_or(Value::Null))
+    }
 }
 
 impl CachedEvent {
@@ -63,15 +71,19 @@ impl CachedEvent {
             (EventKind::Put, None) => WatchType::Added,
             (EventKind::Put, Some(_)) => WatchType::Modified,
         };
-        let mut obj: Value = serde_json::from_slice(&ev.kv.value).ok()?;
-        objects::set_rv(&mut obj, ev.kv.mod_revision);
-        let obj_json = Bytes::from(serde_json::to_vec(&obj).ok()?);
-        let line = event_line(kind.as_str(), &obj_json);
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&ev.kv.value).is_err() {
+            return None;
+        }
+        let mut raw = Vec::with_capacity(ev.kv.value.len() + 32);
+        objects::write_with_rv(&ev.kv.value, ev.kv.mod_revision, &mut raw);
+        let line = event_line(kind.as_str(), &raw);
+        let start = line.len() - raw.len() - 2;
+        let obj_json = line.slice(start..line.len() - 2);
         Some(CachedEvent {
             rev: ev.kv.mod_revision,
             kind,
             key: ev.kv.key,
-            obj,
+            obj: std::sync::OnceLock::new(),
             prev: ev.prev.map(|p| p.value),
             line,
             obj_json,

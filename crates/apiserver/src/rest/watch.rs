@@ -54,7 +54,7 @@ impl Encoder {
         let ty = if self.sel.is_empty() {
             Some(ev.kind)
         } else {
-            let now = self.sel.matches(&ev.obj);
+            let now = self.sel.matches(ev.obj());
             let before = ev
                 .prev
                 .as_ref()
@@ -70,7 +70,7 @@ impl Encoder {
                 (_, false, false) => None,
             }
         }?;
-        let body = self.object_json(ctx, &ev.obj, Some(&ev.obj_json));
+        let body = self.object_json(ctx, ev.obj(), Some(&ev.obj_json));
         Some(event_line(ty.as_str(), &body))
     }
 
