@@ -172,7 +172,6 @@ async fn bound_pods(client: &kube::Client, ns: &str) -> Vec<Pod> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "blocked on the API server: pods/binding runs pod-update validation, which rejects setting spec.nodeName (422)"]
 async fn deployment_placement_rollout_and_node_loss() {
     let c = cluster().await;
     let names: Vec<String> = (1..=3).map(|i| format!("node{i}")).collect();
