@@ -288,10 +288,28 @@ impl Runtime {
         let oci = self.oci.clone();
         let cid = rec.id.clone();
         let dir = self.layout.container_dir(&rec.id);
-        let started = rec.phase == ContainerPhase::Started;
+        let trash = self.layout.trash_dir();
+        // The monitor cleans up after a normal exit; only leftovers need the OCI runtime.
+        let started = rec.phase == ContainerPhase::Started
+            && (read_json::<ExitRecord>(&self.layout.exit_file(&rec.id))
+                .ok()
+                .flatten()
+                .is_none()
+                || self.layout.oci_state_dir().join(&rec.id).exists());
         tokio::task::spawn_blocking(move || -> Result<(), RuntimeError> {
             if started {
                 oci.delete(&cid)?;
+            }
+            // Unmounting an overlay syncs its upper filesystem (tens of ms): move the
+            // directory to the trash and finish in the background.
+            let trash = trash.join(&cid);
+            if std::fs::rename(&dir, &trash).is_ok() {
+                std::thread::spawn(move || {
+                    if let Err(e) = rootfs::remove(&trash) {
+                        tracing::warn!(error = %e, "removing container directory");
+                    }
+                });
+                return Ok(());
             }
             rootfs::remove(&dir)?;
             Ok(())

@@ -10,6 +10,7 @@ mod cri;
 pub mod error;
 pub mod exec;
 mod helper;
+mod image_store;
 pub mod images;
 pub mod logs;
 pub mod netns;

@@ -113,7 +113,12 @@ pub fn pump(mut input: impl Read, stream: &str, writer: &Mutex<LogWriter>) {
         pending.extend_from_slice(&buf[..n]);
         let mut start = 0;
         while let Some(pos) = pending[start..].iter().position(|b| *b == b'\n') {
-            emit(writer, stream, true, &pending[start..start + pos]);
+            let mut line = &pending[start..start + pos];
+            while line.len() > MAX_LINE {
+                emit(writer, stream, false, &line[..MAX_LINE]);
+                line = &line[MAX_LINE..];
+            }
+            emit(writer, stream, true, line);
             start += pos + 1;
         }
         pending.drain(..start);

@@ -74,6 +74,11 @@ impl Runtime {
                 containers.insert(rec.id.clone(), rec);
             }
         }
+        for dir in list_dirs(&self.layout.trash_dir()) {
+            if let Err(e) = crate::rootfs::remove(&dir) {
+                tracing::warn!(error = %e, "emptying trash");
+            }
+        }
         tracing::info!(
             sandboxes = sandboxes.len(),
             containers = containers.len(),

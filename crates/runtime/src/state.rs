@@ -167,13 +167,24 @@ impl Layout {
     pub fn oci_state_dir(&self) -> PathBuf {
         self.root.join("oci")
     }
+    /// Where removed container directories wait for their background unmount.
+    pub fn trash_dir(&self) -> PathBuf {
+        self.root.join("trash")
+    }
     /// Exit file the monitor writes.
     pub fn exit_file(&self, id: &str) -> PathBuf {
         self.container_dir(id).join("exit.json")
     }
     /// Create the top-level directories.
     pub fn ensure(&self) -> std::io::Result<()> {
-        for d in ["sandboxes", "containers", "netns", "cni/networks", "oci"] {
+        for d in [
+            "sandboxes",
+            "containers",
+            "netns",
+            "cni/networks",
+            "oci",
+            "trash",
+        ] {
             std::fs::create_dir_all(self.root.join(d))?;
         }
         Ok(())

@@ -113,6 +113,14 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
     // Give the pumps a moment to drain what the container wrote last.
     let _ = done_rx.recv_timeout(Duration::from_secs(2));
     let _ = done_rx.recv_timeout(Duration::from_millis(500));
+    // The container is gone: remove its cgroups and OCI state ourselves, which spares
+    // a `runc delete` (a full Go start-up) on the remove path.
+    if !cgroup.is_empty() {
+        crate::sandbox::remove_cgroup_dirs(&cgroup);
+    }
+    if let Some(root) = args.opt("oci-root") {
+        let _ = std::fs::remove_dir_all(Path::new(root).join(&id));
+    }
     let rec = ExitRecord {
         exit_code: code,
         finished_at,
