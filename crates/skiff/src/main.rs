@@ -4,7 +4,6 @@ mod agent;
 mod cli;
 mod client;
 mod image;
-mod image_source;
 mod node;
 mod server;
 

@@ -99,7 +99,7 @@ async fn start_runtime(
     let config = skiff_runtime::RuntimeConfig {
         root: agent_dir.join("runtime"),
         socket: socket.clone(),
-        images: std::sync::Arc::new(crate::image_source::StoreImageSource(images)),
+        images: std::sync::Arc::new(images),
         oci_runtime,
         cni_bin_dir: "/usr/lib/cni".into(),
         cni_conf: skiff_runtime::CniSettings {
