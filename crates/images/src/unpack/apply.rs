@@ -134,7 +134,7 @@ impl Applier {
                     .create_new(true)
                     .open(&path)
                     .map_err(|e| write_err(&path, e))?;
-                let n = std::io::copy(entry, &mut f).map_err(UnpackError::Stream)?;
+                let n = copy_big(entry, &mut f).map_err(UnpackError::Stream)?;
                 self.usage.bytes += n;
             }
             tar::EntryType::Directory => {
@@ -308,6 +308,23 @@ fn sanitize(raw: &[u8]) -> Result<Vec<&OsStr>, &'static str> {
         }
     }
     Ok(out)
+}
+
+/// `io::copy` with a 128 KiB buffer (std's generic copy reads 8 KiB at a time).
+fn copy_big(r: &mut impl Read, w: &mut fs::File) -> std::io::Result<u64> {
+    use std::io::Write;
+    let mut buf = vec![0u8; 128 * 1024];
+    let mut total = 0;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        w.write_all(&buf[..n])?;
+        total += n as u64;
+    }
 }
 
 fn rel(root: &Path, p: &Path) -> String {

@@ -69,12 +69,17 @@ pub fn unpack_layer(
     dest: &Path,
 ) -> Result<(String, Usage), UnpackError> {
     let (reader, _compression) = decompress::open(blob, media_type).map_err(UnpackError::Stream)?;
-    let mut hashing = HashingReader {
-        inner: reader,
-        hasher: Sha256::new(),
-    };
+    // Decompress in large chunks: tar reads 512-byte headers, which would otherwise each cost an
+    // inflate call.
+    let mut buffered = std::io::BufReader::with_capacity(
+        256 * 1024,
+        HashingReader {
+            inner: reader,
+            hasher: Sha256::new(),
+        },
+    );
     let usage = {
-        let mut archive = tar::Archive::new(&mut hashing);
+        let mut archive = tar::Archive::new(&mut buffered);
         let mut applier = apply::Applier::new(dest);
         let entries = archive.entries().map_err(UnpackError::Stream)?;
         for entry in entries {
@@ -84,7 +89,8 @@ pub fn unpack_layer(
         applier.finish()?
     };
     // Read what the tar reader left (end-of-archive blocks, padding) so the hash covers it all.
-    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(UnpackError::Stream)?;
+    std::io::copy(&mut buffered, &mut std::io::sink()).map_err(UnpackError::Stream)?;
+    let hashing = buffered.into_inner();
     let actual = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
     if let Some(expected) = diff_id {
         if expected != actual {

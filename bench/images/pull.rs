@@ -1,0 +1,235 @@
+//! Benchmark: pull of a ~50 MB multi-layer image from a local docker-registry with
+//! `skiff_images::ImageStore::pull` (download + verify + unpack) against `skopeo copy` of the same
+//! image to a local OCI directory (download + verify only), plus unpack throughput.
+//! Run: `cargo bench -p skiff-images --bench pull` (prints figures and the ratio).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+const LAYERS: usize = 5;
+const FILES_PER_LAYER: usize = 72;
+const FILE_SIZE: usize = 256 * 1024;
+const RUNS: usize = 3;
+
+fn sha(b: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(b)))
+}
+
+/// Half random (incompressible), half text: gzip shrinks each layer to ~55%.
+fn layer(seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut b = tar::Builder::new(Vec::new());
+    for f in 0..FILES_PER_LAYER {
+        let mut data = Vec::with_capacity(FILE_SIZE);
+        while data.len() < FILE_SIZE / 2 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            data.extend_from_slice(&state.to_le_bytes());
+        }
+        while data.len() < FILE_SIZE {
+            data.extend_from_slice(
+                format!("line {} of file {f} in layer {seed}\n", data.len()).as_bytes(),
+            );
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append_data(
+            &mut h,
+            format!("layer{seed}/dir{}/file{f}", f % 4),
+            &data[..],
+        )
+        .unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn gzip(b: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+async fn push_blob(http: &reqwest::Client, base: &str, repo: &str, bytes: &[u8]) -> String {
+    let digest = sha(bytes);
+    let resp = http
+        .post(format!("{base}/v2/{repo}/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    let loc = resp.headers()["location"].to_str().unwrap().to_string();
+    let loc = if loc.starts_with("http") {
+        loc
+    } else {
+        format!("{base}{loc}")
+    };
+    let sep = if loc.contains('?') { '&' } else { '?' };
+    let r = http
+        .put(format!("{loc}{sep}digest={digest}"))
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    digest
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let regdir = work.path().join("registry");
+    let out = Command::new(root.join("tests/fixtures/registry.sh"))
+        .arg("start")
+        .arg(&regdir)
+        .arg(port.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+
+    // Build and push the image.
+    let mut descs = Vec::new();
+    let mut diff_ids = Vec::new();
+    let (mut compressed, mut uncompressed) = (0usize, 0usize);
+    let mut blobs = Vec::new();
+    for i in 0..LAYERS {
+        let tar = layer(i as u64 + 1);
+        let gz = gzip(&tar);
+        compressed += gz.len();
+        uncompressed += tar.len();
+        diff_ids.push(sha(&tar));
+        let d = push_blob(&http, &base, "bench/img", &gz).await;
+        descs.push(serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": gz.len()}));
+        blobs.push(gz);
+    }
+    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+        "config": {"Cmd": ["/bin/sh"]}, "rootfs": {"type": "layers", "diff_ids": diff_ids}}))
+    .unwrap();
+    let cd = push_blob(&http, &base, "bench/img", &config).await;
+    let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config.len()},
+        "layers": descs}))
+    .unwrap();
+    let r = http
+        .put(format!("{base}/v2/bench/img/manifests/1"))
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let mb = |n: usize| n as f64 / 1e6;
+    println!(
+        "image: {LAYERS} layers, {:.1} MB compressed, {:.1} MB uncompressed",
+        mb(compressed),
+        mb(uncompressed)
+    );
+
+    let reference = format!("127.0.0.1:{port}/bench/img:1");
+    let mut skiff = Vec::new();
+    let mut skopeo = Vec::new();
+    for run in 0..RUNS {
+        // skopeo copy to a fresh local OCI dir.
+        let dest = work.path().join(format!("skopeo-{run}"));
+        let t = Instant::now();
+        let st = Command::new("skopeo")
+            .args([
+                "copy",
+                "--quiet",
+                "--insecure-policy",
+                "--src-tls-verify=false",
+            ])
+            .arg(format!("docker://{reference}"))
+            .arg(format!("oci:{}:1", dest.display()))
+            .status()
+            .unwrap();
+        skopeo.push(t.elapsed());
+        assert!(st.success());
+        // ImageStore::pull into a fresh store (download, verify, unpack).
+        let dir = work.path().join(format!("skiff-{run}"));
+        let store = skiff_images::ImageStore::open(&dir, Default::default()).unwrap();
+        let t = Instant::now();
+        store.pull(&reference, None, None).await.unwrap();
+        skiff.push(t.elapsed());
+    }
+    let (ms, mk) = (median(skiff), median(skopeo));
+    println!(
+        "skiff pull (download+verify+unpack): median {:.0} ms over {RUNS} runs",
+        ms.as_secs_f64() * 1e3
+    );
+    println!(
+        "skopeo copy (download+verify):        median {:.0} ms over {RUNS} runs",
+        mk.as_secs_f64() * 1e3
+    );
+    println!(
+        "ratio skiff/skopeo: {:.2}x (target <= 1.0x)",
+        ms.as_secs_f64() / mk.as_secs_f64()
+    );
+
+    // Unpack throughput from local blobs (gzip + tar + files), one layer at a time.
+    let blobdir = work.path().join("blobs");
+    std::fs::create_dir_all(&blobdir).unwrap();
+    let mut unpack = Duration::ZERO;
+    for (i, b) in blobs.iter().enumerate() {
+        let p = blobdir.join(format!("l{i}"));
+        std::fs::write(&p, b).unwrap();
+        let dest = work.path().join(format!("unpack-{i}"));
+        std::fs::create_dir_all(&dest).unwrap();
+        let t = Instant::now();
+        skiff_images::unpack::unpack_layer(
+            &p,
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+            None,
+            &dest,
+        )
+        .unwrap();
+        unpack += t.elapsed();
+    }
+    println!(
+        "unpack: {:.0} MB/s uncompressed ({:.0} MB/s compressed), {:.0} ms for {:.1} MB",
+        mb(uncompressed) / unpack.as_secs_f64(),
+        mb(compressed) / unpack.as_secs_f64(),
+        unpack.as_secs_f64() * 1e3,
+        mb(uncompressed)
+    );
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
