@@ -4,6 +4,7 @@
 pub mod defaults;
 pub mod json;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod selector;
 pub mod table;
@@ -13,6 +14,7 @@ pub use defaults::apply_defaults;
 pub use patch::{
     json_merge_patch, server_side_apply, strategic_merge_patch, update_managed_fields, PatchError,
 };
+pub use protobuf::{decode_protobuf_object, is_protobuf_content_type, ProtobufError};
 pub use registry::{all_resources, find_kind, find_resource, ResourceInfo};
 pub use selector::{FieldSelector, LabelSelector, SelectorError};
 pub use table::{cells, columns, Column};
