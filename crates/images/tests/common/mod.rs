@@ -40,13 +40,21 @@ pub struct Registry {
 
 impl Registry {
     pub fn start(htpasswd: Option<&Path>) -> Registry {
+        match htpasswd {
+            Some(h) => Self::start_with(&[("REGISTRY_HTPASSWD", h)]),
+            None => Self::start_with(&[]),
+        }
+    }
+
+    /// Starts with extra environment for registry.sh (REGISTRY_HTPASSWD, REGISTRY_TLS_CERT/KEY).
+    pub fn start_with(env: &[(&str, &Path)]) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         for _ in 0..5 {
             let port = free_port();
             let mut cmd = Command::new(repo_root().join("tests/fixtures/registry.sh"));
             cmd.arg("start").arg(dir.path()).arg(port.to_string());
-            if let Some(h) = htpasswd {
-                cmd.env("REGISTRY_HTPASSWD", h);
+            for (k, v) in env {
+                cmd.env(k, v);
             }
             let out = cmd.output().unwrap();
             if out.status.success() {
