@@ -173,7 +173,7 @@ impl Drop for Cluster {
             let _ = Command::new("sh")
                 .arg("-c")
                 .arg(format!(
-                    "for c in $(runc --root {root}/agent/runtime/runc list -q 2>/dev/null); do runc --root {root}/agent/runtime/runc delete -f $c; done"
+                    "for c in $(runc --root {root}/agent/runtime/oci list -q 2>/dev/null); do runc --root {root}/agent/runtime/oci delete -f $c; done"
                 ))
                 .status();
         }
