@@ -98,13 +98,12 @@ impl ImageStore {
             }
             tracing::info!(path = %path.display(), images = images.len(), "archive imported");
             // Drop blobs the archive carried that no image uses (other platforms, stray files).
-            let used: BTreeSet<String> = {
-                let meta = self.inner.meta.read().unwrap_or_else(|p| p.into_inner());
+            let used: BTreeSet<String> = self.inner.meta.read(|meta| {
                 meta.images
                     .values()
                     .flat_map(|r| r.blobs.iter().cloned())
                     .collect()
-            };
+            });
             for d in added.iter().filter(|d| !used.contains(*d)) {
                 let _ = self.inner.content.remove(d);
             }

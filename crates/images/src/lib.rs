@@ -13,6 +13,7 @@ mod pull;
 pub mod reference;
 pub mod registries;
 pub mod registry;
+mod shared_meta;
 mod store;
 mod types;
 pub mod unpack;

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use futures::future::{BoxFuture, Shared};
 
@@ -11,9 +11,10 @@ use crate::content::ContentStore;
 use crate::error::ImageError;
 use crate::layers::LayerStore;
 use crate::locks::KeyedLocks;
-use crate::meta::{MetaIndex, Record};
+use crate::meta::Record;
 use crate::registries::RegistriesConfig;
 use crate::registry::RegistryClient;
+use crate::shared_meta::SharedMeta;
 use crate::types::{FsUsage, Image};
 
 pub(crate) type PullFuture = Shared<BoxFuture<'static, Result<Image, Arc<ImageError>>>>;
@@ -23,7 +24,7 @@ pub(crate) struct Inner {
     pub content: ContentStore,
     pub layers: LayerStore,
     pub registry: RegistryClient,
-    pub meta: RwLock<MetaIndex>,
+    pub meta: SharedMeta,
     /// Held shared by pulls and imports, exclusively by garbage collection.
     pub gc_lock: tokio::sync::RwLock<()>,
     pub inflight: Mutex<HashMap<String, PullFuture>>,
@@ -59,14 +60,14 @@ impl ImageStore {
         }
         let content = ContentStore::open(root)?;
         let layers = LayerStore::open(root)?;
-        let meta = MetaIndex::load(&root.join("images.json"))?;
+        let meta = SharedMeta::open(root)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 root: root.to_path_buf(),
                 content,
                 layers,
                 registry: RegistryClient::new(registries),
-                meta: RwLock::new(meta),
+                meta,
                 gc_lock: tokio::sync::RwLock::new(()),
                 inflight: Mutex::new(HashMap::new()),
                 blob_locks: KeyedLocks::default(),
@@ -83,15 +84,17 @@ impl ImageStore {
     /// Looks an image up by reference (`busybox`, `docker.io/library/busybox:latest`,
     /// `name@sha256:<manifest digest>`) or id (`sha256:<config digest>`, or a unique id prefix).
     pub fn get(&self, reference_or_id: &str) -> Option<Image> {
-        let meta = self.inner.meta.read().unwrap_or_else(|p| p.into_inner());
-        let id = meta.resolve(reference_or_id)?;
-        meta.images.get(&id).map(|r| r.image.clone())
+        self.inner.meta.read(|meta| {
+            let id = meta.resolve(reference_or_id)?;
+            meta.images.get(&id).map(|r| r.image.clone())
+        })
     }
 
     /// Every image.
     pub fn list(&self) -> Vec<Image> {
-        let meta = self.inner.meta.read().unwrap_or_else(|p| p.into_inner());
-        meta.images.values().map(|r| r.image.clone()).collect()
+        self.inner
+            .meta
+            .read(|meta| meta.images.values().map(|r| r.image.clone()).collect())
     }
 
     /// Unpacked layer directories of an image, bottom → top (overlay `lowerdir` wants top first).
@@ -107,14 +110,13 @@ impl ImageStore {
     /// garbage-collects blobs and layers no other image uses.
     pub async fn remove(&self, reference_or_id: &str) -> Result<(), ImageError> {
         let _gc = self.inner.gc_lock.write().await;
-        {
-            let mut meta = self.inner.meta.write().unwrap_or_else(|p| p.into_inner());
+        self.inner.meta.update(|meta| {
             let id = meta
                 .resolve(reference_or_id)
                 .ok_or_else(|| ImageError::NotFound(reference_or_id.to_string()))?;
             meta.images.remove(&id);
-            meta.save(&self.inner.root.join("images.json"))?;
-        }
+            Ok(())
+        })?;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || gc(&inner))
             .await
@@ -124,8 +126,7 @@ impl ImageStore {
     /// Drops one tag; removes the image (with garbage collection) if nothing names it any more.
     pub async fn untag(&self, reference: &str) -> Result<(), ImageError> {
         let tag = crate::reference::normalize_reference(reference)?;
-        let now_unnamed = {
-            let mut meta = self.inner.meta.write().unwrap_or_else(|p| p.into_inner());
+        let now_unnamed = self.inner.meta.update(|meta| {
             let id = meta
                 .resolve(&tag)
                 .ok_or_else(|| ImageError::NotFound(reference.to_string()))?;
@@ -133,10 +134,8 @@ impl ImageStore {
                 return Err(ImageError::NotFound(reference.to_string()));
             };
             rec.image.repo_tags.retain(|t| *t != tag);
-            let unnamed = rec.image.repo_tags.is_empty();
-            meta.save(&self.inner.root.join("images.json"))?;
-            unnamed.then_some(id)
-        };
+            Ok(rec.image.repo_tags.is_empty().then_some(id))
+        })?;
         match now_unnamed {
             Some(id) => self.remove(&id).await,
             None => Ok(()),
@@ -165,10 +164,7 @@ impl ImageStore {
 
     /// Records an image in the index (tags move to it) and persists the index.
     pub(crate) fn commit(&self, rec: Record) -> Result<Image, ImageError> {
-        let mut meta = self.inner.meta.write().unwrap_or_else(|p| p.into_inner());
-        let image = meta.upsert(rec);
-        meta.save(&self.inner.root.join("images.json"))?;
-        Ok(image)
+        self.inner.meta.update(|meta| Ok(meta.upsert(rec)))
     }
 
     /// Unpacks a layer from its blob unless present (one unpack per diff_id at a time).
@@ -199,18 +195,19 @@ impl ImageStore {
 /// Deletes blobs and layers that no image references (call with the gc lock held exclusively).
 pub(crate) fn gc(inner: &Inner) -> Result<(), ImageError> {
     let (blobs, diff_ids): (BTreeSet<String>, BTreeSet<String>) = {
-        let meta = inner.meta.read().unwrap_or_else(|p| p.into_inner());
-        let blobs = meta
-            .images
-            .values()
-            .flat_map(|r| r.blobs.iter().cloned())
-            .collect();
-        let diffs = meta
-            .images
-            .values()
-            .flat_map(|r| r.image.diff_ids.iter().cloned())
-            .collect();
-        (blobs, diffs)
+        inner.meta.read(|meta| {
+            let blobs = meta
+                .images
+                .values()
+                .flat_map(|r| r.blobs.iter().cloned())
+                .collect();
+            let diffs = meta
+                .images
+                .values()
+                .flat_map(|r| r.image.diff_ids.iter().cloned())
+                .collect();
+            (blobs, diffs)
+        })
     };
     let mut removed = 0;
     for d in inner.content.list() {

@@ -101,3 +101,40 @@ async fn imports_docker_save_tar_and_a_directory() {
     assert_eq!(all.len(), 2, "two good archives, the broken one skipped");
     assert!(all.iter().all(|i| i.id == img.id));
 }
+
+#[tokio::test]
+async fn two_processes_share_the_index() {
+    // The agent's store and `skiff image import` open the same root separately.
+    let layer = Tar::new().file("x", "shared index").finish();
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [sha(&layer)]}
+    }))
+    .unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!([
+        {"Config": "c.json", "RepoTags": ["shared:1"], "Layers": ["l/layer.tar"]}
+    ]))
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("shared.tar");
+    std::fs::write(
+        &archive,
+        tar_of(&[
+            ("l/layer.tar", layer),
+            ("c.json", config),
+            ("manifest.json", manifest),
+        ]),
+    )
+    .unwrap();
+
+    let (dir, agent) = store("");
+    assert!(agent.get("shared:1").is_none());
+    let cli =
+        skiff_images::ImageStore::open(&dir.path().join("content"), Default::default()).unwrap();
+    cli.import_archive(&archive).await.unwrap();
+    let seen = agent.get("shared:1").expect("agent sees the CLI's import");
+    assert!(agent.layer_paths(&seen)[0].join("x").is_file());
+    agent.remove("shared:1").await.unwrap();
+    assert!(cli.get("shared:1").is_none());
+    assert!(cli.list().is_empty());
+}
