@@ -101,6 +101,54 @@ fn kubectl_subresource_and_review_bodies_match_their_json() {
     assert_eq!(pdb["spec"]["minAvailable"], json!(1));
 }
 
+/// Hand-encoded (protoc --encode, Go's field presence) bodies compared exactly, nulls included.
+fn check_exact(name: &str) -> Value {
+    let decoded = decode_protobuf_object(&fixture(&format!("{name}.pb")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(decoded, expected(name), "{name}: decoded {decoded}");
+    decoded
+}
+
+#[test]
+fn lease_keeps_microseconds_pointers_and_managed_fields() {
+    let lease = check_exact("lease");
+    assert_eq!(
+        lease["spec"]["renewTime"],
+        json!("2024-01-02T03:04:05.123456Z")
+    );
+}
+
+#[test]
+fn events_of_both_groups() {
+    let core = check_exact("event_core");
+    assert_eq!(core["eventTime"], Value::Null);
+    check_exact("event_events");
+}
+
+#[test]
+fn eviction_scale_and_delete_options() {
+    check_exact("eviction");
+    check_exact("scale");
+    check_exact("deleteoptions");
+}
+
+#[test]
+fn pod_flattens_inlined_structs_and_keeps_pointer_zeros() {
+    let pod = check_exact("pod");
+    assert_eq!(pod["spec"]["volumes"][0]["configMap"]["name"], json!("cm"));
+    assert_eq!(
+        pod["spec"]["containers"][0]["livenessProbe"]["httpGet"]["port"],
+        json!("http")
+    );
+}
+
+#[test]
+fn raw_extensions_wrappers_and_meta_kinds() {
+    check_exact("controllerrevision");
+    check_exact("subjectaccessreview");
+    check_exact("apiresourcelist");
+}
+
 #[test]
 fn kinds_outside_the_schema_are_named_in_the_error() {
     let err = decode_protobuf_object(&fixture("priorityclass.pb")).unwrap_err();
