@@ -105,14 +105,20 @@ impl ImageStore {
                 }
             };
             match resolve(&session, r).await {
-                Ok(resolved) => {
-                    let image = self
-                        .fetch(&session, r, resolved, progress)
-                        .await
-                        .map_err(wrap)?;
-                    tracing::info!(reference = %r, endpoint = %ep.base_url, elapsed_ms = started.elapsed().as_millis() as u64, "image pulled");
-                    return Ok(image);
-                }
+                Ok(resolved) => match self.fetch(&session, r, resolved, progress.clone()).await {
+                    Ok(image) => {
+                        tracing::info!(reference = %r, endpoint = %ep.base_url, elapsed_ms = started.elapsed().as_millis() as u64, "image pulled");
+                        return Ok(image);
+                    }
+                    // The endpoint failed mid-pull (connection, HTTP error): blobs already
+                    // verified stay in the store; try the next endpoint for the rest.
+                    Err(e @ ImageError::Registry(_)) => {
+                        tracing::warn!(reference = %r, endpoint = %ep.base_url, error = %e, "fetching from this endpoint failed");
+                        last = Some(e);
+                    }
+                    // Bad content (digest, unpack, config) is not an endpoint problem.
+                    Err(e) => return Err(wrap(e)),
+                },
                 Err(e) => {
                     tracing::warn!(reference = %r, endpoint = %ep.base_url, error = %e, "cannot resolve image here");
                     last = Some(e);

@@ -477,3 +477,45 @@ async fn shared_layers_dedup_and_remove_collects_garbage() {
         Err(ImageError::NotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn mirror_rewrite_then_upstream_fallback() {
+    let mirror = Registry::start(None);
+    let upstream = Registry::start(None);
+    let mp = Pusher::new(&mirror);
+    mp.image(
+        "mirrored/busybox",
+        "latest",
+        &[Layer::gz(Tar::new().file("from", "mirror").finish())],
+    )
+    .await;
+    let up = Pusher::new(&upstream);
+    up.image(
+        "only/upstream",
+        "1",
+        &[Layer::gz(Tar::new().file("from", "upstream").finish())],
+    )
+    .await;
+    // docker.io names go to the mirror with a rewrite; the upstream registry is mirrored by an
+    // endpoint that lacks the image, so the registry itself must be tried last.
+    let yaml = format!(
+        "mirrors:\n  docker.io:\n    endpoint: [\"http://{m}\"]\n    rewrite:\n      \"^library/(.*)\": \"mirrored/$1\"\n  \"{u}\":\n    endpoint: [\"http://{m}\"]\n",
+        m = mirror.host(),
+        u = upstream.host()
+    );
+    let (_d, store) = store(&yaml);
+    let bb = store.pull("busybox", None, None).await.unwrap();
+    assert_eq!(bb.repo_tags, vec!["docker.io/library/busybox:latest"]);
+    assert_eq!(
+        std::fs::read_to_string(store.layer_paths(&bb)[0].join("from")).unwrap(),
+        "mirror"
+    );
+    let u = store
+        .pull(&format!("{}/only/upstream:1", upstream.host()), None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(store.layer_paths(&u)[0].join("from")).unwrap(),
+        "upstream"
+    );
+}
