@@ -272,6 +272,18 @@ pub async fn sync(ctx: Arc<Ctx>, key: String) -> SyncResult {
     let max_old_rev = olds.iter().map(|r| revision(r)).max().unwrap_or(0);
     let mut created_now = None;
     let paused = spec.paused == Some(true);
+    // The revision the new RS has (or gets in this sync), mirrored on the Deployment.
+    let new_rev = if new_rs.as_ref().is_some_and(|n| revision(n) > max_old_rev) {
+        None
+    } else {
+        Some(max_old_rev + 1)
+    };
+    let rev_now = match (&new_rs, paused) {
+        (Some(n), true) => Some(revision(n)),
+        (Some(n), false) => Some(new_rev.unwrap_or_else(|| revision(n))),
+        (None, true) => None,
+        (None, false) => Some(max_old_rev + 1),
+    };
 
     if paused {
         // Only scaling while paused: keep the newest active RS at the desired total.
@@ -286,11 +298,6 @@ pub async fn sync(ctx: Arc<Ctx>, key: String) -> SyncResult {
         }
     } else {
         let old_total: i32 = olds.iter().map(|r| spec_replicas(r)).sum();
-        let new_rev = if new_rs.as_ref().is_some_and(|n| revision(n) > max_old_rev) {
-            None
-        } else {
-            Some(max_old_rev + 1)
-        };
         if new_rs.is_none() {
             let initial = if rolling {
                 new_rs_replicas(want, surge, old_total, 0)
@@ -401,6 +408,10 @@ pub async fn sync(ctx: Arc<Ctx>, key: String) -> SyncResult {
         }
     }
 
+    if let Some(r) = rev_now.filter(|r| *r > 0) {
+        sync_revision_annotation(&ctx, &d, r).await?;
+    }
+
     // Status from the cached RS state (the next RS event brings fresher numbers).
     let new_ref = new_rs.as_deref();
     let all: Vec<&ReplicaSet> = owned
@@ -485,6 +496,32 @@ pub async fn sync(ctx: Arc<Ctx>, key: String) -> SyncResult {
         );
     }
     Ok(recheck.map(|s| Duration::from_secs(u64::try_from(s.max(1)).unwrap_or(1))))
+}
+
+/// Mirrors the new ReplicaSet's revision on the Deployment (what `rollout history` and
+/// `rollout undo` read), with a metadata-only patch that leaves the generation alone.
+async fn sync_revision_annotation(ctx: &Ctx, d: &Deployment, rev: i64) -> Result<(), kube::Error> {
+    let have = d
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REVISION))
+        .cloned();
+    if have.as_deref() == Some(rev.to_string().as_str()) {
+        return Ok(());
+    }
+    let ns = d.metadata.namespace.as_deref().unwrap_or("default");
+    let name = d.metadata.name.as_deref().unwrap_or("");
+    let dapi: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
+    let patch = json!({"metadata": {"annotations": {REVISION: rev.to_string()}}});
+    match dapi
+        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 fn old_pods_running(ctx: &Ctx, ns: &str, olds: &[Arc<ReplicaSet>]) -> bool {
