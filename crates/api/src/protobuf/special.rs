@@ -149,7 +149,53 @@ fn string(message: &DynamicMessage, field: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::go_duration;
+    use prost::bytes::Bytes;
+    use prost_reflect::{DynamicMessage, Value};
+    use serde_json::json;
+
+    use super::{convert, go_duration};
+    use crate::protobuf::schema::Schema;
+
+    fn message(name: &str, fields: &[(&str, Value)]) -> DynamicMessage {
+        let descriptor = Schema::get().unwrap().message(name).unwrap();
+        let mut message = DynamicMessage::new(descriptor);
+        for (field, value) in fields {
+            message.set_field_by_name(field, value.clone());
+        }
+        message
+    }
+
+    fn json_of(message: &DynamicMessage) -> serde_json::Value {
+        convert(message).unwrap().unwrap()
+    }
+
+    #[test]
+    fn special_messages_map_to_their_json_forms() {
+        let meta = "k8s.io.apimachinery.pkg.apis.meta.v1";
+        let duration = message(
+            &format!("{meta}.Duration"),
+            &[("duration", Value::I64(90_000_000_000))],
+        );
+        assert_eq!(json_of(&duration), json!("1m30s"));
+        let int = message("k8s.io.apimachinery.pkg.util.intstr.IntOrString", &[]);
+        assert_eq!(json_of(&int), json!(0));
+        let quantity = message("k8s.io.apimachinery.pkg.api.resource.Quantity", &[]);
+        assert_eq!(json_of(&quantity), json!("0"));
+        let micro = message(
+            &format!("{meta}.MicroTime"),
+            &[("seconds", Value::I64(0)), ("nanos", Value::I32(999))],
+        );
+        assert_eq!(json_of(&micro), json!("1970-01-01T00:00:00.000000Z"));
+        let empty_raw = message("k8s.io.apimachinery.pkg.runtime.RawExtension", &[]);
+        assert_eq!(json_of(&empty_raw), serde_json::Value::Null);
+        let bad_raw = message(
+            "k8s.io.apimachinery.pkg.runtime.RawExtension",
+            &[("raw", Value::Bytes(Bytes::from_static(b"{not json")))],
+        );
+        assert!(convert(&bad_raw).unwrap().is_err());
+        let plain = message(&format!("{meta}.ObjectMeta"), &[]);
+        assert!(convert(&plain).is_none());
+    }
 
     #[test]
     fn durations_print_like_go() {
