@@ -38,6 +38,20 @@ pub const FLAGS: &[Spec] = &[
     f("kustomize", Some('k'), Kind::Value),
 ];
 
+/// Members of the `all` category, in discovery order.
+const ALL_CATEGORY: &[&str] = &[
+    "pods",
+    "replicationcontrollers",
+    "services",
+    "daemonsets.apps",
+    "deployments.apps",
+    "replicasets.apps",
+    "statefulsets.apps",
+    "horizontalpodautoscalers.autoscaling",
+    "cronjobs.batch",
+    "jobs.batch",
+];
+
 /// One requested type with optional names.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -45,6 +59,8 @@ pub struct Request {
     pub res: Res,
     /// Names (empty = list).
     pub names: Vec<String>,
+    /// Expanded from a category (`all`): skipped when the server lacks it.
+    pub optional: bool,
 }
 
 /// Parses `TYPE[,TYPE] [NAME…]` or `TYPE/NAME…` argument forms.
@@ -65,6 +81,7 @@ pub async fn parse_targets(
                 None => reqs.push(Request {
                     res,
                     names: vec![n.to_string()],
+                    optional: false,
                 }),
             }
         }
@@ -75,9 +92,23 @@ pub async fn parse_targets(
         return Err(ctx.usage_h("Required resource not specified.\nUse \"kubectl explain <resource>\" for a detailed description of that resource (e.g. kubectl explain pods)."));
     };
     for t in types.split(',').filter(|t| !t.is_empty()) {
+        if t == "all" {
+            for c in ALL_CATEGORY {
+                let res = resolve(api, c).await?;
+                if !reqs.iter().any(|r| r.res == res) {
+                    reqs.push(Request {
+                        res,
+                        names: names.to_vec(),
+                        optional: true,
+                    });
+                }
+            }
+            continue;
+        }
         reqs.push(Request {
             res: resolve(api, t).await?,
             names: names.to_vec(),
+            optional: false,
         });
     }
     Ok(reqs)
@@ -140,6 +171,7 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
     let mut single = reqs.len() == 1 && reqs[0].names.len() == 1;
     let multi_kind = reqs.len() > 1 || ctx.p.flag("show-kind");
     let mut tw = TabWriter::new();
+    let mut ns_sticky = false;
     let opts_base = TableOpts {
         wide: fmt == Format::Wide,
         with_namespace: all_ns,
@@ -178,6 +210,8 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
                     .await
                 {
                     Ok(t) => tables.push(t),
+                    Err(ApiError::Status { code: 404, .. }) if req.optional => continue,
+                    Err(ApiError::Status { code: 404, .. }) => return Err(no_type(res)),
                     Err(e) => return Err(refused(&api, e)),
                 }
             } else {
@@ -223,6 +257,9 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
                 table::sort_rows(&mut merged, s);
             }
             let mut opts = opts_base.clone();
+            // once a namespaced kind printed with NAMESPACE, later kinds keep the column
+            ns_sticky |= all_ns && res.namespaced;
+            opts.with_namespace = ns_sticky;
             if multi_kind {
                 opts.kind_prefix = Some(res.kind_group());
                 if printed_any {
@@ -239,7 +276,12 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
                 }
                 single = false;
                 let path = format!("{}{}", res.path(ns_ref, None), query(ctx, "limit=500"));
-                let list = api.get(&path).await.map_err(|e| refused(&api, e))?;
+                let list = match api.get(&path).await {
+                    Ok(l) => l,
+                    Err(ApiError::Status { code: 404, .. }) if req.optional => continue,
+                    Err(ApiError::Status { code: 404, .. }) => return Err(no_type(res)),
+                    Err(e) => return Err(refused(&api, e)),
+                };
                 let items = list
                     .get("items")
                     .and_then(Value::as_array)
@@ -248,12 +290,12 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
                 for mut it in items {
                     it["apiVersion"] = json!(res.api_version());
                     it["kind"] = json!(res.kind);
-                    objects.push(reorder(it));
+                    objects.push(strip_managed(ctx, it));
                 }
             } else {
                 for n in &req.names {
                     match api.get(&res.path(ns_ref, Some(n))).await {
-                        Ok(o) => objects.push(o),
+                        Ok(o) => objects.push(strip_managed(ctx, o)),
                         Err(ApiError::Status { code: 404, .. })
                             if ctx.p.flag("ignore-not-found") => {}
                         Err(e @ ApiError::Status { .. }) => {
@@ -309,7 +351,22 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
     Ok(())
 }
 
-fn reorder(v: Value) -> Value {
+/// A list answered 404: the server does not serve this type.
+fn no_type(res: &Res) -> CmdError {
+    CmdError::Msg(format!(
+        "the server doesn't have a resource type \"{}\"",
+        res.plural
+    ))
+}
+
+/// Drops `metadata.managedFields` unless `--show-managed-fields` (kubectl's
+/// OmitManagedFieldsPrinter).
+fn strip_managed(ctx: &Ctx, mut v: Value) -> Value {
+    if !ctx.p.flag("show-managed-fields") {
+        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("managedFields");
+        }
+    }
     v
 }
 
@@ -332,6 +389,10 @@ async fn watch_loop(
     }
     let res = &req.res;
     let ns_ref = if res.namespaced { ns } else { None };
+    let opts = &TableOpts {
+        with_namespace: opts.with_namespace && res.namespaced,
+        ..opts.clone()
+    };
     let mut extra = "watch=true".to_string();
     if let Some(n) = req.names.first() {
         extra.push_str(&format!("&fieldSelector=metadata.name%3D{}", enc(n)));

@@ -256,6 +256,10 @@ fn split_group(arg: &str) -> (String, Option<String>) {
 /// Resolves a user-typed type name (`po`, `deployments.apps`, `Pod`).
 pub async fn resolve(api: Option<&Api>, arg: &str) -> Result<Res, CmdError> {
     let (name, group) = split_group(arg);
+    if name == "ev" && group.is_none() {
+        // core events win; kubectl warns about the events.k8s.io twin
+        crate::ctx::err("Warning: short name \"ev\" could also match lower priority resource events.events.k8s.io\n");
+    }
     if let Some(r) = builtins()
         .into_iter()
         .find(|r| r.matches(&name, group.as_deref()))

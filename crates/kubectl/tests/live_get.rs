@@ -1,0 +1,151 @@
+//! Live differential tests for `get`: the real kubectl 1.33 and ours against one skiff
+//! control plane (no node agent; pods stay Pending), every output byte compared.
+
+mod live;
+
+use live::Server;
+use std::time::Duration;
+
+/// The tutorial's objects plus a cluster-scoped node and a pod in another namespace.
+pub const MANIFEST: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: kubernetes-bootcamp
+  labels:
+    app: kubernetes-bootcamp
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: kubernetes-bootcamp
+  template:
+    metadata:
+      labels:
+        app: kubernetes-bootcamp
+    spec:
+      containers:
+      - name: kubernetes-bootcamp
+        image: gcr.io/google-samples/kubernetes-bootcamp:v1
+        ports:
+        - containerPort: 8080
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kubernetes-bootcamp
+  labels:
+    app: kubernetes-bootcamp
+spec:
+  type: NodePort
+  selector:
+    app: kubernetes-bootcamp
+  ports:
+  - port: 8080
+    targetPort: 8080
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: fake-node
+  labels:
+    kubernetes.io/hostname: fake-node
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: solo
+  namespace: kube-system
+  labels: {tier: x}
+spec:
+  containers:
+  - name: a
+    image: busybox
+    command: ["sleep", "1000"]
+  - name: b
+    image: busybox
+"#;
+
+/// Starts a server and creates [`MANIFEST`], waiting for the deployment's pods.
+pub fn populated() -> Option<Server> {
+    let s = Server::start()?;
+    s.apply(MANIFEST);
+    let ok = s.wait_until(Duration::from_secs(30), |s| {
+        let o = s.kubectl(live::REAL, &["get", "pods", "-o", "name"]);
+        String::from_utf8_lossy(&o.stdout).lines().count() == 2
+    });
+    assert!(ok, "deployment pods did not appear");
+    Some(s)
+}
+
+const CASES: &[&[&str]] = &[
+    &["get", "pods"],
+    &["get", "pods", "-o", "wide"],
+    &["get", "deploy"],
+    &["get", "deployments", "-o", "wide"],
+    &["get", "rs", "-o", "wide"],
+    &["get", "nodes"],
+    &["get", "nodes", "-o", "wide"],
+    &["get", "ns"],
+    &["get", "ns", "-A"],
+    &["get", "svc"],
+    &["get", "svc", "-o", "wide"],
+    &["get", "events"],
+    &["get", "ev", "-A", "-o", "wide"],
+    &["get", "pods", "-A"],
+    &["get", "pods", "-A", "-o", "wide"],
+    &["get", "pods", "-l", "app=kubernetes-bootcamp"],
+    &["get", "pods", "-l", "app=nope"],
+    &["get", "pods", "--show-labels"],
+    &["get", "pods", "-L", "app"],
+    &["get", "pods", "--sort-by=.metadata.name"],
+    &["get", "pods", "--no-headers"],
+    &["get", "deploy,rs,svc"],
+    &["get", "all"],
+    &["get", "all", "-A"],
+    &["get", "po,no", "-A"],
+    &["get", "no,po", "-A"],
+    &["get", "deploy/kubernetes-bootcamp"],
+    &["get", "deployment", "kubernetes-bootcamp", "-o", "yaml"],
+    &["get", "pods", "-o", "yaml"],
+    &["get", "pods", "-o", "json"],
+    &["get", "svc", "-o", "json"],
+    &["get", "nodes", "-o", "yaml"],
+    &["get", "pod", "solo", "-n", "kube-system", "-o", "yaml"],
+    &["get", "ns", "default", "-o", "json"],
+    &["get", "pods", "-o", "name"],
+    &["get", "all", "-o", "name"],
+    &["get", "pods,deploy", "-o", "name"],
+    &[
+        "get",
+        "pods",
+        "-o",
+        r#"go-template={{range .items}}{{.metadata.name}}{{"\n"}}{{end}}"#,
+    ],
+    &["get", "pods", "-o", "jsonpath={.items[*].metadata.name}"],
+    &[
+        "get",
+        "pods",
+        "-o",
+        r#"jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.phase}{"\n"}{end}"#,
+    ],
+    &[
+        "get",
+        "pods",
+        "-o",
+        "custom-columns=NAME:.metadata.name,IMG:.spec.containers[0].image",
+    ],
+    &["get", "pod", "nope"],
+    &["get", "pods", "nope", "nope2"],
+    &["get", "deploy", "nope", "-o", "yaml"],
+    &["get", "pod", "nope", "--ignore-not-found"],
+    &["get", "foo"],
+    &["get", "jobs"],
+    &["get", "pods", "-n", "nope"],
+];
+
+#[test]
+fn get_matches_real_kubectl() {
+    let Some(s) = populated() else { return };
+    let diffs: Vec<String> = CASES.iter().filter_map(|c| s.diff(c)).collect();
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
