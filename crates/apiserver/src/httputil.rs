@@ -233,12 +233,23 @@ pub fn decode_object(ct: &str, body: &[u8]) -> ApiResult<Value> {
                 "the server could not decode the request body: error converting YAML to JSON: {e}"
             ))
         })?
+    } else if skiff_api::is_protobuf_content_type(ct) {
+        skiff_api::decode_protobuf_object(body).map_err(|e| match e {
+            skiff_api::ProtobufError::UnknownKind { .. } => ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml ({e})"),
+            ),
+            e => ApiError::bad_request(format!(
+                "the server could not decode the request body: {e}"
+            )),
+        })?
     } else if ct.contains("json") || ct.is_empty() {
         serde_json::from_slice(body).map_err(|e| {
             ApiError::bad_request(format!("the server could not decode the request body: couldn't get version/kind; json parse error: {e}"))
         })?
     } else {
-        return Err(ApiError::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})")));
+        return Err(ApiError::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {ct})")));
     };
     if !v.is_object() {
         return Err(ApiError::bad_request("the server could not decode the request body: the object provided is not a JSON/YAML object"));

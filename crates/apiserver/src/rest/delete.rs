@@ -28,13 +28,21 @@ impl DeleteOpts {
     pub fn parse(ctx: &Ctx, body: &[u8]) -> ApiResult<DeleteOpts> {
         let mut o = DeleteOpts::default();
         if !body.iter().all(u8::is_ascii_whitespace) {
-            let v: Value = serde_json::from_slice(body)
-                .or_else(|_| serde_yaml::from_slice(body))
-                .map_err(|e| {
+            let v: Value = if body.starts_with(b"k8s\x00") {
+                skiff_api::decode_protobuf_object(body).map_err(|e| {
                     ApiError::bad_request(format!(
                         "the server could not decode the request body: {e}"
                     ))
-                })?;
+                })?
+            } else {
+                serde_json::from_slice(body)
+                    .or_else(|_| serde_yaml::from_slice(body))
+                    .map_err(|e| {
+                        ApiError::bad_request(format!(
+                            "the server could not decode the request body: {e}"
+                        ))
+                    })?
+            };
             o = Self::from_value(&v);
         }
         if let Some(g) = ctx
