@@ -1,5 +1,5 @@
-//! Containers: create (rootfs + spec), start (through the monitor), stop with
-//! grace period, remove, status and list.
+//! Containers: create (rootfs + spec + the monitor running the OCI `create`),
+//! start (OCI `start`), stop with grace period, remove, status and list.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -108,6 +108,10 @@ impl Runtime {
                 config,
             })
         })();
+        let result = match result {
+            Ok(mut rec) => self.spawn_monitor(&mut rec).await.map(|()| rec),
+            Err(e) => Err(e),
+        };
         match result {
             Ok(rec) => {
                 self.save_container(&rec)?;
@@ -120,18 +124,13 @@ impl Runtime {
         }
     }
 
-    /// StartContainer: run the monitor, which runs the OCI runtime.
-    pub async fn start_container(&self, id: &str) -> Result<(), RuntimeError> {
-        let mut rec = self.container(id)?;
-        if rec.phase != ContainerPhase::Created {
-            return Err(RuntimeError::FailedPrecondition(format!(
-                "container {} is not in created state",
-                rec.id
-            )));
-        }
+    /// Start the monitor, which runs the OCI runtime's `create` and then holds the
+    /// container's stdio; fills in the PIDs or fails with the monitor's report.
+    async fn spawn_monitor(&self, rec: &mut ContainerRecord) -> Result<(), RuntimeError> {
         let dir = self.layout.container_dir(&rec.id);
         let errlog = std::fs::File::create(dir.join("monitor.err"))
             .map_err(RuntimeError::io("monitor log"))?;
+        let flag = |b: bool| if b { "true" } else { "false" };
         let mut cmd = tokio::process::Command::new(&self.cfg.helper_exe);
         cmd.arg("runtime-helper")
             .arg("monitor")
@@ -149,7 +148,19 @@ impl Runtime {
             .arg(self.cfg.log_max_files.to_string())
             .arg("--cgroup")
             .arg(&rec.cgroup_path)
-            .args(self.oci.helper_args())
+            .arg("--attach-socket")
+            .arg(self.layout.attach_socket(&rec.id))
+            .arg("--tty")
+            .arg(flag(rec.config.tty))
+            .arg("--stdin")
+            .arg(flag(rec.config.stdin))
+            .arg("--stdin-once")
+            .arg(flag(rec.config.stdin_once));
+        if rec.config.tty {
+            cmd.arg("--console-socket")
+                .arg(self.layout.console_socket(&rec.id));
+        }
+        cmd.args(self.oci.helper_args())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(errlog));
@@ -169,20 +180,11 @@ impl Runtime {
                 .unwrap_or_default(),
             None => String::new(),
         };
-        rec.phase = ContainerPhase::Started;
-        let mut ok = line.strip_prefix("ok ").map(|r| r.split_whitespace());
-        let pid = ok
-            .as_mut()
-            .and_then(|f| f.next())
-            .and_then(|p| p.parse().ok());
-        let started = ok
-            .as_mut()
-            .and_then(|f| f.next())
-            .and_then(|p| p.parse().ok());
-        if let Some(pid) = pid {
+        if let Some(pid) = line
+            .strip_prefix("created ")
+            .and_then(|p| p.trim().parse().ok())
+        {
             rec.pid = Some(pid);
-            rec.started_at = started.unwrap_or_else(now_ns);
-            self.save_container(&rec)?;
             return Ok(());
         }
         let msg = line
@@ -192,15 +194,53 @@ impl Runtime {
                 std::fs::read_to_string(dir.join("monitor.err"))
                     .unwrap_or_else(|_| "monitor exited without reporting".into())
             });
+        Err(RuntimeError::Internal(format!(
+            "creating container {}: {msg}",
+            rec.id
+        )))
+    }
+
+    /// StartContainer: let the created container's process run (`start`).
+    pub async fn start_container(&self, id: &str) -> Result<(), RuntimeError> {
+        let mut rec = self.container(id)?;
+        if rec.phase != ContainerPhase::Created {
+            return Err(RuntimeError::FailedPrecondition(format!(
+                "container {} is not in created state",
+                rec.id
+            )));
+        }
+        let out = tokio::process::Command::from(self.oci.start(&rec.id))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .map_err(RuntimeError::io(format!("running {}", self.oci.name())))?;
+        rec.phase = ContainerPhase::Started;
+        if out.status.success() {
+            rec.started_at = now_ns();
+            self.save_container(&rec)?;
+            return Ok(());
+        }
+        let msg = format!(
+            "{} start failed: {}",
+            self.oci.name(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        if let Some(pid) = rec.pid {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
         rec.start_error = Some(msg.clone());
-        write_json(
-            &self.layout.exit_file(&rec.id),
-            &ExitRecord {
-                exit_code: 128,
-                finished_at: now_ns(),
-                oom_killed: false,
-            },
-        )?;
+        if !self.wait_exit(&rec, Duration::from_secs(5)).await {
+            write_json(
+                &self.layout.exit_file(&rec.id),
+                &ExitRecord {
+                    exit_code: 128,
+                    finished_at: now_ns(),
+                    oom_killed: false,
+                },
+            )?;
+        }
         self.save_container(&rec)?;
         Err(RuntimeError::Internal(format!(
             "starting container {}: {msg}",
@@ -285,12 +325,21 @@ impl Runtime {
             Err(e) => return Err(e),
         };
         self.stop_container(&rec.id, 0).await?;
+        if rec.phase == ContainerPhase::Created {
+            if let Some(pid) = rec.pid {
+                // Created, never started: kill the waiting process; its monitor cleans up.
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                let mut r = rec.clone();
+                r.phase = ContainerPhase::Started;
+                self.wait_exit(&r, Duration::from_secs(5)).await;
+            }
+        }
         let oci = self.oci.clone();
         let cid = rec.id.clone();
         let dir = self.layout.container_dir(&rec.id);
         let trash = self.layout.trash_dir();
         // The monitor cleans up after a normal exit; only leftovers need the OCI runtime.
-        let started = rec.phase == ContainerPhase::Started
+        let started = (rec.phase == ContainerPhase::Started || rec.pid.is_some())
             && (read_json::<ExitRecord>(&self.layout.exit_file(&rec.id))
                 .ok()
                 .flatten()

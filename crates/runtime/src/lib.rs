@@ -3,6 +3,7 @@
 //! tiny infra process; containers run through an OCI runtime (runc by default)
 //! under a per-container monitor process that writes CRI logs and exit status.
 
+pub mod attach;
 pub mod cni;
 pub mod config;
 pub mod container;

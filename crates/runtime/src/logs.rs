@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Lines longer than this are split into partial (`P`) records.
 pub const MAX_LINE: usize = 16 * 1024;
@@ -99,21 +99,20 @@ impl LogWriter {
     }
 }
 
-/// Copy everything from `input` into `writer` as records of `stream` until EOF.
-pub fn pump(mut input: impl Read, stream: &str, writer: &Mutex<LogWriter>) {
-    let mut buf = vec![0u8; MAX_LINE];
-    let mut pending: Vec<u8> = Vec::new();
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        };
-        pending.extend_from_slice(&buf[..n]);
+/// Splits a byte stream into CRI log records (full lines `F`, long or trailing
+/// fragments `P`/`F`), fed chunk by chunk.
+#[derive(Default)]
+pub struct LineBuffer {
+    pending: Vec<u8>,
+}
+
+impl LineBuffer {
+    /// Feed `data`; complete records go to `writer` as `stream`.
+    pub fn feed(&mut self, data: &[u8], stream: &str, writer: &mut LogWriter) {
+        self.pending.extend_from_slice(data);
         let mut start = 0;
-        while let Some(pos) = pending[start..].iter().position(|b| *b == b'\n') {
-            let mut line = &pending[start..start + pos];
+        while let Some(pos) = self.pending[start..].iter().position(|b| *b == b'\n') {
+            let mut line = &self.pending[start..start + pos];
             while line.len() > MAX_LINE {
                 emit(writer, stream, false, &line[..MAX_LINE]);
                 line = &line[MAX_LINE..];
@@ -121,22 +120,40 @@ pub fn pump(mut input: impl Read, stream: &str, writer: &Mutex<LogWriter>) {
             emit(writer, stream, true, line);
             start += pos + 1;
         }
-        pending.drain(..start);
-        while pending.len() >= MAX_LINE {
-            emit(writer, stream, false, &pending[..MAX_LINE]);
-            pending.drain(..MAX_LINE);
+        self.pending.drain(..start);
+        while self.pending.len() >= MAX_LINE {
+            emit(writer, stream, false, &self.pending[..MAX_LINE]);
+            self.pending.drain(..MAX_LINE);
         }
     }
-    if !pending.is_empty() {
-        emit(writer, stream, true, &pending);
+
+    /// End of stream: write what is left as a full record.
+    pub fn finish(&mut self, stream: &str, writer: &mut LogWriter) {
+        if !self.pending.is_empty() {
+            emit(writer, stream, true, &self.pending);
+            self.pending.clear();
+        }
     }
 }
 
-fn emit(writer: &Mutex<LogWriter>, stream: &str, full: bool, text: &[u8]) {
-    if let Ok(mut w) = writer.lock() {
-        if let Err(e) = w.record(stream, full, text) {
-            tracing::warn!(error = %e, "writing container log");
+/// Copy everything from `input` into `writer` as records of `stream` until EOF.
+pub fn pump(mut input: impl Read, stream: &str, writer: &mut LogWriter) {
+    let mut buf = vec![0u8; MAX_LINE];
+    let mut lines = LineBuffer::default();
+    loop {
+        match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => lines.feed(&buf[..n], stream, writer),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
         }
+    }
+    lines.finish(stream, writer);
+}
+
+fn emit(writer: &mut LogWriter, stream: &str, full: bool, text: &[u8]) {
+    if let Err(e) = writer.record(stream, full, text) {
+        tracing::warn!(error = %e, "writing container log");
     }
 }
 
@@ -148,12 +165,12 @@ mod tests {
     fn writes_cri_records_and_partial_lines() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.log");
-        let w = Mutex::new(LogWriter::open(&path, 1 << 20, 3).unwrap());
+        let mut w = LogWriter::open(&path, 1 << 20, 3).unwrap();
         let long = vec![b'x'; MAX_LINE + 5];
         let mut input = b"hello\nworld\n".to_vec();
         input.extend_from_slice(&long);
         input.extend_from_slice(b"\ntail");
-        pump(&input[..], "stdout", &w);
+        pump(&input[..], "stdout", &mut w);
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5);

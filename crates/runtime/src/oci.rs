@@ -42,6 +42,15 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
 }
 
+/// Options of a create.
+#[derive(Clone, Debug, Default)]
+pub struct CreateOptions {
+    /// File receiving the container process's host PID.
+    pub pid_file: PathBuf,
+    /// Unix socket receiving the pty master (terminal containers).
+    pub console_socket: Option<PathBuf>,
+}
+
 /// A runc-compatible runtime, as command lines.
 pub trait OciRuntime: Send + Sync {
     /// Name for logs and `Version`.
@@ -51,20 +60,30 @@ pub trait OciRuntime: Send + Sync {
     /// Arguments identifying this runtime to a helper process (`--oci …`).
     fn helper_args(&self) -> Vec<String>;
 
-    /// `run --detach`: create and start in one step; stdio passes through.
-    fn run_detached(&self, id: &str, bundle: &Path, pid_file: &Path) -> Command {
+    /// `create`: set the container up, its process waiting for `start`; stdio
+    /// passes through (or the pty master goes to `opts.console_socket`).
+    fn create(&self, id: &str, bundle: &Path, opts: &CreateOptions) -> Command {
         let log = bundle.join("oci.log");
-        self.command(&[
+        let mut args: Vec<String> = vec![
             "--log".into(),
             log.display().to_string(),
-            "run".into(),
-            "--detach".into(),
+            "create".into(),
             "--bundle".into(),
             bundle.display().to_string(),
             "--pid-file".into(),
-            pid_file.display().to_string(),
-            id.into(),
-        ])
+            opts.pid_file.display().to_string(),
+        ];
+        if let Some(s) = &opts.console_socket {
+            args.push("--console-socket".into());
+            args.push(s.display().to_string());
+        }
+        args.push(id.into());
+        self.command(&args)
+    }
+
+    /// `start`: let a created container's process run.
+    fn start(&self, id: &str) -> Command {
+        self.command(&["start".into(), id.into()])
     }
 
     /// `exec` of `argv` in container `id`.

@@ -356,7 +356,7 @@ pub fn build(inp: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         capabilities(cfg)
     };
     let process = ProcessBuilder::default()
-        .terminal(false)
+        .terminal(cfg.tty)
         .args(argv(cfg, inp.image)?)
         .env(env(cfg, inp.image, &inp.sandbox.hostname))
         .cwd(PathBuf::from(cwd))

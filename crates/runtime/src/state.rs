@@ -171,6 +171,20 @@ impl Layout {
     pub fn trash_dir(&self) -> PathBuf {
         self.root.join("trash")
     }
+    /// Short-named sockets (unix socket paths are limited to 108 bytes).
+    pub fn streams_dir(&self) -> PathBuf {
+        self.root.join("streams")
+    }
+    /// The monitor's attach socket of a container.
+    pub fn attach_socket(&self, id: &str) -> PathBuf {
+        self.streams_dir()
+            .join(format!("{}.attach", &id[..id.len().min(24)]))
+    }
+    /// The console socket a terminal container's pty master is sent over.
+    pub fn console_socket(&self, id: &str) -> PathBuf {
+        self.streams_dir()
+            .join(format!("{}.console", &id[..id.len().min(24)]))
+    }
     /// Exit file the monitor writes.
     pub fn exit_file(&self, id: &str) -> PathBuf {
         self.container_dir(id).join("exit.json")
@@ -184,6 +198,7 @@ impl Layout {
             "cni/networks",
             "oci",
             "trash",
+            "streams",
         ] {
             std::fs::create_dir_all(self.root.join(d))?;
         }

@@ -1,8 +1,12 @@
 //! Entry point of the re-executed helper processes (`runtime-helper infra|monitor|exec-wait …`).
+//! `helper_main` must run before anything allocation-heavy (no tokio, no tracing
+//! subscriber): monitors live as long as their containers and should stay small.
 
 mod exec_wait;
 mod infra;
 mod monitor;
+mod mux;
+mod sys;
 
 use std::collections::HashMap;
 

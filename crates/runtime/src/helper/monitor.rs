@@ -1,35 +1,46 @@
-//! The per-container monitor: a session leader and child subreaper that starts the
-//! container through the OCI runtime, pumps its stdout/stderr into the CRI log,
-//! reaps zombies, and records exit code, finish time and OOM kill in the exit file.
+//! The per-container monitor: a session leader and child subreaper that creates the
+//! container through the OCI runtime (`create`, so StartContainer is only `start`),
+//! holds its stdio (pipes, or a pty from the console socket), serves the attach
+//! socket, writes the CRI log, reaps zombies and records exit code, finish time and
+//! OOM kill in the exit file. Single-threaded (see `mux`).
 
-use std::collections::HashMap;
+use std::fs::File;
 use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use nix::fcntl::OFlag;
 use nix::sys::signal::{SigSet, Signal};
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{pipe, setsid, Pid};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::waitpid;
+use nix::unistd::{pipe2, setsid, Pid};
 
+use super::mux::{Mux, Source};
 use super::{exit_code, HelperArgs};
-use crate::logs::{pump, LogWriter};
-use crate::oci::OciRuntime;
+use crate::attach;
+use crate::logs::{LineBuffer, LogWriter};
+use crate::oci::{CreateOptions, OciRuntime};
 use crate::state::{now_ns, write_json, ExitRecord};
 
 pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
     let _ = setsid();
     nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;
-    // SIGUSR1 asks to reopen the log file; handled by a sigwait thread.
-    let mut usr1 = SigSet::empty();
-    usr1.add(Signal::SIGUSR1);
-    let _ = usr1.thread_block();
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    mask.add(Signal::SIGUSR1);
+    mask.thread_block()
+        .map_err(|e| format!("blocking signals: {e}"))?;
+    let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| format!("signalfd: {e}"))?;
 
     let id = args.get("id")?.to_string();
     let bundle = PathBuf::from(args.get("bundle")?);
     let exit_file = PathBuf::from(args.get("exit-file")?);
     let cgroup = args.opt("cgroup").unwrap_or_default().to_string();
+    let flag = |k: &str| args.opt(k) == Some("true");
+    let (tty, want_stdin) = (flag("tty"), flag("stdin"));
     let max_size = args
         .opt("log-max-size")
         .and_then(|v| v.parse().ok())
@@ -39,88 +50,123 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
     let oci = args.oci()?;
-
-    let writer = LogWriter::open(
+    let log = LogWriter::open(
         Path::new(args.opt("log").unwrap_or_default()),
         max_size,
         max_files,
     )
-    .map_err(|e| format!("opening log: {e}"))?;
-    let reopen = writer.reopen_flag();
-    let writer = Arc::new(Mutex::new(writer));
-    spawn_small("usr1", move || loop {
-        if usr1.wait().is_ok() {
-            reopen.store(true, std::sync::atomic::Ordering::Relaxed);
+    .map_err(|e| report(&format!("opening log: {e}")))?;
+    let attach_path = args.opt("attach-socket").map(PathBuf::from);
+    let listener = match &attach_path {
+        Some(p) => {
+            let _ = std::fs::remove_file(p);
+            let l = UnixListener::bind(p).map_err(|e| report(&format!("attach socket: {e}")))?;
+            l.set_nonblocking(true).map_err(|e| e.to_string())?;
+            Some(l)
         }
-    });
+        None => None,
+    };
 
-    let (out_r, out_w) = pipe().map_err(|e| format!("pipe: {e}"))?;
-    let (err_r, err_w) = pipe().map_err(|e| format!("pipe: {e}"))?;
     let pid_file = bundle.join("init.pid");
     let _ = std::fs::remove_file(&pid_file);
-    let mut cmd = oci.run_detached(&id, &bundle, &pid_file);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::from(out_w))
-        .stderr(Stdio::from(err_w));
+    let mut opts = CreateOptions {
+        pid_file: pid_file.clone(),
+        console_socket: None,
+    };
+    let console = if tty {
+        let p = PathBuf::from(args.get("console-socket")?);
+        let _ = std::fs::remove_file(&p);
+        let l = UnixListener::bind(&p).map_err(|e| report(&format!("console socket: {e}")))?;
+        opts.console_socket = Some(p.clone());
+        Some((l, p))
+    } else {
+        None
+    };
+    let mut cmd = oci.create(&id, &bundle, &opts);
+    let mut sources = Vec::new();
+    let mut stdin: Option<File> = None;
+    if tty {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+    } else {
+        let (out_r, out_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+        let (err_r, err_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+        cmd.stdout(Stdio::from(out_w)).stderr(Stdio::from(err_w));
+        if want_stdin {
+            let (in_r, in_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+            cmd.stdin(Stdio::from(in_r));
+            stdin = Some(nonblocking(in_w)?);
+        } else {
+            cmd.stdin(Stdio::null());
+        }
+        sources.push(source(out_r, "stdout", attach::STDOUT));
+        sources.push(source(err_r, "stderr", attach::STDERR));
+    }
     let child = cmd
         .spawn()
         .map_err(|e| report(&format!("starting {}: {e}", oci.name())))?;
-    // Our copies of the write ends went into `cmd`; drop it so EOF follows the container.
+    // Our copies of the container's ends went into `cmd`: drop them so EOF follows the container.
     drop(cmd);
-
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    for (name, fd) in [("stdout", out_r), ("stderr", err_r)] {
-        let w = writer.clone();
-        let tx = done_tx.clone();
-        spawn_small(name, move || {
-            pump(std::fs::File::from(fd), name, &w);
-            let _ = tx.send(());
-        });
-    }
-    drop(done_tx);
-
-    let runtime_pid = Pid::from_raw(child.id() as i32);
-    let mut reaped: HashMap<i32, i32> = HashMap::new();
-    let status = wait_for(runtime_pid, &mut reaped);
-    let started_at = now_ns();
+    let status = waitpid(Pid::from_raw(child.id() as i32), None)
+        .ok()
+        .and_then(exit_code)
+        .unwrap_or(255);
     if status != 0 {
         let msg = std::fs::read_to_string(bundle.join("oci.log"))
             .ok()
             .and_then(|l| l.lines().last().map(str::to_string))
-            .unwrap_or_else(|| format!("{} run exited with {status}", oci.name()));
-        report(&format!("{} run failed ({status}): {msg}", oci.name()));
+            .unwrap_or_else(|| format!("{} create exited with {status}", oci.name()));
+        report(&format!("{} create failed ({status}): {msg}", oci.name()));
+        cleanup(&id, &cgroup, args, &opts, attach_path.as_deref());
         return Ok(1);
     }
+    let mut terminal = None;
+    if let Some((l, _)) = &console {
+        let master = receive_master(l).map_err(|e| {
+            report(&format!("receiving the terminal: {e}"));
+            cleanup(&id, &cgroup, args, &opts, attach_path.as_deref());
+            e
+        })?;
+        let file = nonblocking(master)?;
+        if want_stdin {
+            stdin = Some(file.try_clone().map_err(|e| e.to_string())?);
+        }
+        terminal = Some(OwnedFd::from(file.try_clone().map_err(|e| e.to_string())?));
+        sources.push(Source {
+            file,
+            stream: "stdout",
+            kind: attach::STDOUT,
+            lines: LineBuffer::default(),
+        });
+    }
+    drop(console);
     let init: i32 = std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| report("no pid file after run"))?;
+        .ok_or_else(|| report("no pid file after create"))?;
     {
         let mut out = std::io::stdout();
-        let _ = writeln!(out, "ok {init} {started_at}");
+        let _ = writeln!(out, "created {init}");
         let _ = out.flush();
     }
     if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
         let _ = nix::unistd::dup2_stdout(&null);
     }
+    super::sys::trim_text_pages();
 
-    let code = match reaped.get(&init) {
-        Some(c) => *c,
-        None => wait_for(Pid::from_raw(init), &mut reaped),
-    };
+    let mut mux = Mux::new(signals, log, Pid::from_raw(init));
+    mux.sources = sources;
+    mux.listener = listener;
+    mux.stdin = stdin;
+    mux.stdin_once = flag("stdin-once");
+    mux.terminal = terminal;
+    let code = mux.run();
     let finished_at = now_ns();
     let oom_killed = oom_killed(&cgroup);
-    // Give the pumps a moment to drain what the container wrote last.
-    let _ = done_rx.recv_timeout(Duration::from_secs(2));
-    let _ = done_rx.recv_timeout(Duration::from_millis(500));
     // The container is gone: remove its cgroups and OCI state ourselves, which spares
     // a `runc delete` (a full Go start-up) on the remove path.
-    if !cgroup.is_empty() {
-        crate::sandbox::remove_cgroup_dirs(&cgroup);
-    }
-    if let Some(root) = args.opt("oci-root") {
-        let _ = std::fs::remove_dir_all(Path::new(root).join(&id));
-    }
+    cleanup(&id, &cgroup, args, &opts, attach_path.as_deref());
     let rec = ExitRecord {
         exit_code: code,
         finished_at,
@@ -130,21 +176,41 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
     Ok(0)
 }
 
-/// Reap children until `target` exits; returns its exit code. Other exits are kept.
-fn wait_for(target: Pid, reaped: &mut HashMap<i32, i32>) -> i32 {
-    loop {
-        match waitpid(Pid::from_raw(-1), None) {
-            Ok(ws @ (WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _))) => {
-                let code = exit_code(ws).unwrap_or(255);
-                if pid == target {
-                    return code;
-                }
-                reaped.insert(pid.as_raw(), code);
-            }
-            Ok(_) => {}
-            Err(nix::Error::EINTR) => {}
-            Err(_) => return reaped.get(&target.as_raw()).copied().unwrap_or(255),
-        }
+fn source(fd: OwnedFd, stream: &'static str, kind: u8) -> Source {
+    Source {
+        file: File::from(fd),
+        stream,
+        kind,
+        lines: LineBuffer::default(),
+    }
+}
+
+fn nonblocking(fd: OwnedFd) -> Result<File, String> {
+    use nix::fcntl::{fcntl, FcntlArg};
+    let flags = fcntl(&fd, FcntlArg::F_GETFL).map_err(|e| format!("fcntl: {e}"))?;
+    let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+    fcntl(&fd, FcntlArg::F_SETFL(flags)).map_err(|e| format!("fcntl: {e}"))?;
+    Ok(File::from(fd))
+}
+
+/// The pty master runc sent while creating the container (already queued).
+fn receive_master(l: &UnixListener) -> Result<OwnedFd, String> {
+    l.set_nonblocking(true).map_err(|e| e.to_string())?;
+    crate::pty::receive_fd(l).map_err(|e| e.to_string())
+}
+
+fn cleanup(id: &str, cgroup: &str, args: &HelperArgs, opts: &CreateOptions, attach: Option<&Path>) {
+    if !cgroup.is_empty() {
+        crate::sandbox::remove_cgroup_dirs(cgroup);
+    }
+    if let Some(root) = args.opt("oci-root") {
+        let _ = std::fs::remove_dir_all(Path::new(root).join(id));
+    }
+    if let Some(p) = &opts.console_socket {
+        let _ = std::fs::remove_file(p);
+    }
+    if let Some(p) = attach {
+        let _ = std::fs::remove_file(p);
     }
 }
 
@@ -179,11 +245,4 @@ fn report(msg: &str) -> String {
     let _ = writeln!(out, "error {}", msg.replace('\n', " "));
     let _ = out.flush();
     msg.to_string()
-}
-
-fn spawn_small(name: &str, f: impl FnOnce() + Send + 'static) {
-    let _ = std::thread::Builder::new()
-        .name(name.to_string())
-        .stack_size(64 * 1024)
-        .spawn(f);
 }

@@ -1,0 +1,318 @@
+//! The monitor's single-threaded event loop: one `poll(2)` over the container's
+//! output (pipes or pty master), its stdin, the attach socket and its clients and
+//! a signalfd (SIGCHLD reaps, SIGUSR1 reopens the log). Output goes to the CRI
+//! log and to every attached client; attached clients feed stdin and resizes.
+
+use std::fs::File;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::sys::signalfd::SignalFd;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use super::sys::poll;
+use crate::attach::{self, Decoder};
+use crate::logs::{LineBuffer, LogWriter};
+
+/// Bytes buffered for a slow attach client before it is dropped.
+const MAX_PENDING: usize = 4 << 20;
+/// How long output may keep flowing after the container's init exited.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// One output of the container.
+pub(crate) struct Source {
+    pub(crate) file: File,
+    pub(crate) stream: &'static str,
+    pub(crate) kind: u8,
+    pub(crate) lines: LineBuffer,
+}
+
+struct Client {
+    conn: UnixStream,
+    decoder: Decoder,
+    pending: Vec<u8>,
+}
+
+/// Everything the loop watches.
+pub(crate) struct Mux {
+    pub(crate) signals: SignalFd,
+    pub(crate) sources: Vec<Source>,
+    pub(crate) log: LogWriter,
+    pub(crate) listener: Option<UnixListener>,
+    pub(crate) stdin: Option<File>,
+    pub(crate) stdin_once: bool,
+    /// The pty master, for resizes.
+    pub(crate) terminal: Option<OwnedFd>,
+    pub(crate) init: Pid,
+    clients: Vec<Client>,
+    stdin_pending: Vec<u8>,
+}
+
+enum Slot {
+    Signals,
+    Source(usize),
+    Listener,
+    Client(usize),
+    Stdin,
+}
+
+impl Mux {
+    pub(crate) fn new(signals: SignalFd, log: LogWriter, init: Pid) -> Self {
+        Mux {
+            signals,
+            sources: Vec::new(),
+            log,
+            listener: None,
+            stdin: None,
+            stdin_once: false,
+            terminal: None,
+            init,
+            clients: Vec::new(),
+            stdin_pending: Vec::new(),
+        }
+    }
+
+    /// Run until the init process exited and its output drained; returns its exit code.
+    pub(crate) fn run(mut self) -> i32 {
+        let mut exit: Option<i32> = None;
+        let mut deadline: Option<Instant> = None;
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            if exit.is_some()
+                && (self.sources.is_empty() || deadline.is_some_and(|d| Instant::now() >= d))
+            {
+                break;
+            }
+            let mut fds = Vec::with_capacity(4 + self.clients.len());
+            let mut slots = Vec::with_capacity(fds.capacity());
+            let mut add = |fd: i32, events: i16, slot: Slot| {
+                fds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
+                slots.push(slot);
+            };
+            add(self.signals.as_raw_fd(), libc::POLLIN, Slot::Signals);
+            for (i, s) in self.sources.iter().enumerate() {
+                add(s.file.as_raw_fd(), libc::POLLIN, Slot::Source(i));
+            }
+            if let Some(l) = &self.listener {
+                add(l.as_raw_fd(), libc::POLLIN, Slot::Listener);
+            }
+            for (i, c) in self.clients.iter().enumerate() {
+                let ev = if c.pending.is_empty() {
+                    libc::POLLIN
+                } else {
+                    libc::POLLIN | libc::POLLOUT
+                };
+                add(c.conn.as_raw_fd(), ev, Slot::Client(i));
+            }
+            if let (Some(s), false) = (&self.stdin, self.stdin_pending.is_empty()) {
+                add(s.as_raw_fd(), libc::POLLOUT, Slot::Stdin);
+            }
+            let timeout = deadline
+                .map(|d| d.saturating_duration_since(Instant::now()).as_millis() as i32 + 1)
+                .unwrap_or(-1);
+            match poll(&mut fds, timeout) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+            let mut closed_sources = Vec::new();
+            let mut dead_clients = Vec::new();
+            for (pfd, slot) in fds.iter().zip(slots) {
+                if pfd.revents == 0 {
+                    continue;
+                }
+                match slot {
+                    Slot::Signals => {
+                        if let Some(code) = self.on_signals() {
+                            exit = Some(code);
+                            deadline = Some(Instant::now() + DRAIN);
+                            self.stdin = None;
+                        }
+                    }
+                    Slot::Source(i) => {
+                        let src = &mut self.sources[i];
+                        match src.file.read(&mut buf) {
+                            Ok(0) => closed_sources.push(i),
+                            Ok(n) => {
+                                src.lines.feed(&buf[..n], src.stream, &mut self.log);
+                                let frame = attach::encode(src.kind, &buf[..n]);
+                                for (ci, c) in self.clients.iter_mut().enumerate() {
+                                    if !send(c, &frame) {
+                                        dead_clients.push(ci);
+                                    }
+                                }
+                            }
+                            Err(e)
+                                if e.kind() == ErrorKind::Interrupted
+                                    || e.kind() == ErrorKind::WouldBlock => {}
+                            // EIO on a pty master once the terminal's last user is gone.
+                            Err(_) => closed_sources.push(i),
+                        }
+                    }
+                    Slot::Listener => self.accept(),
+                    Slot::Client(i) => {
+                        if !self.on_client(i, pfd.revents, &mut buf) {
+                            dead_clients.push(i);
+                        }
+                    }
+                    Slot::Stdin => self.flush_stdin(),
+                }
+            }
+            dead_clients.sort_unstable();
+            dead_clients.dedup();
+            for i in dead_clients.into_iter().rev() {
+                self.clients.remove(i);
+            }
+            closed_sources.sort_unstable();
+            closed_sources.dedup();
+            for i in closed_sources.into_iter().rev() {
+                let mut s = self.sources.remove(i);
+                s.lines.finish(s.stream, &mut self.log);
+            }
+        }
+        for mut s in self.sources.drain(..) {
+            s.lines.finish(s.stream, &mut self.log);
+        }
+        // Flush what attached clients are still owed, then hang up on them.
+        for c in &mut self.clients {
+            let _ = c.conn.set_nonblocking(false);
+            let _ = c.conn.set_write_timeout(Some(Duration::from_millis(500)));
+            let _ = c.conn.write_all(&c.pending);
+        }
+        exit.unwrap_or(255)
+    }
+
+    /// Handle pending signals; returns the init's exit code once it was reaped.
+    fn on_signals(&mut self) -> Option<i32> {
+        let mut exit = None;
+        while let Ok(Some(info)) = self.signals.read_signal() {
+            if info.ssi_signo == Signal::SIGUSR1 as u32 {
+                self.log
+                    .reopen_flag()
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(ws) => {
+                    if ws.pid() == Some(self.init) {
+                        exit = super::exit_code(ws);
+                    }
+                }
+            }
+        }
+        exit
+    }
+
+    fn accept(&mut self) {
+        let Some(l) = &self.listener else { return };
+        while let Ok((conn, _)) = l.accept() {
+            if conn.set_nonblocking(true).is_ok() {
+                self.clients.push(Client {
+                    conn,
+                    decoder: Decoder::default(),
+                    pending: Vec::new(),
+                });
+            }
+        }
+    }
+
+    /// Serve one client event; false when the client is gone.
+    fn on_client(&mut self, i: usize, revents: i16, buf: &mut [u8]) -> bool {
+        let c = &mut self.clients[i];
+        if revents & libc::POLLOUT != 0 && !flush(c) {
+            return false;
+        }
+        if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) == 0 {
+            return true;
+        }
+        let n = match c.conn.read(buf) {
+            Ok(0) => return false,
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
+                return true
+            }
+            Err(_) => return false,
+        };
+        c.decoder.push(&buf[..n]);
+        let mut frames = Vec::new();
+        loop {
+            match c.decoder.next_frame() {
+                Ok(Some(f)) => frames.push(f),
+                Ok(None) => break,
+                Err(_) => return false,
+            }
+        }
+        for (kind, data) in frames {
+            match kind {
+                attach::STDIN if self.stdin.is_some() => {
+                    self.stdin_pending.extend_from_slice(&data);
+                    self.flush_stdin();
+                }
+                attach::CLOSE_STDIN if self.stdin_once => {
+                    self.flush_stdin();
+                    self.stdin = None;
+                    self.stdin_pending.clear();
+                }
+                attach::RESIZE => {
+                    if let (Some(t), Some((w, h))) = (&self.terminal, attach::parse_resize(&data)) {
+                        let _ = crate::pty::set_winsize(t, w, h);
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    fn flush_stdin(&mut self) {
+        let Some(s) = self.stdin.as_mut() else {
+            self.stdin_pending.clear();
+            return;
+        };
+        while !self.stdin_pending.is_empty() {
+            match s.write(&self.stdin_pending) {
+                Ok(n) => {
+                    self.stdin_pending.drain(..n);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(_) => {
+                    self.stdin = None;
+                    self.stdin_pending.clear();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Queue `frame` for a client; false when the client is too far behind or gone.
+fn send(c: &mut Client, frame: &[u8]) -> bool {
+    c.pending.extend_from_slice(frame);
+    flush(c) && c.pending.len() <= MAX_PENDING
+}
+
+fn flush(c: &mut Client) -> bool {
+    while !c.pending.is_empty() {
+        match c.conn.write(&c.pending) {
+            Ok(0) => return false,
+            Ok(n) => {
+                c.pending.drain(..n);
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+            Err(_) => return false,
+        }
+    }
+    true
+}
