@@ -37,6 +37,8 @@ pub struct Ctx {
     pub recorder: Recorder,
     /// Pods cache.
     pub pods: Store<Pod>,
+    /// Indexes over the pods cache (by owner, by node, orphans by namespace).
+    pub pod_index: crate::podindex::PodIndex,
     /// ReplicaSets cache.
     pub replicasets: Store<ReplicaSet>,
     /// Deployments cache.
@@ -47,6 +49,23 @@ pub struct Ctx {
     pub leases: Store<Lease>,
     /// Namespaces cache.
     pub namespaces: Store<Namespace>,
+}
+
+impl Ctx {
+    /// Cached pods whose controller has `uid`.
+    pub fn pods_owned_by(&self, uid: &str) -> Vec<Arc<Pod>> {
+        crate::podindex::PodIndex::resolve(&self.pods, &self.pod_index.owned_by(uid))
+    }
+
+    /// Cached pods bound to `node`.
+    pub fn pods_on_node(&self, node: &str) -> Vec<Arc<Pod>> {
+        crate::podindex::PodIndex::resolve(&self.pods, &self.pod_index.on_node(node))
+    }
+
+    /// Cached pods of `ns` without a controller.
+    pub fn orphan_pods_in(&self, ns: &str) -> Vec<Arc<Pod>> {
+        crate::podindex::PodIndex::resolve(&self.pods, &self.pod_index.orphans_in(ns))
+    }
 }
 
 /// `namespace/name` (or `name` for cluster-scoped objects).

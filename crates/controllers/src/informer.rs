@@ -16,12 +16,28 @@ use tracing::warn;
 /// Called for every object the watch delivers; `deleted` is true for deletions.
 pub type Handler<K> = Arc<dyn Fn(&K, bool) + Send + Sync>;
 
+/// Called with the whole store after every (re-)list, so indexes can rebuild.
+pub type OnSynced<K> = Arc<dyn Fn(&[Arc<K>]) + Send + Sync>;
+
 /// Starts watching `api`; returns the store, the task feeding it, and calls `handlers`.
 pub fn spawn<K>(api: Api<K>, handlers: Vec<Handler<K>>) -> (Store<K>, tokio::task::JoinHandle<()>)
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
+    spawn_indexed(api, handlers, None)
+}
+
+/// Like [`spawn`], also calling `on_synced` with the store's content after each list.
+pub fn spawn_indexed<K>(
+    api: Api<K>,
+    handlers: Vec<Handler<K>>,
+    on_synced: Option<OnSynced<K>>,
+) -> (Store<K>, tokio::task::JoinHandle<()>)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
     let (reader, mut writer) = reflector::store::<K>();
+    let synced_view = reader.clone();
     let task = tokio::spawn(async move {
         let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
         tokio::pin!(stream);
@@ -34,7 +50,12 @@ where
                             handlers.iter().for_each(|h| h(o, false))
                         }
                         Event::Delete(o) => handlers.iter().for_each(|h| h(o, true)),
-                        Event::Init | Event::InitDone => {}
+                        Event::InitDone => {
+                            if let Some(f) = &on_synced {
+                                f(&synced_view.state());
+                            }
+                        }
+                        Event::Init => {}
                     }
                 }
                 Err(e) => warn!(kind = %K::kind(&()), error = %e, "watch"),

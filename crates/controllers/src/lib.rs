@@ -11,6 +11,7 @@ pub mod informer;
 pub mod leader;
 pub mod namespace;
 pub mod nodelifecycle;
+pub mod podindex;
 pub mod podutil;
 pub mod replicaset;
 mod run;

@@ -13,8 +13,9 @@ use tracing::info;
 use crate::config::{ControllersConfig, ControllersError};
 use crate::context::{get, key_of, Ctx, Expectations};
 use crate::events::Recorder;
-use crate::informer::{self, Handler};
+use crate::informer::{self, Handler, OnSynced};
 use crate::leader::{run_elected, LeaseLock};
+use crate::podindex::PodIndex;
 use crate::podutil::controller_of;
 use crate::workqueue::{run_workers, WorkQueue};
 use crate::{deployment, gc, namespace, nodelifecycle, replicaset};
@@ -63,28 +64,48 @@ async fn run_all(client: kube::Client, cfg: ControllersConfig) {
     }];
     let (replicasets, t1) = informer::spawn(Api::<ReplicaSet>::all(client.clone()), rs_handlers);
 
-    let pod_handlers: Vec<Handler<Pod>> = vec![{
-        let (rsq, rs_store) = (rsq.clone(), replicasets.clone());
-        Arc::new(move |p: &Pod, _| {
-            let ns = p.metadata.namespace.clone().unwrap_or_default();
-            match controller_of(&p.metadata) {
-                Some(o) if o.kind == "ReplicaSet" => rsq.add(format!("{ns}/{}", o.name)),
-                Some(_) => {}
-                None => {
-                    for rs in rs_store
-                        .state()
-                        .iter()
-                        .filter(|r| r.metadata.namespace.as_deref() == Some(&ns))
-                    {
-                        if replicaset::logic::matches(rs, p) {
-                            rsq.add(key_of(rs.as_ref()));
+    let pod_index = PodIndex::default();
+    let pod_handlers: Vec<Handler<Pod>> = vec![
+        {
+            let ix = pod_index.clone();
+            Arc::new(
+                move |p: &Pod, deleted| {
+                    if deleted {
+                        ix.delete(p)
+                    } else {
+                        ix.apply(p)
+                    }
+                },
+            )
+        },
+        {
+            let (rsq, rs_store) = (rsq.clone(), replicasets.clone());
+            Arc::new(move |p: &Pod, _| {
+                let ns = p.metadata.namespace.clone().unwrap_or_default();
+                match controller_of(&p.metadata) {
+                    Some(o) if o.kind == "ReplicaSet" => rsq.add(format!("{ns}/{}", o.name)),
+                    Some(_) => {}
+                    None => {
+                        for rs in rs_store
+                            .state()
+                            .iter()
+                            .filter(|r| r.metadata.namespace.as_deref() == Some(&ns))
+                        {
+                            if replicaset::logic::matches(rs, p) {
+                                rsq.add(key_of(rs.as_ref()));
+                            }
                         }
                     }
                 }
-            }
-        })
-    }];
-    let (pods, t2) = informer::spawn(Api::<Pod>::all(client.clone()), pod_handlers);
+            })
+        },
+    ];
+    let rebuild: OnSynced<Pod> = {
+        let ix = pod_index.clone();
+        Arc::new(move |all: &[Arc<Pod>]| ix.rebuild(all))
+    };
+    let (pods, t2) =
+        informer::spawn_indexed(Api::<Pod>::all(client.clone()), pod_handlers, Some(rebuild));
     let d_handlers: Vec<Handler<Deployment>> = vec![{
         let dq = dq.clone();
         Arc::new(move |d: &Deployment, _| dq.add(key_of(d)))
@@ -122,6 +143,7 @@ async fn run_all(client: kube::Client, cfg: ControllersConfig) {
         client: client.clone(),
         cfg,
         pods,
+        pod_index,
         replicasets,
         deployments,
         nodes,

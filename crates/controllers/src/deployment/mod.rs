@@ -525,16 +525,13 @@ async fn sync_revision_annotation(ctx: &Ctx, d: &Deployment, rev: i64) -> Result
 }
 
 fn old_pods_running(ctx: &Ctx, ns: &str, olds: &[Arc<ReplicaSet>]) -> bool {
-    let uids: Vec<&str> = olds
-        .iter()
+    olds.iter()
         .filter_map(|r| r.metadata.uid.as_deref())
-        .collect();
-    ctx.pods.state().iter().any(|p| {
-        p.metadata.namespace.as_deref() == Some(ns)
-            && crate::podutil::controller_of(&p.metadata)
-                .is_some_and(|o| uids.contains(&o.uid.as_str()))
-            && (is_active(p) || p.metadata.deletion_timestamp.is_some())
-    })
+        .flat_map(|uid| ctx.pods_owned_by(uid))
+        .any(|p| {
+            p.metadata.namespace.as_deref() == Some(ns)
+                && (is_active(&p) || p.metadata.deletion_timestamp.is_some())
+        })
 }
 
 async fn cleanup_history(

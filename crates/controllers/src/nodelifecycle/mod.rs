@@ -134,12 +134,7 @@ async fn monitor(
 
 async fn mark_pods_not_ready(ctx: &Ctx, node: &str) {
     let now = Timestamp::now();
-    for p in ctx
-        .pods
-        .state()
-        .iter()
-        .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node))
-    {
+    for p in ctx.pods_on_node(node) {
         let mut conds: Vec<PodCondition> = p
             .status
             .as_ref()
@@ -188,39 +183,45 @@ async fn evict(ctx: &Ctx, nodes: &[Arc<Node>]) {
         return;
     }
     let now = Timestamp::now();
-    for p in ctx.pods.state() {
-        let Some(node) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()) else {
-            continue;
-        };
-        let Some(taints) = tainted.get(node) else {
-            continue;
-        };
-        if p.metadata.deletion_timestamp.is_some() {
-            continue;
+    for (node, taints) in &tainted {
+        for p in ctx.pods_on_node(node) {
+            evict_if_intolerant(ctx, &p, node, taints, now).await;
         }
-        let tols = p
-            .spec
-            .as_ref()
-            .and_then(|s| s.tolerations.clone())
-            .unwrap_or_default();
-        if eviction(taints, &tols, now) == Eviction::Now {
-            let ns = p.metadata.namespace.clone().unwrap_or_default();
-            let name = p.metadata.name.clone().unwrap_or_default();
-            info!(pod = %format!("{ns}/{name}"), node, "evicting pod from NoExecute-tainted node");
-            let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-            match api.delete(&name, &DeleteParams::default()).await {
-                Ok(_) => {
-                    ctx.recorder
-                        .record(
-                            p.as_ref(),
-                            EventType::Normal,
-                            "TaintManagerEviction",
-                            &format!("Marking for deletion Pod {ns}/{name}"),
-                        )
-                        .await
-                }
-                Err(e) => debug!(pod = %name, error = %e, "evicting"),
+    }
+}
+
+async fn evict_if_intolerant(
+    ctx: &Ctx,
+    p: &Pod,
+    node: &str,
+    taints: &[k8s_openapi::api::core::v1::Taint],
+    now: Timestamp,
+) {
+    if p.metadata.deletion_timestamp.is_some() {
+        return;
+    }
+    let tols = p
+        .spec
+        .as_ref()
+        .and_then(|s| s.tolerations.clone())
+        .unwrap_or_default();
+    if eviction(taints, &tols, now) == Eviction::Now {
+        let ns = p.metadata.namespace.clone().unwrap_or_default();
+        let name = p.metadata.name.clone().unwrap_or_default();
+        info!(pod = %format!("{ns}/{name}"), node, "evicting pod from NoExecute-tainted node");
+        let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+        match api.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => {
+                ctx.recorder
+                    .record(
+                        p,
+                        EventType::Normal,
+                        "TaintManagerEviction",
+                        &format!("Marking for deletion Pod {ns}/{name}"),
+                    )
+                    .await
             }
+            Err(e) => debug!(pod = %name, error = %e, "evicting"),
         }
     }
 }

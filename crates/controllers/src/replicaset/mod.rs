@@ -83,12 +83,10 @@ pub async fn sync(ctx: Arc<Ctx>, exp: Arc<Expectations>, key: String) -> SyncRes
     let uid = rs.metadata.uid.clone().unwrap_or_default();
     let deleting = rs.metadata.deletion_timestamp.is_some();
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
-    let candidates: Vec<Arc<Pod>> = ctx
-        .pods
-        .state()
-        .into_iter()
-        .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
-        .collect();
+    // Only our own pods (to keep or release) and orphans (to adopt) can matter.
+    let mut candidates: Vec<Arc<Pod>> = ctx.pods_owned_by(&uid);
+    candidates.extend(ctx.orphan_pods_in(ns));
+    candidates.retain(|p| p.metadata.namespace.as_deref() == Some(ns));
     let mut owned: Vec<Arc<Pod>> = Vec::new();
     for p in candidates {
         if !is_active(&p) {
