@@ -217,7 +217,11 @@ impl Runtime {
             .await
             .map_err(RuntimeError::io(format!("running {}", self.oci.name())))?;
         rec.phase = ContainerPhase::Started;
-        if out.status.success() {
+        // A process that exits at once lets the monitor clean the OCI state up before
+        // `runc start` removes exec.fifo; the container did start, so that is success.
+        let raced_cleanup =
+            String::from_utf8_lossy(&out.stderr).contains("exec.fifo: no such file");
+        if out.status.success() || raced_cleanup {
             rec.started_at = now_ns();
             self.save_container(&rec)?;
             return Ok(());
