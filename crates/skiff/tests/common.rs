@@ -27,7 +27,9 @@ pub fn repo_root() -> PathBuf {
 
 /// Builds (once per checkout, cached under target/) the bootcamp image archive for `version`.
 pub fn bootcamp_archive(version: &str) -> PathBuf {
-    let out = repo_root().join(format!("target/e2e-images/kubernetes-bootcamp-{version}.tar"));
+    let out = repo_root().join(format!(
+        "target/e2e-images/kubernetes-bootcamp-{version}.tar"
+    ));
     let lock = repo_root().join("target/e2e-images/.lock");
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     let lock_file = std::fs::File::create(&lock).unwrap();
@@ -68,6 +70,23 @@ pub struct Cluster {
     pub bridge: String,
     pub node_name: String,
     child: Child,
+    /// The server's command line (for `restart_with`).
+    args: Vec<String>,
+}
+
+/// Starts `skiff server` with `args`, appending its stderr to `<dir>/server.log`.
+fn spawn_server(dir: &Path, args: &[String]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start skiff server")
 }
 
 impl Cluster {
@@ -79,7 +98,10 @@ impl Cluster {
     pub fn start_with(airgap: &[PathBuf], extra: &[&str]) -> Cluster {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let pid = std::process::id();
-        let dir = tempfile::Builder::new().prefix("skiff-e2e-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("skiff-e2e-")
+            .tempdir()
+            .unwrap();
         let images = dir.path().join("agent/images");
         std::fs::create_dir_all(&images).unwrap();
         for archive in airgap {
@@ -93,30 +115,77 @@ impl Cluster {
         let bridge = format!("sk{tag}");
         let octet = 100 + (pid as u32 * 7 + n * 13) % 150;
         let node_name = format!("node-{tag}");
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_skiff"));
-        cmd.arg("server")
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(["--https-listen-port", &port.to_string()])
-            .args(["--bind-address", "127.0.0.1"])
-            .arg("--write-kubeconfig")
-            .arg(&kubeconfig)
-            .args(["--kubelet-port", &kubelet_port.to_string()])
-            .args(["--cni-bridge", &bridge])
-            .args(["--cluster-cidr", &format!("10.{octet}.0.0/16")])
-            .args(["--node-name", &node_name])
-            .args(["--node-ip", "127.0.0.1"])
-            .args(["--private-registry", "/nonexistent/registries.yaml"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(log);
-        let child = cmd.spawn().expect("start skiff server");
-        let cluster = Cluster { dir, kubeconfig, port, bridge, node_name, child };
+        let mut args: Vec<String> = vec!["server".into(), "--data-dir".into()];
+        args.push(dir.path().to_string_lossy().to_string());
+        for (flag, value) in [
+            ("--https-listen-port", port.to_string()),
+            ("--bind-address", "127.0.0.1".to_string()),
+            (
+                "--write-kubeconfig",
+                kubeconfig.to_string_lossy().to_string(),
+            ),
+            ("--kubelet-port", kubelet_port.to_string()),
+            ("--cni-bridge", bridge.clone()),
+            ("--cluster-cidr", format!("10.{octet}.0.0/16")),
+            ("--node-name", node_name.clone()),
+            ("--node-ip", "127.0.0.1".to_string()),
+        ] {
+            args.push(flag.into());
+            args.push(value);
+        }
+        // A later `--private-registry` in `extra` overrides this one (clap keeps the last).
+        args.extend([
+            "--private-registry".to_string(),
+            "/nonexistent/registries.yaml".to_string(),
+        ]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let child = spawn_server(dir.path(), &args);
+        let cluster = Cluster {
+            dir,
+            kubeconfig,
+            port,
+            bridge,
+            node_name,
+            child,
+            args,
+        };
         cluster.wait_until("kubeconfig written", Duration::from_secs(30), |c| {
             c.kubeconfig.exists()
         });
         cluster
+    }
+
+    /// Stops the server process (SIGTERM, then SIGKILL after 15 s); containers keep running.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same data dir and ports; `extra` flags are appended
+    /// (e.g. `--disable-agent`). Call `stop` first.
+    pub fn restart_with(&mut self, extra: &[&str]) {
+        let mut args = self.args.clone();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.child = spawn_server(self.dir.path(), &args);
+        let port = self.port;
+        self.wait_until("API server back", Duration::from_secs(30), |_| {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+
+    /// PID of the server process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Runs a kubectl-like command (`program` = /usr/bin/kubectl or the skiff binary with "kubectl").
@@ -139,7 +208,10 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("timed out waiting for {what}\n--- server log tail ---\n{}", self.log_tail(40));
+        panic!(
+            "timed out waiting for {what}\n--- server log tail ---\n{}",
+            self.log_tail(40)
+        );
     }
 
     pub fn log_tail(&self, lines: usize) -> String {
@@ -154,7 +226,9 @@ impl Drop for Cluster {
         let root = self.dir.path().to_string_lossy().to_string();
         // Stop the server, then everything it started that outlives it by design
         // (container monitors and containers), identified by our unique data dir.
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -189,17 +263,53 @@ impl Drop for Cluster {
                 let _ = Command::new("umount").args(["-l", p]).status();
             }
         }
-        let _ = Command::new("ip").args(["link", "del", &self.bridge]).status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .status();
     }
 }
 
 /// Plain HTTP GET on loopback (no client crate needed): returns status line + body.
 pub fn http_get(port: u16, path: &str) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n")
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     let _ = stream.read_to_string(&mut out);
     out
+}
+
+/// What a torn-down cluster left behind under `root`: mounts and processes naming it.
+pub fn leftovers(root: &Path) -> Vec<String> {
+    let root = root.to_string_lossy().to_string();
+    let mut found = vec![];
+    if let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") {
+        found.extend(
+            mounts
+                .lines()
+                .filter(|l| l.contains(&root))
+                .map(|l| format!("mount: {l}")),
+        );
+    }
+    if let Ok(procs) = std::fs::read_dir("/proc") {
+        for entry in procs.flatten() {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(&root) {
+                found.push(format!(
+                    "process {}: {cmdline}",
+                    entry.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    found
 }
