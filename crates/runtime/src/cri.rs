@@ -197,10 +197,17 @@ impl RuntimeService for CriService {
         ok(ExecResponse { url })
     }
 
-    async fn attach(&self, _r: Request<AttachRequest>) -> R<AttachResponse> {
-        Err(Status::unimplemented(
-            "attach is not supported by the skiff runtime yet",
-        ))
+    async fn attach(&self, r: Request<AttachRequest>) -> R<AttachResponse> {
+        let r = r.into_inner();
+        if !(r.stdin || r.stdout || r.stderr) {
+            return Err(Status::invalid_argument(
+                "one of stdin, stdout, and stderr must be set",
+            ));
+        }
+        let url = self
+            .rt
+            .prepare_attach(&r.container_id, r.stdin, r.stdout, r.stderr)?;
+        ok(AttachResponse { url })
     }
 
     async fn port_forward(&self, r: Request<PortForwardRequest>) -> R<PortForwardResponse> {

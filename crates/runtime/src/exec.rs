@@ -118,6 +118,33 @@ impl Runtime {
         })
     }
 
+    /// Attach: a one-time streaming URL for the container's stdio. Stdin is only
+    /// forwarded when the container was created with `stdin` (else ignored); with a terminal
+    /// everything arrives on stdout.
+    pub fn prepare_attach(
+        &self,
+        id: &str,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Result<String, RuntimeError> {
+        let container_id = self.running_container(id)?;
+        let rec = self.container(&container_id)?;
+        let socket = self.layout.attach_socket(&rec.id);
+        if !socket.exists() {
+            return Err(RuntimeError::FailedPrecondition(format!(
+                "container {} has no attach socket (started by an older runtime?)",
+                rec.id
+            )));
+        }
+        self.streams.register(StreamRequest::Attach {
+            socket,
+            stdin: stdin && rec.config.stdin,
+            stdout,
+            stderr: stderr && !rec.config.tty,
+        })
+    }
+
     /// PortForward: a one-time streaming URL.
     pub fn prepare_port_forward(
         &self,

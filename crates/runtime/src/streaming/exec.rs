@@ -34,69 +34,104 @@ struct Resize {
     height: u16,
 }
 
-enum Input {
+/// What a client sent.
+pub(super) enum Input {
+    /// Bytes for stdin.
     Stdin(Vec<u8>),
+    /// The client closed stdin (v5).
     CloseStdin,
+    /// Terminal size (width, height).
     Resize(u16, u16),
 }
 
-impl ExecSession {
-    /// Serve the socket until the command ends.
-    pub async fn run(self, socket: WebSocket) {
-        let (mut sink, mut stream) = socket.split();
-        let (out_tx, mut out_rx) = mpsc::channel::<Message>(64);
-        let (in_tx, in_rx) = mpsc::channel::<Input>(64);
-        let writer = tokio::spawn(async move {
-            while let Some(m) = out_rx.recv().await {
-                let close = matches!(m, Message::Close(_));
-                if sink.send(m).await.is_err() || close {
-                    break;
-                }
+/// The two halves of a channel-protocol socket: frames to send, inputs received.
+pub(super) struct Io {
+    pub(super) out: mpsc::Sender<Message>,
+    pub(super) input: mpsc::Receiver<Input>,
+    writer: tokio::task::JoinHandle<()>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+/// Split `socket` into a frame sender and a decoded input receiver.
+pub(super) fn split(socket: WebSocket) -> Io {
+    let (mut sink, mut stream) = socket.split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Message>(64);
+    let (in_tx, in_rx) = mpsc::channel::<Input>(64);
+    let writer = tokio::spawn(async move {
+        while let Some(m) = out_rx.recv().await {
+            let close = matches!(m, Message::Close(_));
+            if sink.send(m).await.is_err() || close {
+                break;
             }
-        });
-        let reader = tokio::spawn(async move {
-            while let Some(Ok(msg)) = stream.next().await {
-                let data = match msg {
-                    Message::Binary(b) => b.to_vec(),
-                    Message::Close(_) => break,
-                    _ => continue,
-                };
-                let Some((&ch, rest)) = data.split_first() else {
-                    continue;
-                };
-                let input = match ch {
-                    channel::STDIN => Input::Stdin(rest.to_vec()),
-                    channel::RESIZE => match serde_json::from_slice::<Resize>(rest) {
-                        Ok(r) => Input::Resize(r.width, r.height),
-                        Err(_) => continue,
-                    },
-                    channel::CLOSE if rest.first() == Some(&channel::STDIN) => Input::CloseStdin,
-                    _ => continue,
-                };
-                if in_tx.send(input).await.is_err() {
-                    break;
-                }
+        }
+    });
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(msg)) = stream.next().await {
+            let data = match msg {
+                Message::Binary(b) => b.to_vec(),
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            let Some((&ch, rest)) = data.split_first() else {
+                continue;
+            };
+            let input = match ch {
+                channel::STDIN => Input::Stdin(rest.to_vec()),
+                channel::RESIZE => match serde_json::from_slice::<Resize>(rest) {
+                    Ok(r) => Input::Resize(r.width, r.height),
+                    Err(_) => continue,
+                },
+                channel::CLOSE if rest.first() == Some(&channel::STDIN) => Input::CloseStdin,
+                _ => continue,
+            };
+            if in_tx.send(input).await.is_err() {
+                break;
             }
-        });
-        let status = if self.tty {
-            self.run_tty(out_tx.clone(), in_rx).await
-        } else {
-            self.run_pipes(out_tx.clone(), in_rx).await
-        };
-        let text = match status {
-            Ok(code) => channel::exit_status(code),
-            Err(e) => channel::error_status(&e),
-        };
-        let _ = out_tx.send(frame(channel::ERROR, text.as_bytes())).await;
-        let _ = out_tx
+        }
+    });
+    Io {
+        out: out_tx,
+        input: in_rx,
+        writer,
+        reader,
+    }
+}
+
+impl Io {
+    /// Send the final status on the error channel and close with code 1000.
+    pub(super) async fn finish(self, status: String) {
+        let _ = self
+            .out
+            .send(frame(channel::ERROR, status.as_bytes()))
+            .await;
+        let _ = self
+            .out
             .send(Message::Close(Some(axum::extract::ws::CloseFrame {
                 code: 1000,
                 reason: "".into(),
             })))
             .await;
-        drop(out_tx);
-        let _ = writer.await;
-        reader.abort();
+        drop(self.out);
+        let _ = self.writer.await;
+        self.reader.abort();
+    }
+}
+
+impl ExecSession {
+    /// Serve the socket until the command ends.
+    pub async fn run(self, socket: WebSocket) {
+        let mut io = split(socket);
+        let input = std::mem::replace(&mut io.input, mpsc::channel(1).1);
+        let status = if self.tty {
+            self.run_tty(io.out.clone(), input).await
+        } else {
+            self.run_pipes(io.out.clone(), input).await
+        };
+        let text = match status {
+            Ok(code) => channel::exit_status(code),
+            Err(e) => channel::error_status(&e),
+        };
+        io.finish(text).await;
     }
 
     async fn run_pipes(

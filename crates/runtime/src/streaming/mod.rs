@@ -1,6 +1,7 @@
 //! The streaming server: one-time URLs handed out by Exec/Attach/PortForward and
 //! served over WebSocket on 127.0.0.1 (the kubelet relays the frames).
 
+mod attach;
 mod channel;
 mod exec;
 mod portforward;
@@ -36,6 +37,17 @@ pub enum StreamRequest {
         tty: bool,
         /// Stream stdin.
         stdin: bool,
+    },
+    /// Attach to a running container's stdio (through its monitor).
+    Attach {
+        /// The monitor's attach socket.
+        socket: PathBuf,
+        /// Forward stdin.
+        stdin: bool,
+        /// Stream stdout.
+        stdout: bool,
+        /// Stream stderr.
+        stderr: bool,
     },
     /// Forward TCP ports of a pod.
     PortForward {
@@ -76,6 +88,7 @@ impl Streams {
         let token = crate::state::new_id()[..32].to_string();
         let kind = match req {
             StreamRequest::Exec { .. } => "exec",
+            StreamRequest::Attach { .. } => "attach",
             StreamRequest::PortForward { .. } => "portforward",
         };
         let mut map = self
@@ -114,6 +127,7 @@ impl Streams {
         let _ = self.addr.set(addr);
         let app = Router::new()
             .route("/exec/{token}", get(exec_handler))
+            .route("/attach/{token}", get(attach_handler))
             .route("/portforward/{token}", get(portforward_handler))
             .with_state(self.clone());
         tokio::spawn(async move {
@@ -154,6 +168,30 @@ async fn exec_handler(
         cmd,
         tty,
         stdin,
+    };
+    ws.protocols(channel::EXEC_PROTOCOLS)
+        .on_upgrade(move |socket| session.run(socket))
+}
+
+async fn attach_handler(
+    State(streams): State<Arc<Streams>>,
+    Path(token): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Some(StreamRequest::Attach {
+        socket,
+        stdin,
+        stdout,
+        stderr,
+    }) = streams.take(&token)
+    else {
+        return (StatusCode::NOT_FOUND, "unknown or expired session").into_response();
+    };
+    let session = attach::AttachSession {
+        socket,
+        stdin,
+        stdout,
+        stderr,
     };
     ws.protocols(channel::EXEC_PROTOCOLS)
         .on_upgrade(move |socket| session.run(socket))
