@@ -524,7 +524,7 @@ spec:
       periodSeconds: 1
   - name: tcp
     image: {IMAGE}
-    command: ["nc", "-lk", "-p", "8082", "-e", "true"]
+    command: ["nc", "-ll", "-p", "8082", "-e", "true"]
     readinessProbe:
       tcpSocket: {{port: 8082}}
       periodSeconds: 1
@@ -666,7 +666,7 @@ fn agent_restart_keeps_containers_and_cleans_up_deleted_pods() {
 
     // Restart the whole server: the containers keep running.
     c.stop();
-    let runc_root = c.dir.path().join("agent/runtime/runc");
+    let runc_root = c.dir.path().join("agent/runtime/oci");
     let listed = std::process::Command::new("runc")
         .arg("--root")
         .arg(&runc_root)

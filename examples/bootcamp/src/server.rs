@@ -55,17 +55,30 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `kubectl create deployment` declares no containerPort, and the API server's
+    // `pods/NAME/proxy/` then dials the pod IP on port 80 (upstream's default): answer there
+    // too, best effort, so the tutorial's proxy step reaches the app.
+    if port == 8080 {
+        if let Ok(extra) = TcpListener::bind(("0.0.0.0", 80)) {
+            let app = Arc::clone(&app);
+            std::thread::spawn(move || accept_loop(extra, &app));
+        }
+    }
     println!(
         "Kubernetes Bootcamp App Started At: {} | Running On:  {} \n",
         clock::now_iso(),
         app.host
     );
+    accept_loop(listener, &app);
+    ExitCode::SUCCESS
+}
+
+fn accept_loop(listener: TcpListener, app: &Arc<App>) {
     for conn in listener.incoming() {
         let Ok(stream) = conn else { continue };
-        let app = Arc::clone(&app);
+        let app = Arc::clone(app);
         std::thread::spawn(move || serve(stream, &app));
     }
-    ExitCode::SUCCESS
 }
 
 fn usage() -> ExitCode {
