@@ -20,7 +20,10 @@ pub async fn run(args: ImageArgs) -> anyhow::Result<()> {
         ImageCommand::Pull { reference } => {
             let progress = progress_printer();
             let image = store.pull(&reference, None, Some(progress)).await?;
-            println!("\npulled {} ({}, {} bytes)", reference, image.id, image.size);
+            println!(
+                "\npulled {} ({}, {} bytes)",
+                reference, image.id, image.size
+            );
         }
         ImageCommand::List => {
             println!("{:<60} {:<20} {:>12}", "IMAGE", "IMAGE ID", "SIZE");
@@ -49,7 +52,11 @@ fn progress_printer() -> skiff_images::ProgressFn {
         let line = if p.done {
             format!("{short}: done ({})", human_size(p.total))
         } else {
-            format!("{short}: {} / {}", human_size(p.downloaded), human_size(p.total))
+            format!(
+                "{short}: {} / {}",
+                human_size(p.downloaded),
+                human_size(p.total)
+            )
         };
         if let Ok(mut last) = last.lock() {
             if *last != line {

@@ -148,6 +148,9 @@ fn interface_ipv4(iface: &str) -> Option<IpAddr> {
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let word = text.split_whitespace().skip_while(|w| *w != "inet").nth(1)?;
+    let word = text
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)?;
     word.split('/').next()?.parse().ok()
 }

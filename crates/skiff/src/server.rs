@@ -103,8 +103,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         if let Some(agent) = agent {
             log_exit("node agent", agent.await);
         }
-        log_exit("scheduler", scheduler.await.map(|r| r.map_err(anyhow::Error::from)));
-        log_exit("controllers", controllers.await.map(|r| r.map_err(anyhow::Error::from)));
+        log_exit(
+            "scheduler",
+            scheduler.await.map(|r| r.map_err(anyhow::Error::from)),
+        );
+        log_exit(
+            "controllers",
+            controllers.await.map(|r| r.map_err(anyhow::Error::from)),
+        );
     })
     .await;
     api.shutdown().await;
@@ -130,7 +136,9 @@ async fn open_store(
     let path = match endpoint {
         None => data_dir.join("server/db/state.db"),
         Some(e) if e.starts_with("sqlite://") => e.trim_start_matches("sqlite://").into(),
-        Some(e) => bail!("unsupported --datastore-endpoint {e:?}: use sqlite:///PATH or etcd://HOST:PORT[,…]"),
+        Some(e) => bail!(
+            "unsupported --datastore-endpoint {e:?}: use sqlite:///PATH or etcd://HOST:PORT[,…]"
+        ),
     };
     let store = skiff_store::SqliteStore::open(&path)
         .with_context(|| format!("opening store {}", path.display()))?;

@@ -223,12 +223,9 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let root = self.dir.path().to_string_lossy().to_string();
-        // Stop the server, then everything it started that outlives it by design
-        // (container monitors and containers), identified by our unique data dir.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
+        // Stop the server gracefully, then everything that outlives it by design (container
+        // monitors, containers, sandboxes, mounts, the bridge) with the project's killall.
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -238,33 +235,10 @@ impl Drop for Cluster {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        for _ in 0..3 {
-            let _ = Command::new("pkill").args(["-9", "-f", &root]).status();
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        if let Ok(state) = std::fs::read_dir(self.dir.path().join("agent/runtime")) {
-            drop(state);
-            let _ = Command::new("sh")
-                .arg("-c")
-                .arg(format!(
-                    "for c in $(runc --root {root}/agent/runtime/oci list -q 2>/dev/null); do runc --root {root}/agent/runtime/oci delete -f $c; done"
-                ))
-                .status();
-        }
-        // Unmount everything under the data dir, deepest first.
-        if let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") {
-            let mut points: Vec<&str> = mounts
-                .lines()
-                .filter_map(|l| l.split_whitespace().nth(1))
-                .filter(|p| p.starts_with(&root))
-                .collect();
-            points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-            for p in points {
-                let _ = Command::new("umount").args(["-l", p]).status();
-            }
-        }
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.bridge])
+        let _ = Command::new("bash")
+            .arg(repo_root().join("scripts/killall.sh"))
+            .arg(self.dir.path())
+            .arg(&self.bridge)
             .status();
     }
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Stops a Skiff node completely (like k3s-killall.sh): the server/agent, every container,
+# monitor and pod sandbox under DATA_DIR, their mounts and the pod bridge.
+#   scripts/killall.sh [DATA_DIR] [BRIDGE]      (defaults: /var/lib/skiff skiff0)
+set -u
+dir=${1:-/var/lib/skiff}
+bridge=${2:-skiff0}
+dir=$(cd "$dir" 2>/dev/null && pwd) || exit 0
+oci="$dir/agent/runtime/oci"
+# The server first, so nothing restarts what we stop.
+pkill -TERM -f "skiff (server|agent) .*--data-dir $dir( |$)" 2>/dev/null
+sleep 0.5
+pkill -KILL -f "skiff (server|agent) .*--data-dir $dir( |$)" 2>/dev/null
+if [ -d "$oci" ]; then
+  for id in $(runc --root "$oci" list -q 2>/dev/null); do
+    runc --root "$oci" kill "$id" KILL >/dev/null 2>&1
+    runc --root "$oci" delete -f "$id" >/dev/null 2>&1
+  done
+fi
+# Monitors and infra processes carry paths under the data dir in their arguments.
+pkill -KILL -f "runtime-helper .*$dir/" 2>/dev/null
+sleep 0.2
+# Unmount deepest first: overlays, netns bind mounts, volumes.
+grep " $dir/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
+  umount -l "$m" 2>/dev/null
+done
+ip link del "$bridge" 2>/dev/null
+exit 0
