@@ -15,7 +15,7 @@ use tokio::io::AsyncBufReadExt;
 use crate::error::RuntimeError;
 use crate::rootfs;
 use crate::runtime::Runtime;
-use crate::spec::{self, SpecInputs};
+use crate::spec::{self, PidNamespace, SpecInputs};
 use crate::state::{
     new_id, now_ns, process_alive, read_json, write_json, ContainerPhase, ContainerRecord,
     ExitRecord,
@@ -66,7 +66,8 @@ impl Runtime {
                 image: &image.config,
                 rootfs: &root,
                 netns,
-                infra_pid: sb.infra_pid.unwrap_or(0),
+                ns_pid: sb.ns_pid.or(sb.infra_pid).unwrap_or(0),
+                pid_ns: self.pid_namespace(&config, &sb)?,
                 sandbox_dir: &sandbox_dir,
                 cgroup_path: &cgroup_path,
                 memsw: Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists(),
@@ -122,6 +123,47 @@ impl Runtime {
                 Err(e)
             }
         }
+    }
+
+    /// The PID namespace a container asks for (CRI NamespaceMode of `pid`).
+    fn pid_namespace(
+        &self,
+        config: &ContainerConfig,
+        sb: &crate::state::SandboxRecord,
+    ) -> Result<PidNamespace, RuntimeError> {
+        use crate::sandbox::{namespace_options, NODE, POD, TARGET};
+        let ns = config
+            .linux
+            .as_ref()
+            .and_then(|l| l.security_context.as_ref())
+            .and_then(|s| s.namespace_options.clone());
+        let Some(ns) = ns else {
+            return Ok(PidNamespace::Own);
+        };
+        Ok(match ns.pid {
+            NODE => PidNamespace::Host,
+            POD if namespace_options(&sb.config).pid == POD => {
+                let pid = sb.ns_pid.ok_or_else(|| {
+                    RuntimeError::FailedPrecondition(format!(
+                        "sandbox {} has no shared PID namespace",
+                        sb.id
+                    ))
+                })?;
+                PidNamespace::Join(format!("/proc/{pid}/ns/pid").into())
+            }
+            TARGET => {
+                let target = self.container(&ns.target_id)?;
+                let pid = target.pid.filter(|_| self.exit_of(&target).is_none());
+                let pid = pid.ok_or_else(|| {
+                    RuntimeError::FailedPrecondition(format!(
+                        "target container {} is not running",
+                        ns.target_id
+                    ))
+                })?;
+                PidNamespace::Join(format!("/proc/{pid}/ns/pid").into())
+            }
+            _ => PidNamespace::Own,
+        })
     }
 
     /// Start the monitor, which runs the OCI runtime's `create` and then holds the

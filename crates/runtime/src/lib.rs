@@ -20,6 +20,7 @@ mod pty;
 pub mod rootfs;
 pub mod runtime;
 pub mod sandbox;
+pub mod seccomp;
 mod server;
 pub mod spec;
 pub mod state;

@@ -19,14 +19,30 @@ use crate::netns;
 use crate::runtime::Runtime;
 use crate::state::{new_id, now_ns, process_alive, process_start_time, SandboxRecord};
 
-const NODE_NETWORK: i32 = 2;
+/// CRI NamespaceMode values.
+pub const POD: i32 = 0;
+/// One namespace per container.
+pub const CONTAINER: i32 = 1;
+/// The node's namespace.
+pub const NODE: i32 = 2;
+/// Another container's namespace (`target_id`).
+pub const TARGET: i32 = 3;
 
-fn host_network(cfg: &PodSandboxConfig) -> bool {
+/// The pod's namespace options; without any, every namespace is per pod except
+/// PID, which is per container (what the kubelet sends by default).
+pub fn namespace_options(cfg: &PodSandboxConfig) -> NamespaceOption {
     cfg.linux
         .as_ref()
         .and_then(|l| l.security_context.as_ref())
-        .and_then(|s| s.namespace_options.as_ref())
-        .is_some_and(|n| n.network == NODE_NETWORK)
+        .and_then(|s| s.namespace_options.clone())
+        .unwrap_or(NamespaceOption {
+            pid: CONTAINER,
+            ..Default::default()
+        })
+}
+
+fn host_network(cfg: &PodSandboxConfig) -> bool {
+    namespace_options(cfg).network == NODE
 }
 
 /// `/etc/resolv.conf` text for a DNS config (the host's file when there is none).
@@ -83,6 +99,7 @@ impl Runtime {
             ip: None,
             cni_result: None,
             infra_pid: None,
+            ns_pid: None,
             infra_start: 0,
             cgroup_parent: cgroup_parent(&config),
             config,
@@ -128,6 +145,13 @@ impl Runtime {
         if !hostnet {
             cmd.arg("--netns").arg(&rec.netns);
         }
+        let ns = namespace_options(&rec.config);
+        if ns.pid == POD {
+            cmd.arg("--pid-ns").arg("true");
+        }
+        if ns.ipc == NODE {
+            cmd.arg("--host-ipc").arg("true");
+        }
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -161,11 +185,12 @@ impl Runtime {
             }
             None => None,
         };
-        if ready.as_deref() != Some("ready") {
+        let Some(rest) = ready.as_deref().and_then(|l| l.strip_prefix("ready")) else {
             return Err(RuntimeError::Internal(
                 "infra process failed to start".into(),
             ));
-        }
+        };
+        rec.ns_pid = rest.trim().parse().ok().or(pid);
         rec.infra_start = pid.and_then(process_start_time).unwrap_or(0);
         let write = |name: &str, text: String| {
             std::fs::write(dir.join(name), text)
@@ -263,16 +288,7 @@ impl Runtime {
     /// PodSandboxStatus.
     pub fn sandbox_status(&self, id: &str) -> Result<PodSandboxStatus, RuntimeError> {
         let rec = self.sandbox(id)?;
-        let ns = rec
-            .config
-            .linux
-            .as_ref()
-            .and_then(|l| l.security_context.as_ref())
-            .and_then(|s| s.namespace_options.clone())
-            .unwrap_or(NamespaceOption {
-                pid: 1,
-                ..Default::default()
-            });
+        let ns = namespace_options(&rec.config);
         Ok(PodSandboxStatus {
             id: rec.id.clone(),
             metadata: rec.config.metadata.clone(),

@@ -26,6 +26,9 @@ pub enum SpecError {
     /// oci-spec rejected a value.
     #[error("oci spec: {0}")]
     Oci(#[from] oci_spec::OciSpecError),
+    /// The seccomp profile could not be built.
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::SeccompError),
 }
 
 /// Everything besides the CRI config that a container's spec depends on.
@@ -40,14 +43,27 @@ pub struct SpecInputs<'a> {
     pub rootfs: &'a Path,
     /// Network namespace to join (None = host network).
     pub netns: Option<&'a Path>,
-    /// PID of the infra process (IPC/UTS namespaces).
-    pub infra_pid: i32,
+    /// PID holding the pod's IPC/UTS namespaces (the infra process).
+    pub ns_pid: i32,
+    /// The container's PID namespace.
+    pub pid_ns: PidNamespace,
     /// Directory with the sandbox's hosts, hostname, resolv.conf and shm/.
     pub sandbox_dir: &'a Path,
     /// cgroupsPath.
     pub cgroup_path: &'a str,
     /// Whether memory.memsw is available (swap accounting).
     pub memsw: bool,
+}
+
+/// Where a container's processes get their PID namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PidNamespace {
+    /// A new one (CRI `CONTAINER`).
+    Own,
+    /// The node's (`NODE`, hostPID).
+    Host,
+    /// Join this one (`POD`: the pod's infra, or `TARGET`: another container's).
+    Join(PathBuf),
 }
 
 const DEFAULT_CAPS: &[&str] = &[
@@ -355,6 +371,7 @@ pub fn build(inp: &SpecInputs<'_>) -> Result<Spec, SpecError> {
     } else {
         capabilities(cfg)
     };
+    let seccomp = crate::seccomp::profile(sc, &caps)?;
     let process = ProcessBuilder::default()
         .terminal(cfg.tty)
         .args(argv(cfg, inp.image)?)
@@ -378,14 +395,23 @@ pub fn build(inp: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .oom_score_adj(res.map(|r| r.oom_score_adj as i32).unwrap_or(0))
         .build()?;
 
-    let mut namespaces = vec![
-        LinuxNamespaceBuilder::default()
-            .typ(LinuxNamespaceType::Pid)
-            .build()?,
-        LinuxNamespaceBuilder::default()
-            .typ(LinuxNamespaceType::Mount)
-            .build()?,
-    ];
+    let mut namespaces = vec![LinuxNamespaceBuilder::default()
+        .typ(LinuxNamespaceType::Mount)
+        .build()?];
+    match &inp.pid_ns {
+        PidNamespace::Own => namespaces.push(
+            LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::Pid)
+                .build()?,
+        ),
+        PidNamespace::Join(path) => namespaces.push(
+            LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::Pid)
+                .path(path)
+                .build()?,
+        ),
+        PidNamespace::Host => {}
+    }
     if let Some(netns) = inp.netns {
         namespaces.push(
             LinuxNamespaceBuilder::default()
@@ -401,7 +427,7 @@ pub fn build(inp: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         namespaces.push(
             LinuxNamespaceBuilder::default()
                 .typ(typ)
-                .path(format!("/proc/{}/ns/{name}", inp.infra_pid))
+                .path(format!("/proc/{}/ns/{name}", inp.ns_pid))
                 .build()?,
         );
     }
@@ -421,7 +447,11 @@ pub fn build(inp: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .as_ref()
         .map(|l| l.sysctls.clone())
         .unwrap_or_default();
-    let linux = LinuxBuilder::default()
+    let mut linux = LinuxBuilder::default();
+    if let Some(profile) = seccomp {
+        linux = linux.seccomp(profile);
+    }
+    let linux = linux
         .namespaces(namespaces)
         .cgroups_path(PathBuf::from(inp.cgroup_path))
         .resources(resources(res, inp.memsw)?)

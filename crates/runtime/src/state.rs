@@ -48,6 +48,10 @@ pub struct SandboxRecord {
     pub cni_result: Option<serde_json::Value>,
     /// PID of the infra process.
     pub infra_pid: Option<i32>,
+    /// PID whose `/proc/PID/ns/*` are the pod's namespaces (the infra process, or
+    /// its child that is PID 1 of the pod's PID namespace); None in old records.
+    #[serde(default)]
+    pub ns_pid: Option<i32>,
     /// Start time (clock ticks since boot) of the infra process, to detect PID reuse.
     pub infra_start: u64,
     /// Parent cgroup of the pod's containers (relative, `/skiff/<uid>` style).
