@@ -79,11 +79,7 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
     let holder = holder.map(|c| Pid::from_raw(c.id() as i32));
     loop {
         match signals.wait() {
-            Ok(Signal::SIGCHLD) => {
-                if reap(holder) {
-                    return Ok(1);
-                }
-            }
+            Ok(Signal::SIGCHLD) if reap(holder) => return Ok(1),
             Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => {
                 if let Some(h) = holder {
                     let _ = kill(h, Signal::SIGKILL);
