@@ -1,6 +1,8 @@
 //! API server benchmark: pod creates/s and latency over HTTPS at 1 and 32 clients,
 //! LIST of 10,000 pods, watch fan-out to 200 watchers of a 10,000-write burst, idle RSS.
 //! Run: `cargo run -p skiff-apiserver --release --example apiserver_bench`.
+//! The server runs in a child process (this binary with `serve DIR`), so the RSS
+//! figures are the server's alone.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -128,24 +130,30 @@ fn pct(l: &[Duration], p: f64) -> f64 {
     l[((l.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1000.0
 }
 
-fn rss_mb() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+/// VmRSS and RssAnon of a process, MB.
+fn rss_mb(pid: u32) -> (f64, f64) {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    };
+    (field("VmRSS:"), field("RssAnon:"))
 }
 
-#[tokio::main]
-async fn main() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store =
-        skiff_store::SqliteStore::open(&dir.path().join("server/db/state.db")).expect("store");
+fn print_rss(what: &str, pid: u32) {
+    let (rss, anon) = rss_mb(pid);
+    println!("server RSS {what}: {rss:.1} MB (anon {anon:.1} MB)");
+}
+
+/// Child mode: serve on a fresh store under `dir`, write `dir/ready` (port, token, CA).
+async fn serve(dir: std::path::PathBuf) {
+    let store = skiff_store::SqliteStore::open(&dir.join("server/db/state.db")).expect("store");
     let server = start(ApiServerConfig {
-        data_dir: dir.path().to_path_buf(),
+        data_dir: dir.clone(),
         bind_address: "127.0.0.1".parse().expect("ip"),
         port: 0,
         store: Arc::new(store),
@@ -155,21 +163,47 @@ async fn main() {
     })
     .await
     .expect("start");
+    let ready = serde_json::json!({"port": server.port(), "token": server.admin_token(), "ca": server.ca_pem()});
+    std::fs::write(dir.join("ready.tmp"), ready.to_string()).expect("ready");
+    std::fs::rename(dir.join("ready.tmp"), dir.join("ready")).expect("ready");
+    std::future::pending::<()>().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("serve") {
+        serve(args.get(2).expect("serve DIR").into()).await;
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .arg("serve")
+        .arg(dir.path())
+        .spawn()
+        .expect("spawn server");
+    let pid = child.id();
+    let ready = dir.path().join("ready");
+    let t0 = Instant::now();
+    while !ready.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "server did not start");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&ready).expect("ready")).expect("ready json");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    println!(
-        "idle RSS (server + bench client, process): {:.1} MB",
-        rss_mb()
-    );
+    print_rss("idle after start", pid);
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut server.ca_pem().as_bytes()) {
+    for c in rustls_pemfile::certs(&mut info["ca"].as_str().unwrap_or("").as_bytes()) {
         roots.add(c.expect("ca")).expect("root");
     }
     let tls = rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth();
     let c = Arc::new(Conn {
-        port: server.port(),
-        token: server.admin_token(),
+        port: info["port"].as_u64().expect("port") as u16,
+        token: info["token"].as_str().expect("token").to_string(),
         tls: Arc::new(tls),
     });
     create_ns(&c, "b1").await;
@@ -191,6 +225,7 @@ async fn main() {
     );
     // Top up to 10,000 pods.
     let (_, _) = creates(&c, "b1", "c", 10, 10).await;
+    print_rss("after 10,000 creates", pid);
     let mut s = c.open().await;
     for (label, accept) in [
         ("JSON", "application/json"),
@@ -220,6 +255,7 @@ async fn main() {
         );
     }
 
+    print_rss("after the LISTs", pid);
     // Watch fan-out.
     let r = s
         .send_request(c.req(
@@ -288,6 +324,10 @@ async fn main() {
         wel.as_secs_f64(),
         t0.elapsed().as_secs_f64()
     );
-    println!("RSS after load: {:.1} MB", rss_mb());
-    server.shutdown().await;
+    print_rss("right after the watch burst", pid);
+    drop(s);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    print_rss("5 s later, connections closed", pid);
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -2,9 +2,11 @@
 //! discovery, CRUD, watch, patch, subresources, Table output, authentication.
 
 mod bootstrap;
+mod decode;
 mod discovery;
 mod httputil;
 mod ipalloc;
+mod join;
 mod objects;
 mod openapi;
 mod path;

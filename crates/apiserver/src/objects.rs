@@ -38,6 +38,65 @@ pub fn decode(kv: &KeyValue) -> Result<Value, serde_json::Error> {
     Ok(v)
 }
 
+/// Like [`decode`] but without `metadata.managedFields`: for selectors and Table
+/// cells, which never read them (they are the bulk of a small object's tree).
+pub fn decode_lean(kv: &KeyValue) -> Result<Value, serde_json::Error> {
+    let mut v = serde_json::from_slice::<Lean>(&kv.value)?.0;
+    set_rv(&mut v, kv.mod_revision);
+    Ok(v)
+}
+
+/// An object decoded without `metadata.managedFields`.
+struct Lean(Value);
+
+impl<'de> serde::Deserialize<'de> for Lean {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Lean, D::Error> {
+        d.deserialize_map(SkipVisitor { top: true }).map(Lean)
+    }
+}
+
+/// Builds a map, skipping `managedFields` inside the top-level `metadata`.
+struct SkipVisitor {
+    top: bool,
+}
+
+struct MetaSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for MetaSeed {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(SkipVisitor { top: false })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SkipVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(k) = m.next_key::<String>()? {
+            if self.top && k == "metadata" {
+                let v = m.next_value_seed(MetaSeed)?;
+                out.insert(k, v);
+            } else if !self.top && k == "managedFields" {
+                m.next_value::<serde::de::IgnoredAny>()?;
+            } else {
+                let v = m.next_value::<Value>()?;
+                out.insert(k, v);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
 /// Serializes an object for storage (without its resourceVersion).
 pub fn encode(obj: &Value) -> Vec<u8> {
     let mut o = obj.clone();
@@ -118,6 +177,56 @@ pub fn write_with_rv(raw: &[u8], rev: i64, out: &mut Vec<u8>) {
     }
 }
 
+/// Writes the top-level `metadata` object of the stored bytes with `resourceVersion`
+/// spliced in; false (nothing written) when the bytes have no such object.
+pub fn write_metadata_with_rv(raw: &[u8], rev: i64, out: &mut Vec<u8>) -> bool {
+    let Some(open) = top_level_metadata_open(raw) else {
+        return false;
+    };
+    let Some(close) = matching_close(raw, open) else {
+        return false;
+    };
+    out.extend_from_slice(b"{\"resourceVersion\":\"");
+    out.extend_from_slice(rev.to_string().as_bytes());
+    out.push(b'"');
+    let body = &raw[open..close];
+    if body.iter().any(|b| !b.is_ascii_whitespace()) {
+        out.push(b',');
+    }
+    out.extend_from_slice(body);
+    out.push(b'}');
+    true
+}
+
+/// Index of the `}` closing the object whose body starts at `open`.
+fn matching_close(raw: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 1usize;
+    let mut i = open;
+    while i < raw.len() {
+        match raw[i] {
+            b'"' => {
+                i += 1;
+                while i < raw.len() && raw[i] != b'"' {
+                    if raw[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Index just after the `{` of the top-level `"metadata":{`.
 fn top_level_metadata_open(raw: &[u8]) -> Option<usize> {
     let mut depth = 0usize;
@@ -175,5 +284,36 @@ mod tests {
         write_with_rv(br#"{"kind":"A\"metadata\"","metadata":{}}"#, 3, &mut out);
         let v: Value = serde_json::from_slice(&out).expect("json");
         assert_eq!(v["metadata"]["resourceVersion"], "3");
+    }
+
+    #[test]
+    fn metadata_slice_with_rv() {
+        let mut out = Vec::new();
+        assert!(write_metadata_with_rv(
+            br#"{"kind":"Pod","metadata":{"name":"a","labels":{"x":"}"}},"spec":{}}"#,
+            9,
+            &mut out
+        ));
+        let v: Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(v["resourceVersion"], "9");
+        assert_eq!(v["labels"]["x"], "}");
+        let mut out = Vec::new();
+        assert!(write_metadata_with_rv(br#"{"metadata":{}}"#, 2, &mut out));
+        assert_eq!(out, br#"{"resourceVersion":"2"}"#);
+    }
+
+    #[test]
+    fn lean_decode_drops_managed_fields_only() {
+        let kv = KeyValue {
+            key: "k".into(),
+            value: br#"{"metadata":{"name":"a","managedFields":[{"x":1}],"labels":{"l":"v"}},"spec":{"managedFields":1}}"#.to_vec(),
+            create_revision: 1,
+            mod_revision: 4,
+        };
+        let v = decode_lean(&kv).expect("lean");
+        assert!(v["metadata"].get("managedFields").is_none());
+        assert_eq!(v["metadata"]["labels"]["l"], "v");
+        assert_eq!(v["metadata"]["resourceVersion"], "4");
+        assert_eq!(v["spec"]["managedFields"], 1);
     }
 }

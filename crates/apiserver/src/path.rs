@@ -9,6 +9,8 @@ pub enum Route {
     Version,
     /// /cacerts.
     CaCerts,
+    /// /v1-skiff/kubelet-serving-cert (node join: sign a kubelet serving certificate).
+    KubeletServingCert,
     /// /api.
     CoreVersions,
     /// /apis.
@@ -54,6 +56,7 @@ pub fn parse(path: &str) -> Route {
         [h, ..] if *h == "healthz" || *h == "livez" || *h == "readyz" => return Route::Health,
         ["version"] => return Route::Version,
         ["cacerts"] => return Route::CaCerts,
+        ["v1-skiff", "kubelet-serving-cert"] => return Route::KubeletServingCert,
         ["api"] => return Route::CoreVersions,
         ["apis"] => return Route::Groups,
         ["apis", g] => return Route::Group((*g).to_string()),

@@ -73,6 +73,12 @@ pub async fn handle(state: Arc<State>, client_cert: bool, req: Request<Incoming>
         }
         Route::OpenApi(_) => error_response(&ApiError::no_route()),
         Route::Resource(rp) => crate::rest::dispatch(state, rp, req, output).await,
+        Route::KubeletServingCert if req.method() == Method::POST => {
+            match crate::join::kubelet_serving_cert(&state, req.uri().query()) {
+                Ok(r) => r,
+                Err(e) => error_response(&e),
+            }
+        }
         Route::CoreVersions | Route::Groups | Route::Group(_) | Route::Resources(..) => {
             error_response(&ApiError::new(
                 405,

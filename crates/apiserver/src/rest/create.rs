@@ -133,14 +133,20 @@ async fn check_target_namespace(ctx: &Ctx, name: &str) -> ApiResult<()> {
     let terminating = nsobj.pointer("/metadata/deletionTimestamp").is_some()
         || nsobj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating");
     if terminating {
-        return Err(ApiError::forbidden(
+        let mut e = ApiError::forbidden(
             ctx.res.group,
             ctx.res.plural,
             name,
             &format!(
                 "unable to create new content in namespace {ns} because it is being terminated"
             ),
-        ));
+        );
+        e.details.causes.push(Cause {
+            reason: "NamespaceTerminating".into(),
+            field: "metadata.namespace".into(),
+            message: format!("namespace {ns} is being terminated"),
+        });
+        return Err(e);
     }
     Ok(())
 }
@@ -306,7 +312,7 @@ pub async fn create_object(ctx: &Ctx, mut obj: Value) -> ApiResult<Value> {
             }],
         ));
     }
-    check_target_namespace(ctx, if name.is_empty() { &gen } else { &name }).await?;
+    check_target_namespace(ctx, &name).await?;
     {
         let m = meta_mut(&mut obj)
             .ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;

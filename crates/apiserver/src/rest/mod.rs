@@ -10,9 +10,7 @@ mod subres;
 mod update;
 mod watch;
 
-use crate::httputil::{
-    content_type, decode_object, error_response, read_body, Output, Query, Resp,
-};
+use crate::httputil::{content_type, error_response, read_body, Output, Query, Resp};
 use crate::objects;
 use crate::path::ResourcePath;
 use crate::resources::{find_resource, ResourceInfo};
@@ -182,7 +180,13 @@ pub async fn dispatch(
 
 async fn body_object(ctx: &Ctx, req: Request<Incoming>) -> ApiResult<Value> {
     let body = read_body(req.into_body()).await?;
-    decode_object(&content_type(&ctx.headers), &body)
+    let kind = match ctx.sub.as_deref() {
+        Some("eviction") => "Eviction",
+        Some("binding") => "Binding",
+        Some("scale") => "Scale",
+        _ => ctx.res.kind,
+    };
+    crate::decode::request_object(kind, &content_type(&ctx.headers), &body)
 }
 
 async fn body_bytes(req: Request<Incoming>) -> ApiResult<Bytes> {

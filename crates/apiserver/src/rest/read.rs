@@ -124,7 +124,15 @@ pub async fn list(ctx: &Ctx) -> ApiResult<Resp> {
             }
         }
     };
-    let fast = sel.is_empty() && ctx.output == Output::Json;
+    let mut table = match ctx.output {
+        Output::Table(v) => {
+            render::check_table_options(ctx)?;
+            Some(render::TableWriter::new(ctx, v))
+        }
+        _ => None,
+    };
+    // Objects are decoded one at a time, only for selectors and Table cells.
+    let need_obj = !sel.is_empty() || table.is_some();
     let page = if limit == 0 {
         0
     } else if sel.is_empty() {
@@ -132,8 +140,8 @@ pub async fn list(ctx: &Ctx) -> ApiResult<Resp> {
     } else {
         limit.max(500)
     };
-    let mut kvs = Vec::new();
-    let mut objs = Vec::new();
+    let mut kept = Vec::new();
+    let mut count = 0usize;
     let mut cont = None;
     let mut list_rev;
     loop {
@@ -148,17 +156,22 @@ pub async fn list(ctx: &Ctx) -> ApiResult<Resp> {
         let mut full = false;
         for (i, kv) in r.items.into_iter().enumerate() {
             last_key = Some(kv.key.clone());
-            if fast {
-                kvs.push(kv);
-            } else {
-                let Ok(obj) = objects::decode(&kv) else {
+            if need_obj {
+                let Ok(obj) = objects::decode_lean(&kv) else {
                     continue;
                 };
-                if sel.matches(&obj) {
-                    objs.push(obj);
+                if !sel.matches(&obj) {
+                    continue;
                 }
+                match table.as_mut() {
+                    Some(t) => t.push(ctx, &kv.value, kv.mod_revision, &obj),
+                    None => kept.push(kv),
+                }
+            } else {
+                kept.push(kv);
             }
-            if limit > 0 && kvs.len() + objs.len() >= limit {
+            count += 1;
+            if limit > 0 && count >= limit {
                 full = i + 1 < n || r.more;
                 break;
             }
@@ -176,12 +189,19 @@ pub async fn list(ctx: &Ctx) -> ApiResult<Resp> {
     if let Some(c) = cont {
         meta["continue"] = json!(c);
     }
-    if fast {
-        let raws: Vec<(&[u8], i64)> = kvs
+    if let Some(t) = table {
+        return Ok(t.finish(ctx, &meta));
+    }
+    if ctx.output == Output::Json {
+        let raws: Vec<(&[u8], i64)> = kept
             .iter()
             .map(|kv| (kv.value.as_slice(), kv.mod_revision))
             .collect();
         return Ok(render::raw_list(ctx, &raws, &meta));
     }
+    let objs = kept
+        .iter()
+        .filter_map(|kv| objects::decode(kv).ok())
+        .collect();
     render::list(ctx, objs, meta)
 }

@@ -130,7 +130,82 @@ pub fn raw_list(ctx: &Ctx, raws: &[(&[u8], i64)], list_meta: &Value) -> Resp {
     bytes_response(200, "application/json", out)
 }
 
+/// A Table of stored objects written row by row straight to bytes, so a LIST never
+/// holds more than one decoded object. Rows of the default `includeObject=Metadata`
+/// splice each object's stored metadata instead of rebuilding it.
+pub struct TableWriter {
+    rows: Vec<u8>,
+    n: usize,
+    now: chrono::DateTime<chrono::Utc>,
+    include: String,
+    version: &'static str,
+}
+
+impl TableWriter {
+    /// An empty table for `ctx`'s resource, meta.k8s.io `version`.
+    pub fn new(ctx: &Ctx, version: &'static str) -> TableWriter {
+        TableWriter {
+            rows: Vec::with_capacity(64 * 1024),
+            n: 0,
+            now: chrono::Utc::now(),
+            include: ctx.query.get("includeObject").unwrap_or("Metadata").to_string(),
+            version,
+        }
+    }
+
+    /// Appends the row of one object: `raw` stored bytes at revision `rev`, `obj` decoded.
+    pub fn push(&mut self, ctx: &Ctx, raw: &[u8], rev: i64, obj: &Value) {
+        let out = &mut self.rows;
+        if self.n > 0 {
+            out.push(b',');
+        }
+        self.n += 1;
+        out.extend_from_slice(b"{\"cells\":");
+        if serde_json::to_writer(&mut *out, &cells(ctx.res, obj, self.now)).is_err() {
+            out.extend_from_slice(b"[]");
+        }
+        match self.include.as_str() {
+            "None" => {}
+            "Object" => {
+                out.extend_from_slice(b",\"object\":");
+                crate::objects::write_with_rv(raw, rev, out);
+            }
+            _ => {
+                out.extend_from_slice(b",\"object\":{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/");
+                out.extend_from_slice(self.version.as_bytes());
+                out.extend_from_slice(b"\",\"metadata\":");
+                if !crate::objects::write_metadata_with_rv(raw, rev, out) {
+                    out.extend_from_slice(b"{}");
+                }
+                out.push(b'}');
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// The response: the Table with `list_meta` and column definitions.
+    pub fn finish(self, ctx: &Ctx, list_meta: &Value) -> Resp {
+        let to_vec = |v: &Value| serde_json::to_vec(v).unwrap_or_else(|_| b"null".to_vec());
+        let mut out = Vec::with_capacity(self.rows.len() + 8192);
+        out.extend_from_slice(b"{\"kind\":\"Table\",\"apiVersion\":\"meta.k8s.io/");
+        out.extend_from_slice(self.version.as_bytes());
+        out.extend_from_slice(b"\",\"metadata\":");
+        out.extend_from_slice(&to_vec(list_meta));
+        out.extend_from_slice(b",\"columnDefinitions\":");
+        out.extend_from_slice(&to_vec(&column_defs(ctx.res)));
+        out.extend_from_slice(b",\"rows\":[");
+        out.extend_from_slice(&self.rows);
+        out.extend_from_slice(b"]}");
+        bytes_response(200, "application/json", out)
+    }
+}
+
 /// A `Status` of success.
 pub fn success(details: Value) -> Value {
     json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details})
+}
+
+/// A `Status` of success carrying only a code (eviction, binding).
+pub fn success_code(code: u16) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code})
 }

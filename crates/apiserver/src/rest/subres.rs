@@ -209,7 +209,7 @@ pub async fn bind(ctx: &Ctx, body: Value) -> ApiResult<Resp> {
         Ok(new)
     })
     .await?;
-    Ok(json_response(201, &render::success(json!({}))))
+    Ok(json_response(201, &render::success_code(201)))
 }
 
 /// POST pods/NAME/eviction.
@@ -219,5 +219,5 @@ pub async fn evict(ctx: &Ctx, body: Value) -> ApiResult<Resp> {
         .map(DeleteOpts::from_value)
         .unwrap_or_default();
     delete_named(ctx, &opts).await?;
-    Ok(json_response(201, &render::success(json!({}))))
+    Ok(json_response(201, &render::success_code(201)))
 }

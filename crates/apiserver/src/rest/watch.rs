@@ -12,6 +12,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::Instant;
 use tokio::sync::{broadcast, mpsc};
 
 /// Per-watcher filtering and encoding.
@@ -118,9 +119,14 @@ pub async fn serve(ctx: &Ctx) -> ApiResult<Resp> {
         render::check_table_options(ctx)?;
     }
     let rv = ctx.query.nonempty("resourceVersion").map(String::from);
+    let initial_given = ctx.query.nonempty("sendInitialEvents").is_some();
     let send_initial = ctx.query.flag("sendInitialEvents");
-    if send_initial && ctx.query.get("resourceVersionMatch") != Some("NotOlderThan") {
+    let rv_match = ctx.query.nonempty("resourceVersionMatch");
+    if initial_given && rv_match != Some("NotOlderThan") {
         return Err(ApiError::new(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+    }
+    if !initial_given && rv_match.is_some() {
+        return Err(ApiError::new(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"));
     }
     let bookmarks = ctx.query.flag("allowWatchBookmarks");
     let timeout = ctx
@@ -138,7 +144,12 @@ pub async fn serve(ctx: &Ctx) -> ApiResult<Resp> {
                 .map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))?,
         ),
     };
-    let initial = send_initial || start_rev.is_none();
+    // Initial ADDED events: as asked by sendInitialEvents, else only without a resourceVersion.
+    let initial = if initial_given {
+        send_initial
+    } else {
+        start_rev.is_none()
+    };
     let encoder = Encoder {
         ns_prefix: objects::list_prefix(ctx.res, ctx.ns.as_deref()),
         sel,
@@ -178,9 +189,11 @@ pub async fn serve(ctx: &Ctx) -> ApiResult<Resp> {
         method: ctx.method.clone(),
         warnings: Default::default(),
     };
+    let deadline = Instant::now() + timeout;
+    let bookmarks = bookmarks.then_some(deadline);
     tokio::spawn(async move {
-        let _ = tokio::time::timeout(
-            timeout,
+        let _ = tokio::time::timeout_at(
+            deadline,
             run(
                 task_ctx,
                 cache,
@@ -209,7 +222,7 @@ async fn run(
     initial: Vec<Value>,
     after: i64,
     send_initial: bool,
-    bookmarks: bool,
+    bookmarks: Option<Instant>,
     tx: mpsc::Sender<Bytes>,
 ) {
     let mut last = after;
@@ -240,8 +253,7 @@ async fn run(
     {
         return;
     }
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    tick.tick().await;
+    let mut next_bm = bookmarks.and_then(next_bookmark);
     loop {
         // Live events from the shared cache, re-subscribing after lag.
         let Some(sub) = cache.subscribe(last) else {
@@ -291,14 +303,13 @@ async fn run(
                     Err(broadcast::error::RecvError::Lagged(_)) => break,
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
-                _ = tick.tick() => {
-                    if bookmarks {
-                        let rev = last.max(cache.last_rev());
-                        last = rev;
-                        if tx.send(enc.bookmark(rev, false)).await.is_err() {
-                            return;
-                        }
+                _ = sleep_until_opt(next_bm) => {
+                    let rev = last.max(cache.last_rev());
+                    last = rev;
+                    if tx.send(enc.bookmark(rev, false)).await.is_err() {
+                        return;
                     }
+                    next_bm = bookmarks.and_then(next_bookmark);
                 }
                 _ = tx.closed() => return,
             }
@@ -308,11 +319,27 @@ async fn run(
     store_watch(&ctx, &mut enc, last, bookmarks, &tx).await;
 }
 
+/// When to send the next bookmark: roughly every minute, and once 2 s before the
+/// watch's deadline (as upstream's watch cache does); `None` when neither is ahead.
+fn next_bookmark(deadline: Instant) -> Option<Instant> {
+    let now = Instant::now();
+    let pre_timeout = deadline.checked_sub(Duration::from_secs(2))?;
+    let t = (now + Duration::from_secs(60)).min(pre_timeout);
+    (t > now).then_some(t)
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn store_watch(
     ctx: &Ctx,
     enc: &mut Encoder,
     after: i64,
-    bookmarks: bool,
+    bookmarks: Option<Instant>,
     tx: &mpsc::Sender<Bytes>,
 ) {
     let prefix = objects::resource_prefix(ctx.res);
@@ -324,8 +351,7 @@ async fn store_watch(
         }
     };
     let mut last = after;
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    tick.tick().await;
+    let mut next_bm = bookmarks.and_then(next_bookmark);
     loop {
         tokio::select! {
             item = stream.next() => match item {
@@ -344,10 +370,11 @@ async fn store_watch(
                 }
                 None => return,
             },
-            _ = tick.tick() => {
-                if bookmarks && tx.send(enc.bookmark(last, false)).await.is_err() {
+            _ = sleep_until_opt(next_bm) => {
+                if tx.send(enc.bookmark(last, false)).await.is_err() {
                     return;
                 }
+                next_bm = bookmarks.and_then(next_bookmark);
             }
             _ = tx.closed() => return,
         }
