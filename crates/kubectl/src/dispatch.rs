@@ -5,7 +5,9 @@ use crate::ctx::{err, CmdError, CmdResult, Ctx, GLOBAL_FLAGS};
 use crate::flags::{parse, split_command, Spec};
 use crate::{cmd_config, cmd_create};
 
-const COMMANDS: &[&str] = &["config", "create", "delete", "get", "logs", "version"];
+const COMMANDS: &[&str] = &[
+    "config", "create", "delete", "describe", "get", "logs", "version",
+];
 const GROUPS: &[&str] = &["config", "create"];
 
 fn is_group(words: &[String]) -> bool {
@@ -19,6 +21,7 @@ fn command_flags(cmd: &str) -> &'static [Spec] {
         "version" => crate::cmd_version::FLAGS,
         "get" => crate::cmd_get::FLAGS,
         "delete" => crate::cmd_delete::FLAGS,
+        "describe" => crate::cmd_describe::FLAGS,
         "logs" => crate::cmd_logs::FLAGS,
         _ => &[],
     }
@@ -101,6 +104,7 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         "version" => crate::cmd_version::run(&ctx).await,
         "get" => crate::cmd_get::run(&ctx).await,
         "delete" => crate::cmd_delete::run(&ctx).await,
+        "describe" => crate::cmd_describe::run(&ctx).await,
         "logs" => crate::cmd_logs::run(&ctx).await,
         _ => Err(unknown_command(&cmd)),
     }

@@ -7,63 +7,7 @@ use live::Server;
 use std::time::Duration;
 
 /// The tutorial's objects plus a cluster-scoped node and a pod in another namespace.
-pub const MANIFEST: &str = r#"apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: kubernetes-bootcamp
-  labels:
-    app: kubernetes-bootcamp
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app: kubernetes-bootcamp
-  template:
-    metadata:
-      labels:
-        app: kubernetes-bootcamp
-    spec:
-      containers:
-      - name: kubernetes-bootcamp
-        image: gcr.io/google-samples/kubernetes-bootcamp:v1
-        ports:
-        - containerPort: 8080
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: kubernetes-bootcamp
-  labels:
-    app: kubernetes-bootcamp
-spec:
-  type: NodePort
-  selector:
-    app: kubernetes-bootcamp
-  ports:
-  - port: 8080
-    targetPort: 8080
----
-apiVersion: v1
-kind: Node
-metadata:
-  name: fake-node
-  labels:
-    kubernetes.io/hostname: fake-node
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: solo
-  namespace: kube-system
-  labels: {tier: x}
-spec:
-  containers:
-  - name: a
-    image: busybox
-    command: ["sleep", "1000"]
-  - name: b
-    image: busybox
-"#;
+pub const MANIFEST: &str = include_str!("live_get_manifest.yaml");
 
 /// Starts a server and creates [`MANIFEST`], waiting for the deployment's pods.
 pub fn populated() -> Option<Server> {
