@@ -110,7 +110,7 @@ mod tests {
         let t = "Name:\tx\nService Account:\tdefault\nIP:\t\nContainers:\n  a:\n    Image:\tbusybox\n    Port:\t<none>\nPort:\thttps\t443/TCP\nTargetPort:\t6443/TCP\n";
         assert_eq!(
             format_text(t),
-            "Name:             x\nService Account:  default\nIP:               \nContainers:\n  a:\n    Image:  busybox\n    Port:   <none>\nPort:        https  443/TCP\nTargetPort:  6443/TCP\n"
+            "Name:             x\nService Account:  default\nIP:               \nContainers:\n  a:\n    Image:   busybox\n    Port:    <none>\nPort:        https  443/TCP\nTargetPort:  6443/TCP\n"
         );
     }
 }
