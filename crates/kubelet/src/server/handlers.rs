@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::query;
+use super::spdy_forward::{self, SPDY_PORTFORWARD};
 use super::stream::{relay, CHANNEL_PROTOCOLS, PORTFORWARD_PROTOCOLS};
 use super::AppState;
 use crate::logs::{stream_file, LogOptions};
@@ -279,6 +280,15 @@ async fn forward(
             format!("pod \"{pod}\" has no running sandbox"),
         );
     };
+    let ws = ws.protocols([
+        SPDY_PORTFORWARD,
+        PORTFORWARD_PROTOCOLS[0],
+        PORTFORWARD_PROTOCOLS[1],
+    ]);
+    if pick_protocol(&ws).as_deref() == Some(SPDY_PORTFORWARD) {
+        let (cri, sandbox) = (st.cri.clone(), sb.id.clone());
+        return ws.on_upgrade(move |socket| spdy_forward::serve(socket, cri, sandbox));
+    }
     let ports: Vec<i32> = query::all(&q, "ports")
         .iter()
         .flat_map(|p| p.split(',').map(str::to_string).collect::<Vec<_>>())
@@ -288,7 +298,6 @@ async fn forward(
         Ok(u) => u,
         Err(e) => return err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
-    let ws = ws.protocols(PORTFORWARD_PROTOCOLS);
     let proto = pick_protocol(&ws);
     let target = match url.split_once('?') {
         Some(_) => url,

@@ -3,6 +3,8 @@
 
 mod handlers;
 mod query;
+mod spdy;
+mod spdy_forward;
 mod stats;
 mod stream;
 mod tls;
