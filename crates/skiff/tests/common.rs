@@ -133,11 +133,13 @@ impl Cluster {
             args.push(flag.into());
             args.push(value);
         }
-        // A later `--private-registry` in `extra` overrides this one (clap keeps the last).
-        args.extend([
-            "--private-registry".to_string(),
-            "/nonexistent/registries.yaml".to_string(),
-        ]);
+        // No registries file unless `extra` names one.
+        if !extra.contains(&"--private-registry") {
+            args.extend([
+                "--private-registry".to_string(),
+                "/nonexistent/registries.yaml".to_string(),
+            ]);
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let child = spawn_server(dir.path(), &args);
         let cluster = Cluster {
@@ -225,7 +227,9 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         // Stop the server gracefully, then everything that outlives it by design (container
         // monitors, containers, sandboxes, mounts, the bridge) with the project's killall.
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
