@@ -75,6 +75,50 @@ pub fn group_version(path: &str) -> Option<Value> {
     }))
 }
 
+/// kubectl ≤ 1.28 asks `/openapi/v2` for `application/com.github.proto-openapi.spec.v2@v1.0+protobuf`
+/// (gnostic's protobuf Document); upstream answers with this content type (`@` is not
+/// valid in a MIME subtype, and Go's `mime` parser rejects it).
+pub const V2_PROTOBUF_RESPONSE: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// `/openapi/v2` as JSON: a valid Swagger 2.0 document without models. kubectl then
+/// skips client-side schema validation (unknown models are not checked) and builds
+/// strategic merge patches from its compiled-in types, as it does for any kind the
+/// document lacks.
+pub fn v2_json() -> Value {
+    json!({
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": "v1.33.0"},
+        "paths": {},
+        "definitions": {},
+    })
+}
+
+/// The same document as a protobuf `openapi.v2.Document`: field 1 `swagger`,
+/// field 2 `info` (field 1 `title`, field 2 `version`).
+pub fn v2_protobuf() -> Vec<u8> {
+    fn string_field(out: &mut Vec<u8>, field: u8, s: &str) {
+        out.push(field << 3 | 2);
+        varint(out, s.len());
+        out.extend_from_slice(s.as_bytes());
+    }
+    fn varint(out: &mut Vec<u8>, mut n: usize) {
+        while n >= 0x80 {
+            out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+    let mut info = Vec::new();
+    string_field(&mut info, 1, "Kubernetes");
+    string_field(&mut info, 2, "v1.33.0");
+    let mut doc = Vec::new();
+    string_field(&mut doc, 1, "2.0");
+    doc.push(2 << 3 | 2);
+    varint(&mut doc, info.len());
+    doc.extend_from_slice(&info);
+    doc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +131,13 @@ mod tests {
         assert!(root()["paths"]["api/v1"]["serverRelativeURL"]
             .as_str()
             .is_some());
+    }
+
+    #[test]
+    fn v2_protobuf_bytes() {
+        let b = v2_protobuf();
+        assert_eq!(&b[..5], b"\x0a\x032.0");
+        assert_eq!(b[5], 0x12);
+        assert_eq!(b[6] as usize, b.len() - 7);
     }
 }

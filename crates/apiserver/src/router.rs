@@ -71,6 +71,22 @@ pub async fn handle(state: Arc<State>, client_cert: bool, req: Request<Incoming>
                 None => error_response(&ApiError::no_route()),
             }
         }
+        Route::OpenApi(p) if get && p == "v2" => {
+            let accept = req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if accept.contains("proto-openapi") {
+                bytes_response(
+                    200,
+                    crate::openapi::V2_PROTOBUF_RESPONSE,
+                    crate::openapi::v2_protobuf(),
+                )
+            } else {
+                json_response(200, &crate::openapi::v2_json())
+            }
+        }
         Route::OpenApi(_) => error_response(&ApiError::no_route()),
         Route::Resource(rp) => crate::rest::dispatch(state, rp, req, output).await,
         Route::KubeletServingCert if req.method() == Method::POST => {

@@ -73,6 +73,7 @@ async fn kubectl_pod_lifecycle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_versions_1_27_to_1_33_get_and_apply() {
+    // Every version applies (1.27/1.28 read /openapi/v2 as protobuf first).
     let t = common::start_server().await;
     for v in 27..=33 {
         let bin = format!("/usr/lib/google-cloud-sdk/bin/kubectl.1.{v}");
@@ -88,14 +89,27 @@ async fn kubectl_versions_1_27_to_1_33_get_and_apply() {
         let cm =
             format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: v{v}\ndata:\n  a: b\n");
         let o = t.kubectl_with(&bin, &["apply", "-f", "-"], Some(&cm)).await;
-        // kubectl 1.27/1.28 apply wants /openapi/v2 in protobuf, which is not served yet.
-        if v >= 29 {
-            assert!(
-                o.status.success(),
-                "1.{v}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
+        assert!(
+            o.status.success(),
+            "1.{v} apply: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // A second apply with a change goes through the three-way patch path.
+        let cm2 = cm.replace("a: b", "a: c");
+        let o = t.kubectl_with(&bin, &["apply", "-f", "-"], Some(&cm2)).await;
+        assert!(
+            o.status.success(),
+            "1.{v} re-apply: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let o = t
+            .kubectl_with(
+                &bin,
+                &["get", "cm", &format!("v{v}"), "-o", "jsonpath={.data.a}"],
+                None,
+            )
+            .await;
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "c", "1.{v}");
     }
     t.server.shutdown().await;
 }
