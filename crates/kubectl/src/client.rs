@@ -307,6 +307,107 @@ impl Api {
     }
 }
 
+/// An upgraded WebSocket to the API server.
+pub type WsStream =
+    tokio_tungstenite::WebSocketStream<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>;
+
+impl Api {
+    /// Upgrades `GET path` to a WebSocket offering `protocols`; returns the stream and
+    /// the protocol the server chose. Refusals carry the server's Status.
+    pub async fn websocket(
+        &self,
+        path: &str,
+        protocols: &[&str],
+    ) -> Result<(WsStream, String), ApiError> {
+        use base64::Engine;
+        let key = base64::engine::general_purpose::STANDARD.encode(rand_key());
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header("Connection", "Upgrade")
+            .header("Upgrade", "websocket")
+            .header("Sec-WebSocket-Version", "13")
+            .header("Sec-WebSocket-Key", &key)
+            .header("Sec-WebSocket-Protocol", protocols.join(", "))
+            .body(kube::client::Body::from(Vec::new()))
+            .map_err(|e| ApiError::Other(e.to_string()))?;
+        let res = self.client.send(req).await.map_err(|e| self.map_err(e))?;
+        if res.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+            let code = res.status().as_u16();
+            use http_body_util::BodyExt;
+            let body = res
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes().to_vec())
+                .unwrap_or_default();
+            return Err(status_error(code, &body));
+        }
+        let proto = res
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let upgraded = hyper::upgrade::on(res)
+            .await
+            .map_err(|e| ApiError::Other(e.to_string()))?;
+        let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            hyper_util::rt::TokioIo::new(upgraded),
+            tokio_tungstenite::tungstenite::protocol::Role::Client,
+            None,
+        )
+        .await;
+        Ok((ws, proto))
+    }
+
+    /// Sends a request and returns the raw response (for `proxy`).
+    pub async fn send_raw(
+        &self,
+        req: Request<kube::client::Body>,
+    ) -> Result<http::Response<kube::client::Body>, ApiError> {
+        self.client.send(req).await.map_err(|e| self.map_err(e))
+    }
+}
+
+fn rand_key() -> [u8; 16] {
+    // a nonce, not a secret: time and pid mixed are enough for Sec-WebSocket-Key
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut k = [0u8; 16];
+    let x = t ^ (u128::from(std::process::id()) << 64);
+    k.copy_from_slice(&x.to_le_bytes());
+    k
+}
+
+/// An error answer's body (a Status) as an [`ApiError`].
+pub fn status_error(code: u16, body: &[u8]) -> ApiError {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(st) if st.get("kind").and_then(Value::as_str) == Some("Status") => ApiError::Status {
+            code,
+            reason: st
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            message: st
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        },
+        _ => ApiError::Status {
+            code,
+            reason: String::new(),
+            message: format!(
+                "the server responded with the status code {code} but did not return more information"
+            ),
+        },
+    }
+}
+
 /// Prints the klog line kubectl logs when discovery fails on a refused connection.
 pub fn discovery_refused_log(api: &Api) {
     let host = api.host.replace("localhost", "127.0.0.1");

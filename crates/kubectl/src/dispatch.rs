@@ -6,7 +6,17 @@ use crate::flags::{parse, split_command, Spec};
 use crate::{cmd_config, cmd_create};
 
 const COMMANDS: &[&str] = &[
-    "config", "create", "delete", "describe", "get", "logs", "version",
+    "attach",
+    "config",
+    "create",
+    "delete",
+    "describe",
+    "exec",
+    "get",
+    "logs",
+    "port-forward",
+    "proxy",
+    "version",
 ];
 const GROUPS: &[&str] = &["config", "create"];
 
@@ -22,6 +32,10 @@ fn command_flags(cmd: &str) -> &'static [Spec] {
         "get" => crate::cmd_get::FLAGS,
         "delete" => crate::cmd_delete::FLAGS,
         "describe" => crate::cmd_describe::FLAGS,
+        "exec" => crate::cmd_exec::EXEC_FLAGS,
+        "attach" => crate::cmd_exec::ATTACH_FLAGS,
+        "port-forward" => crate::cmd_port_forward::FLAGS,
+        "proxy" => crate::cmd_proxy::FLAGS,
         "logs" => crate::cmd_logs::FLAGS,
         _ => &[],
     }
@@ -105,6 +119,10 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         "get" => crate::cmd_get::run(&ctx).await,
         "delete" => crate::cmd_delete::run(&ctx).await,
         "describe" => crate::cmd_describe::run(&ctx).await,
+        "exec" => crate::cmd_exec::exec(&ctx).await,
+        "attach" => crate::cmd_exec::attach(&ctx).await,
+        "port-forward" => crate::cmd_port_forward::run(&ctx).await,
+        "proxy" => crate::cmd_proxy::run(&ctx).await,
         "logs" => crate::cmd_logs::run(&ctx).await,
         _ => Err(unknown_command(&cmd)),
     }

@@ -40,13 +40,23 @@ pub fn binding(pod: &Pod, node: &str) -> Binding {
     }
 }
 
-/// POSTs `pods/{name}/binding`, then records `Scheduled`.
-pub async fn bind(
-    client: kube::Client,
-    recorder: Recorder,
-    pod: Arc<Pod>,
-    node: String,
-) -> BindOutcome {
+/// Records the `Scheduled` event of a bound pod.
+pub async fn record_scheduled(recorder: &Recorder, pod: &Pod, node: &str) {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let name = pod.metadata.name.as_deref().unwrap_or("");
+    recorder
+        .record(
+            pod,
+            EventType::Normal,
+            "Scheduled",
+            &format!("Successfully assigned {ns}/{name} to {node}"),
+        )
+        .await;
+}
+
+/// POSTs `pods/{name}/binding` (the `Scheduled` event is the caller's: see
+/// [`record_scheduled`]).
+pub async fn bind(client: kube::Client, pod: &Pod, node: &str) -> BindOutcome {
     let ns = pod
         .metadata
         .namespace
@@ -59,21 +69,11 @@ pub async fn bind(
             "binding",
             &name,
             &PostParams::default(),
-            &binding(&pod, &node),
+            &binding(pod, node),
         )
         .await;
     match res {
-        Ok(_) => {
-            recorder
-                .record(
-                    pod.as_ref(),
-                    EventType::Normal,
-                    "Scheduled",
-                    &format!("Successfully assigned {ns}/{name} to {node}"),
-                )
-                .await;
-            BindOutcome::Bound
-        }
+        Ok(_) => BindOutcome::Bound,
         Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {
             debug!(pod = %name, error = %e.message, "binding dropped");
             BindOutcome::Gone

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tracing::{debug, info, warn};
 
 use crate::algorithm::{schedule, Decision, Profile};
-use crate::binder::{bind, report_unschedulable, BindOutcome};
+use crate::binder::{bind, record_scheduled, report_unschedulable, BindOutcome};
 use crate::cache::{is_terminal, pod_key, Cache};
 use crate::config::{SchedulerConfig, SchedulerError};
 use crate::framework::{PodSummary, PodToSchedule};
@@ -26,6 +26,8 @@ use crate::queue::SchedulingQueue;
 
 /// Concurrent binding requests in flight.
 const MAX_BINDS_IN_FLIGHT: usize = 64;
+/// Concurrent `Scheduled` event writes in flight.
+const MAX_EVENTS_IN_FLIGHT: usize = 32;
 /// Pods decided per loop turn before watch events are looked at again.
 const BATCH: usize = 256;
 
@@ -49,6 +51,7 @@ struct Scheduler {
     queue: SchedulingQueue,
     profile: Profile,
     recorder: Recorder,
+    events: Arc<Semaphore>,
     start: usize,
     tie: u64,
     nodes_synced: bool,
@@ -81,6 +84,7 @@ impl Scheduler {
             cache: Cache::default(),
             queue: SchedulingQueue::default(),
             profile: default_profile(),
+            events: Arc::new(Semaphore::new(MAX_EVENTS_IN_FLIGHT)),
             start: 0,
             tie: 0,
             nodes_synced: false,
@@ -224,10 +228,18 @@ impl Scheduler {
                     self.queue.done(&key);
                     let (client, rec, tx) =
                         (self.client.clone(), self.recorder.clone(), tx.clone());
+                    let events = self.events.clone();
                     tokio::spawn(async move {
-                        let out = bind(client, rec, pod, node).await;
+                        let out = bind(client, &pod, &node).await;
                         drop(permit);
+                        let bound = matches!(out, BindOutcome::Bound);
                         let _ = tx.send((key, out));
+                        // The event is off the binding path, with its own bound.
+                        if bound {
+                            if let Ok(_p) = events.acquire_owned().await {
+                                record_scheduled(&rec, &pod, &node).await;
+                            }
+                        }
                     });
                 }
                 Decision::Unschedulable(err) => {
