@@ -187,7 +187,10 @@ async fn main() {
     let ready = dir.path().join("ready");
     let t0 = Instant::now();
     while !ready.exists() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "server did not start");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let info: serde_json::Value =

@@ -269,10 +269,7 @@ mod tests {
             ),
             (r#"{"a": 1"#, Some("unexpected end of JSON input")),
             ("", Some("unexpected end of JSON input")),
-            (
-                r#"{"a" 1}"#,
-                Some("invalid character '1' after object key"),
-            ),
+            (r#"{"a" 1}"#, Some("invalid character '1' after object key")),
             (
                 r#"{"a": 1 "b": 2}"#,
                 Some("invalid character '\"' after object key:value pair"),
@@ -281,8 +278,14 @@ mod tests {
                 r#"{a: 1}"#,
                 Some("invalid character 'a' looking for beginning of object key string"),
             ),
-            (r#"[1 2]"#, Some("invalid character '2' after array element")),
-            (r#"{} x"#, Some("invalid character 'x' after top-level value")),
+            (
+                r#"[1 2]"#,
+                Some("invalid character '2' after array element"),
+            ),
+            (
+                r#"{} x"#,
+                Some("invalid character 'x' after top-level value"),
+            ),
             (
                 r#"{"a": tru}"#,
                 Some("invalid character '}' in literal true (expecting 'e')"),
@@ -305,7 +308,11 @@ mod tests {
             ),
         ];
         for (input, want) in cases {
-            assert_eq!(go_syntax_error(input.as_bytes()).as_deref(), *want, "{input}");
+            assert_eq!(
+                go_syntax_error(input.as_bytes()).as_deref(),
+                *want,
+                "{input}"
+            );
         }
     }
 

@@ -41,9 +41,14 @@ pub fn decode(kv: &KeyValue) -> Result<Value, serde_json::Error> {
 /// Like [`decode`] but without `metadata.managedFields`: for selectors and Table
 /// cells, which never read them (they are the bulk of a small object's tree).
 pub fn decode_lean(kv: &KeyValue) -> Result<Value, serde_json::Error> {
-    let mut v = serde_json::from_slice::<Lean>(&kv.value)?.0;
+    let mut v = parse_lean(&kv.value)?;
     set_rv(&mut v, kv.mod_revision);
     Ok(v)
+}
+
+/// Parses object JSON without `metadata.managedFields`.
+pub fn parse_lean(raw: &[u8]) -> Result<Value, serde_json::Error> {
+    Ok(serde_json::from_slice::<Lean>(raw)?.0)
 }
 
 /// An object decoded without `metadata.managedFields`.

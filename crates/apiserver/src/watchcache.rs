@@ -45,7 +45,9 @@ pub struct CachedEvent {
     pub kind: WatchType,
     /// Storage key.
     pub key: String,
-    /// The object (for deletes: its last state), resourceVersion set; parsed on first use.
+    /// The object (for deletes: its last state), resourceVersion set, without
+    /// `metadata.managedFields`; parsed on first use (selectors, Table rows). Lean
+    /// because the buffer keeps thousands of events and a full tree is ~30 KB a pod.
     obj: std::sync::OnceLock<Value>,
     /// The previous value, raw, for selector transitions.
     pub prev: Option<Vec<u8>>,
@@ -56,10 +58,15 @@ pub struct CachedEvent {
 }
 
 impl CachedEvent {
-    /// The decoded object.
+    /// The decoded object, without `metadata.managedFields`.
     pub fn obj(&self) -> &Value {
         self.obj
-            .get_or_init(|| serde_json::from_slice(&self.obj_json).unwrap_or(Value::Null))
+            .get_or_init(|| objects::parse_lean(&self.obj_json).unwrap_or(Value::Null))
+    }
+
+    /// The whole decoded object (not cached).
+    pub fn full_obj(&self) -> Value {
+        serde_json::from_slice(&self.obj_json).unwrap_or(Value::Null)
     }
 }
 

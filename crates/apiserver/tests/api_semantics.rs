@@ -129,7 +129,10 @@ async fn dry_run_all_changes_nothing() {
     assert_eq!(code, 201, "{p}");
     assert_eq!(p["metadata"]["name"], "dry");
     assert!(p["metadata"]["uid"].is_string());
-    assert_eq!(json(&c, "GET", &format!("{PODS}/dry"), Value::Null).await.0, 404);
+    assert_eq!(
+        json(&c, "GET", &format!("{PODS}/dry"), Value::Null).await.0,
+        404
+    );
 
     assert_eq!(json(&c, "POST", PODS, pod("real")).await.0, 201);
     let path = format!("{PODS}/real");
@@ -205,7 +208,10 @@ async fn eviction_and_status_subresource_split() {
     let (code, st) = json(&c, "POST", &format!("{PODS}/ev/eviction"), ev.clone()).await;
     assert_eq!(code, 201, "{st}");
     assert_eq!(st["status"], "Success");
-    assert_eq!(json(&c, "GET", &format!("{PODS}/ev"), Value::Null).await.0, 404);
+    assert_eq!(
+        json(&c, "GET", &format!("{PODS}/ev"), Value::Null).await.0,
+        404
+    );
     let (code, st) = json(&c, "POST", &format!("{PODS}/ev/eviction"), ev).await;
     assert_eq!(code, 404, "{st}");
 
@@ -243,7 +249,13 @@ async fn eviction_and_status_subresource_split() {
     put["status"]["replicas"] = json!(4);
     let (code, d) = json(&c, "PUT", &format!("{path}/status"), put).await;
     assert_eq!(code, 200, "{d}");
-    assert_eq!((d["spec"]["replicas"].clone(), d["status"]["replicas"].clone()), (json!(5), json!(4)));
+    assert_eq!(
+        (
+            d["spec"]["replicas"].clone(),
+            d["status"]["replicas"].clone()
+        ),
+        (json!(5), json!(4))
+    );
     t.server.shutdown().await;
 }
 

@@ -27,8 +27,7 @@ fn child_server_process() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async move {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let store =
-            skiff_store::SqliteStore::open(&dir.join("server/db/state.db")).expect("store");
+        let store = skiff_store::SqliteStore::open(&dir.join("server/db/state.db")).expect("store");
         let server = start(ApiServerConfig {
             data_dir: dir.clone(),
             bind_address: "127.0.0.1".parse().expect("ip"),
@@ -140,7 +139,11 @@ async fn kill_9_keeps_every_acknowledged_create() {
         t.await.expect("writer");
     }
     let acked = acked.lock().expect("lock").clone();
-    assert!(acked.len() >= 400, "only {} creates acknowledged", acked.len());
+    assert!(
+        acked.len() >= 400,
+        "only {} creates acknowledged",
+        acked.len()
+    );
 
     let restarted = ChildServer::spawn(dir.path());
     let client = restarted.client().await;

@@ -96,7 +96,9 @@ async fn kubectl_versions_1_27_to_1_33_get_and_apply() {
         );
         // A second apply with a change goes through the three-way patch path.
         let cm2 = cm.replace("a: b", "a: c");
-        let o = t.kubectl_with(&bin, &["apply", "-f", "-"], Some(&cm2)).await;
+        let o = t
+            .kubectl_with(&bin, &["apply", "-f", "-"], Some(&cm2))
+            .await;
         assert!(
             o.status.success(),
             "1.{v} re-apply: {}",

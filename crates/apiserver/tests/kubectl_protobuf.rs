@@ -7,7 +7,13 @@ mod common;
 async fn kubectl_protobuf_bodies_are_accepted() {
     let t = common::start_server().await;
     let out = t
-        .ok(&["create", "deployment", "web", "--image=nginx", "--replicas=0"])
+        .ok(&[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx",
+            "--replicas=0",
+        ])
         .await;
     assert!(out.contains("deployment.apps/web created"), "{out}");
     let out = t
@@ -29,20 +35,44 @@ async fn kubectl_protobuf_bodies_are_accepted() {
     assert_eq!(out, "Active");
 
     let out = t
-        .ok(&["create", "configmap", "cfg", "--from-literal=a=b", "--from-literal=empty="])
+        .ok(&[
+            "create",
+            "configmap",
+            "cfg",
+            "--from-literal=a=b",
+            "--from-literal=empty=",
+        ])
         .await;
     assert!(out.contains("configmap/cfg created"), "{out}");
     let out = t
-        .ok(&["get", "cm", "cfg", "-o", "go-template={{.data.a}}|{{.data.empty}}|"])
+        .ok(&[
+            "get",
+            "cm",
+            "cfg",
+            "-o",
+            "go-template={{.data.a}}|{{.data.empty}}|",
+        ])
         .await;
     assert_eq!(out, "b||");
 
     let out = t
-        .ok(&["create", "secret", "generic", "sec", "--from-literal=password=s3cr3t"])
+        .ok(&[
+            "create",
+            "secret",
+            "generic",
+            "sec",
+            "--from-literal=password=s3cr3t",
+        ])
         .await;
     assert!(out.contains("secret/sec created"), "{out}");
     let out = t
-        .ok(&["get", "secret", "sec", "-o", "jsonpath={.data.password}/{.type}"])
+        .ok(&[
+            "get",
+            "secret",
+            "sec",
+            "-o",
+            "jsonpath={.data.password}/{.type}",
+        ])
         .await;
     assert_eq!(out, "czNjcjN0/Opaque");
 
@@ -64,7 +94,13 @@ async fn kubectl_protobuf_bodies_are_accepted() {
     let out = t.ok(&["run", "p", "--image=busybox"]).await;
     assert!(out.contains("pod/p created"), "{out}");
     let out = t
-        .ok(&["get", "pod", "p", "-o", "jsonpath={.spec.containers[0].image}"])
+        .ok(&[
+            "get",
+            "pod",
+            "p",
+            "-o",
+            "jsonpath={.spec.containers[0].image}",
+        ])
         .await;
     assert_eq!(out, "busybox");
     t.server.shutdown().await;

@@ -137,7 +137,9 @@ async fn paging_is_consistent_and_expires_after_compaction() {
     // Writes between pages do not show up in later pages.
     assert_eq!(json(&c, "POST", CMS, cm("p5")).await.0, 201);
     assert_eq!(
-        json(&c, "DELETE", &format!("{CMS}/p4"), Value::Null).await.0,
+        json(&c, "DELETE", &format!("{CMS}/p4"), Value::Null)
+            .await
+            .0,
         200
     );
     let (code, page2) = json(

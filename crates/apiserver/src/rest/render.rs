@@ -148,7 +148,11 @@ impl TableWriter {
             rows: Vec::with_capacity(64 * 1024),
             n: 0,
             now: chrono::Utc::now(),
-            include: ctx.query.get("includeObject").unwrap_or("Metadata").to_string(),
+            include: ctx
+                .query
+                .get("includeObject")
+                .unwrap_or("Metadata")
+                .to_string(),
             version,
         }
     }

@@ -12,8 +12,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 use tokio::sync::{broadcast, mpsc};
+use tokio::time::Instant;
 
 /// Per-watcher filtering and encoding.
 struct Encoder {
@@ -59,7 +59,7 @@ impl Encoder {
             let before = ev
                 .prev
                 .as_ref()
-                .and_then(|p| serde_json::from_slice::<Value>(p).ok())
+                .and_then(|p| objects::parse_lean(p).ok())
                 .map(|p| self.sel.matches(&p))
                 .unwrap_or(false);
             match (ev.kind, now, before) {
@@ -71,7 +71,11 @@ impl Encoder {
                 (_, false, false) => None,
             }
         }?;
-        let body = self.object_json(ctx, ev.obj(), Some(&ev.obj_json));
+        let body = match self.output {
+            // PartialObjectMetadata carries managedFields, which the cached tree lacks.
+            Output::Metadata(_) => self.object_json(ctx, &ev.full_obj(), None),
+            _ => self.object_json(ctx, ev.obj(), Some(&ev.obj_json)),
+        };
         Some(event_line(ty.as_str(), &body))
     }
 
@@ -166,11 +170,8 @@ pub async fn serve(ctx: &Ctx) -> ApiResult<Resp> {
             .store
             .list(&encoder.ns_prefix, None, 0, None)
             .await?;
-        for kv in list.items {
-            if let Ok(obj) = objects::decode(&kv) {
-                initial_items.push(obj);
-            }
-        }
+        // Kept raw: decoded one at a time while streaming.
+        initial_items = list.items;
         list.revision.max(start_rev.unwrap_or(0))
     } else {
         start_rev.unwrap_or(0)
@@ -219,7 +220,7 @@ async fn run(
     ctx: Ctx,
     cache: Arc<crate::watchcache::WatchCache>,
     mut enc: Encoder,
-    initial: Vec<Value>,
+    initial: Vec<skiff_store::KeyValue>,
     after: i64,
     send_initial: bool,
     bookmarks: Option<Instant>,
@@ -227,12 +228,8 @@ async fn run(
 ) {
     let mut last = after;
     let mut buf: Vec<u8> = Vec::new();
-    for obj in &initial {
-        if !enc.sel.matches(obj) {
-            continue;
-        }
-        let body = enc.object_json(&ctx, obj, None);
-        buf.extend_from_slice(&event_line("ADDED", &body));
+    let raw_out = matches!(enc.output, Output::Json | Output::Yaml);
+    for kv in initial {
         if buf.len() > 256 * 1024
             && tx
                 .send(Bytes::from(std::mem::take(&mut buf)))
@@ -241,6 +238,24 @@ async fn run(
         {
             return;
         }
+        if !enc.sel.is_empty() || !raw_out {
+            let decoded = match enc.output {
+                Output::Metadata(_) => objects::decode(&kv),
+                _ => objects::decode_lean(&kv),
+            };
+            let Ok(obj) = decoded else { continue };
+            if !enc.sel.matches(&obj) {
+                continue;
+            }
+            if !raw_out {
+                let body = enc.object_json(&ctx, &obj, None);
+                buf.extend_from_slice(&event_line("ADDED", &body));
+                continue;
+            }
+        }
+        let mut raw = Vec::with_capacity(kv.value.len() + 32);
+        objects::write_with_rv(&kv.value, kv.mod_revision, &mut raw);
+        buf.extend_from_slice(&event_line("ADDED", &raw));
     }
     if send_initial {
         buf.extend_from_slice(&enc.bookmark(after, true));

@@ -155,12 +155,7 @@ pub async fn call(
         .expect("request");
     let resp = c.send(req).await.expect("send");
     let code = resp.status().as_u16();
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
     let v = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
     (code, v)
