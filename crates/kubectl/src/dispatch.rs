@@ -6,19 +6,27 @@ use crate::flags::{parse, split_command, Spec};
 use crate::{cmd_config, cmd_create};
 
 const COMMANDS: &[&str] = &[
+    "annotate",
     "attach",
+    "cluster-info",
     "config",
     "create",
     "delete",
     "describe",
     "exec",
+    "expose",
     "get",
+    "label",
     "logs",
+    "patch",
     "port-forward",
     "proxy",
+    "rollout",
+    "scale",
+    "set",
     "version",
 ];
-const GROUPS: &[&str] = &["config", "create"];
+const GROUPS: &[&str] = &["config", "create", "rollout", "set"];
 
 fn is_group(words: &[String]) -> bool {
     words.len() == 1 && GROUPS.contains(&words[0].as_str())
@@ -36,6 +44,12 @@ fn command_flags(cmd: &str) -> &'static [Spec] {
         "attach" => crate::cmd_exec::ATTACH_FLAGS,
         "port-forward" => crate::cmd_port_forward::FLAGS,
         "proxy" => crate::cmd_proxy::FLAGS,
+        "label" | "annotate" => crate::cmd_mutate::META_FLAGS,
+        "scale" => crate::cmd_mutate::SCALE_FLAGS,
+        "set" => crate::cmd_mutate::SET_FLAGS,
+        "patch" => crate::cmd_mutate::PATCH_FLAGS,
+        "rollout" => crate::cmd_rollout::FLAGS,
+        "expose" => crate::cmd_expose::FLAGS,
         "logs" => crate::cmd_logs::FLAGS,
         _ => &[],
     }
@@ -123,6 +137,20 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         "attach" => crate::cmd_exec::attach(&ctx).await,
         "port-forward" => crate::cmd_port_forward::run(&ctx).await,
         "proxy" => crate::cmd_proxy::run(&ctx).await,
+        "label" => crate::cmd_mutate::meta(&ctx, "labels").await,
+        "annotate" => crate::cmd_mutate::meta(&ctx, "annotations").await,
+        "scale" => crate::cmd_mutate::scale(&ctx).await,
+        "set" => match sub.as_deref() {
+            Some("image") => crate::cmd_mutate::set_image(&ctx).await,
+            Some(other) => Err(CmdError::Msg(format!(
+                "unknown command \"{other}\" for \"kubectl set\""
+            ))),
+            None => Err(ctx.usage_h("Required resource not specified.")),
+        },
+        "patch" => crate::cmd_mutate::patch(&ctx).await,
+        "rollout" => crate::cmd_rollout::run(&ctx, sub.as_deref()).await,
+        "expose" => crate::cmd_expose::expose(&ctx).await,
+        "cluster-info" => crate::cmd_expose::cluster_info(&ctx).await,
         "logs" => crate::cmd_logs::run(&ctx).await,
         _ => Err(unknown_command(&cmd)),
     }

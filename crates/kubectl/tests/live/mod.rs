@@ -145,6 +145,29 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Runs `args` (with `X` standing for a name) through the real kubectl on object
+    /// `real` and ours on the twin object `ours`; compares with the names unified.
+    pub fn diff_twin(&self, args: &[&str], real: &str, ours: &str) -> Option<String> {
+        let with = |n: &str| -> Vec<String> { args.iter().map(|a| a.replace('X', n)).collect() };
+        let ra = with(real);
+        let oa = with(ours);
+        let a = self.kubectl(REAL, &ra.iter().map(String::as_str).collect::<Vec<_>>());
+        let b = self.kubectl(OURS, &oa.iter().map(String::as_str).collect::<Vec<_>>());
+        let fix = |v: &[u8]| norm(v).replace(ours, real);
+        let (sa, sb) = (norm(&a.stdout), fix(&b.stdout));
+        let (ea, eb) = (norm(&a.stderr), fix(&b.stderr));
+        if sa == sb && ea == eb && a.status.code() == b.status.code() {
+            return None;
+        }
+        Some(format!(
+            "{args:?}\n--- real (exit {:?})\n{sa}{ea}--- ours (exit {:?})\n{sb}{eb}",
+            a.status.code(),
+            b.status.code()
+        ))
+    }
+}
+
 /// Replaces ages (`5s`, `3m2s`, `<invalid>`) with `AGE` and collapses the padding after
 /// them, so that outputs taken a moment apart compare equal.
 pub fn norm(b: &[u8]) -> String {
