@@ -2,6 +2,9 @@
 //! port in a temp dir, killed (by PID) when dropped; the real kubectl and ours run
 //! against it and their outputs are compared with ages normalised.
 
+// each test binary uses a different subset of these helpers
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
