@@ -7,6 +7,7 @@ use crate::{cmd_config, cmd_create};
 
 const COMMANDS: &[&str] = &[
     "annotate",
+    "apply",
     "attach",
     "cluster-info",
     "config",
@@ -50,6 +51,7 @@ fn command_flags(cmd: &str) -> &'static [Spec] {
         "patch" => crate::cmd_mutate::PATCH_FLAGS,
         "rollout" => crate::cmd_rollout::FLAGS,
         "expose" => crate::cmd_expose::FLAGS,
+        "apply" => crate::cmd_apply::FLAGS,
         "logs" => crate::cmd_logs::FLAGS,
         _ => &[],
     }
@@ -151,6 +153,7 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         "rollout" => crate::cmd_rollout::run(&ctx, sub.as_deref()).await,
         "expose" => crate::cmd_expose::expose(&ctx).await,
         "cluster-info" => crate::cmd_expose::cluster_info(&ctx).await,
+        "apply" => crate::cmd_apply::run(&ctx).await,
         "logs" => crate::cmd_logs::run(&ctx).await,
         _ => Err(unknown_command(&cmd)),
     }

@@ -2,6 +2,7 @@
 //! upstream kubectl), entered through [`main`].
 
 mod client;
+mod cmd_apply;
 mod cmd_config;
 mod cmd_create;
 mod cmd_create_run;

@@ -14,31 +14,31 @@ fn deployment(name: &str) -> String {
 }
 
 const CASES: &[&[&str]] = &[
-    &["label", "pods", "p-X", "version=v1"],
-    &["label", "pods", "p-X", "version=v2"],
-    &["label", "pods", "p-X", "version=v2", "--overwrite"],
-    &["label", "pods", "p-X", "version=v2", "--overwrite"],
-    &["label", "pods", "p-X", "version-"],
-    &["label", "pods", "p-X", "version-"],
-    &["annotate", "pods", "p-X", "note=hi"],
-    &["scale", "deployments/X", "--replicas=3"],
-    &["scale", "deploy", "X"],
-    &["set", "image", "deployments/X", "X=nginx:2"],
-    &["set", "image", "deployments/X", "zz=nginx:2"],
-    &["rollout", "history", "deployment/X"],
-    &["rollout", "undo", "deployments/X"],
-    &["rollout", "history", "deployment/X"],
-    &["rollout", "restart", "deploy/X"],
-    &["rollout", "pause", "deploy/X"],
-    &["rollout", "pause", "deploy/X"],
-    &["rollout", "resume", "deploy/X"],
-    &["rollout", "resume", "deploy/X"],
-    &["patch", "deploy", "X", "-p", r#"{"spec":{"replicas":1}}"#],
-    &["patch", "deploy", "X", "-p", r#"{"spec":{"replicas":1}}"#],
+    &["label", "pods", "p-@", "version=v1"],
+    &["label", "pods", "p-@", "version=v2"],
+    &["label", "pods", "p-@", "version=v2", "--overwrite"],
+    &["label", "pods", "p-@", "version=v2", "--overwrite"],
+    &["label", "pods", "p-@", "version-"],
+    &["label", "pods", "p-@", "version-"],
+    &["annotate", "pods", "p-@", "note=hi"],
+    &["scale", "deployments/@", "--replicas=3"],
+    &["scale", "deploy", "@"],
+    &["set", "image", "deployments/@", "@=nginx:2"],
+    &["set", "image", "deployments/@", "zz=nginx:2"],
+    &["rollout", "history", "deployment/@"],
+    &["rollout", "undo", "deployments/@"],
+    &["rollout", "history", "deployment/@"],
+    &["rollout", "restart", "deploy/@"],
+    &["rollout", "pause", "deploy/@"],
+    &["rollout", "pause", "deploy/@"],
+    &["rollout", "resume", "deploy/@"],
+    &["rollout", "resume", "deploy/@"],
+    &["patch", "deploy", "@", "-p", r#"{"spec":{"replicas":1}}"#],
+    &["patch", "deploy", "@", "-p", r#"{"spec":{"replicas":1}}"#],
     &[
         "patch",
         "deploy",
-        "X",
+        "@",
         "--type=merge",
         "-p",
         r#"{"metadata":{"labels":{"z":"1"}}}"#,
@@ -46,15 +46,15 @@ const CASES: &[&[&str]] = &[
     &[
         "patch",
         "deploy",
-        "X",
+        "@",
         "--type=json",
         "-p",
         r#"[{"op":"replace","path":"/spec/replicas","value":2}]"#,
     ],
-    &["patch", "deploy", "X"],
+    &["patch", "deploy", "@"],
     &[
         "expose",
-        "deployment/X",
+        "deployment/@",
         "--type=NodePort",
         "--port",
         "8080",
@@ -62,15 +62,15 @@ const CASES: &[&[&str]] = &[
     &[
         "expose",
         "deployment",
-        "X",
+        "@",
         "--port",
         "80",
         "--target-port",
         "8080",
-        "--name=X-2",
+        "--name=@-2",
     ],
-    &["expose", "deployment", "X"],
-    &["rollout", "status", "deploy/X", "--watch=false"],
+    &["expose", "deployment", "@"],
+    &["rollout", "status", "deploy/@", "--watch=false"],
     &["cluster-info"],
 ];
 
@@ -89,6 +89,77 @@ fn mutations_match_real_kubectl() {
         }
         // let the controllers catch up (new ReplicaSets, revisions)
         std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+fn applied(name: &str, replicas: u32, ports: bool, label: bool) -> String {
+    let ports = if ports {
+        "\n        ports:\n        - containerPort: 8080\n        - containerPort: 9090"
+    } else {
+        ""
+    };
+    let label = if label { "\n  labels: {x: v1}" } else { "" };
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}{label}\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: {name}\n        image: busybox\n        env:\n        - {{name: A, value: \"1\"}}{ports}\n"
+    )
+}
+
+#[test]
+fn apply_matches_real_kubectl() {
+    let Some(s) = Server::start() else { return };
+    let dir = s.dir.path().to_path_buf();
+    let mut diffs = Vec::new();
+    // create, unchanged, drop fields (three-way deletions), add them back, server-side
+    for (n, (replicas, ports, label)) in [
+        (1, true, true),
+        (1, true, true),
+        (2, false, false),
+        (2, true, true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for name in ["zqa", "zqb"] {
+            let _ = std::fs::write(
+                dir.join(format!("{name}.yaml")),
+                applied(name, replicas, ports, label),
+            );
+        }
+        let file = dir.join("@.yaml").display().to_string();
+        if let Some(d) = s.diff_twin(&["apply", "-f", &file], "zqa", "zqb") {
+            diffs.push(format!("step {n}: {d}"));
+        }
+        let state = |name: &str| {
+            let o = s.kubectl(REAL, &["get", "deploy", name, "-o", "json"]);
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+                .unwrap_or_else(|_| serde_json::json!(String::from_utf8_lossy(&o.stderr)));
+            let pick = serde_json::json!([
+                v.pointer("/spec/template/spec/containers/0/ports"),
+                v.pointer("/spec/replicas"),
+                v.pointer("/metadata/labels"),
+                v.pointer(
+                    "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"
+                ),
+            ]);
+            if v.is_string() {
+                return v.to_string();
+            }
+            pick.to_string().replace(name, "NAME")
+        };
+        assert_eq!(
+            state("zqb"),
+            state("zqa"),
+            "object state after step {n}; {diffs:?}"
+        );
+    }
+    let file = dir.join("@.yaml").display().to_string();
+    if let Some(d) = s.diff_twin(
+        &["apply", "--server-side", "--force-conflicts", "-f", &file],
+        "zqa",
+        "zqb",
+    ) {
+        diffs.push(d);
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }

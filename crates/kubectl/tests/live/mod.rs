@@ -149,10 +149,10 @@ impl Server {
 }
 
 impl Server {
-    /// Runs `args` (with `X` standing for a name) through the real kubectl on object
+    /// Runs `args` (with `@` standing for a name) through the real kubectl on object
     /// `real` and ours on the twin object `ours`; compares with the names unified.
     pub fn diff_twin(&self, args: &[&str], real: &str, ours: &str) -> Option<String> {
-        let with = |n: &str| -> Vec<String> { args.iter().map(|a| a.replace('X', n)).collect() };
+        let with = |n: &str| -> Vec<String> { args.iter().map(|a| a.replace('@', n)).collect() };
         let ra = with(real);
         let oa = with(ours);
         let a = self.kubectl(REAL, &ra.iter().map(String::as_str).collect::<Vec<_>>());

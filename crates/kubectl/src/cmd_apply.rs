@@ -1,0 +1,328 @@
+//! `kubectl apply -f`: client-side apply (the last-applied-configuration annotation and
+//! a three-way strategic merge patch) and `--server-side` (apply-patch+yaml).
+
+use crate::client::{Api, ApiError};
+use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
+use crate::flags::{f, Kind, Spec};
+use crate::resources::{for_kind, Res};
+use http::Method;
+use serde_json::{json, Map, Value};
+
+/// Flags of `apply`.
+pub const FLAGS: &[Spec] = &[
+    f("filename", Some('f'), Kind::Multi),
+    f("recursive", Some('R'), Kind::Bool),
+    f("server-side", None, Kind::Bool),
+    f("force-conflicts", None, Kind::Bool),
+    f("field-manager", None, Kind::Value),
+    f("output", Some('o'), Kind::Value),
+    f("dry-run", None, Kind::Value),
+    f("prune", None, Kind::Bool),
+    f("selector", Some('l'), Kind::Value),
+    f("validate", None, Kind::Value),
+    f("overwrite", None, Kind::Bool),
+    f("force", None, Kind::Bool),
+    f("wait", None, Kind::Bool),
+    f("timeout", None, Kind::Value),
+    f("kustomize", Some('k'), Kind::Value),
+];
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Go's json.Marshal of a map: keys sorted.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut o = Map::new();
+            for k in keys {
+                o.insert(k.clone(), sorted(&m[k]));
+            }
+            Value::Object(o)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        x => x.clone(),
+    }
+}
+
+/// The merge key of list field `key` under `path` (strategic merge metadata).
+fn merge_key(path: &[String], key: &str) -> Option<&'static str> {
+    let in_container = path
+        .iter()
+        .any(|p| p == "containers" || p == "initContainers" || p == "ephemeralContainers");
+    match key {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "imagePullSecrets"
+        | "env" => Some("name"),
+        "volumeMounts" => Some("mountPath"),
+        "volumeDevices" => Some("devicePath"),
+        "hostAliases" => Some("ip"),
+        "ports" if in_container => Some("containerPort"),
+        "ports" if path.last().is_some_and(|p| p == "spec") => Some("port"),
+        "conditions" => Some("type"),
+        "ownerReferences" => Some("uid"),
+        _ => None,
+    }
+}
+
+/// Three-way strategic merge patch of maps: changes from `current` to `modified`, and
+/// deletions of what `original` had and `modified` dropped.
+pub fn three_way(
+    original: Option<&Value>,
+    modified: &Value,
+    current: Option<&Value>,
+    path: &mut Vec<String>,
+) -> Map<String, Value> {
+    let mut patch = Map::new();
+    let empty = Map::new();
+    let m = modified.as_object().unwrap_or(&empty);
+    let c = current.and_then(Value::as_object).unwrap_or(&empty);
+    let o = original.and_then(Value::as_object).unwrap_or(&empty);
+    for (k, mv) in m {
+        let cv = c.get(k);
+        let ov = o.get(k);
+        match (mv, cv) {
+            (Value::Object(_), Some(Value::Object(_))) => {
+                path.push(k.clone());
+                let sub = three_way(ov, mv, cv, path);
+                path.pop();
+                if !sub.is_empty() {
+                    patch.insert(k.clone(), Value::Object(sub));
+                }
+            }
+            (Value::Array(ma), Some(Value::Array(ca))) => {
+                if let Some(key) = merge_key(path, k) {
+                    path.push(k.clone());
+                    let oa = ov.and_then(Value::as_array).cloned().unwrap_or_default();
+                    let items = keyed_list(&oa, ma, ca, key, path);
+                    path.pop();
+                    if !items.is_empty() {
+                        patch.insert(k.clone(), Value::Array(items));
+                        let order: Vec<Value> = ma
+                            .iter()
+                            .filter_map(|e| e.get(key).map(|kv| json!({ key: kv })))
+                            .collect();
+                        patch.insert(format!("$setElementOrder/{k}"), Value::Array(order));
+                    }
+                } else if cv != Some(mv) {
+                    patch.insert(k.clone(), mv.clone());
+                }
+            }
+            _ => {
+                if cv != Some(mv) {
+                    patch.insert(k.clone(), mv.clone());
+                }
+            }
+        }
+    }
+    for k in o.keys() {
+        if !m.contains_key(k) && c.contains_key(k) {
+            patch.insert(k.clone(), Value::Null);
+        }
+    }
+    patch
+}
+
+fn keyed_list(
+    original: &[Value],
+    modified: &[Value],
+    current: &[Value],
+    key: &str,
+    path: &mut Vec<String>,
+) -> Vec<Value> {
+    let find = |list: &[Value], kv: &Value| list.iter().find(|e| e.get(key) == Some(kv)).cloned();
+    let mut items = Vec::new();
+    for me in modified {
+        let Some(kv) = me.get(key) else {
+            items.push(me.clone());
+            continue;
+        };
+        match find(current, kv) {
+            Some(ce) => {
+                let oe = find(original, kv);
+                let mut sub = three_way(oe.as_ref(), me, Some(&ce), path);
+                if !sub.is_empty() {
+                    sub.insert(key.to_string(), kv.clone());
+                    items.push(Value::Object(sub));
+                }
+            }
+            None => items.push(me.clone()),
+        }
+    }
+    for oe in original {
+        let Some(kv) = oe.get(key) else { continue };
+        if find(modified, kv).is_none() && find(current, kv).is_some() {
+            items.push(json!({ key: kv, "$patch": "delete" }));
+        }
+    }
+    items
+}
+
+fn with_last_applied(obj: &Value) -> (Value, String) {
+    let mut clean = obj.clone();
+    if let Some(a) = clean
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        a.remove(LAST_APPLIED);
+    }
+    // kubectl leaves an empty annotations map behind in the recorded configuration
+    if let Some(m) = clean.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.entry("annotations").or_insert_with(|| json!({}));
+    }
+    let text = format!("{}\n", sorted(&clean));
+    let mut with = clean;
+    if let Some(meta) = with.get_mut("metadata").and_then(Value::as_object_mut) {
+        let ann = meta.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(a) = ann.as_object_mut() {
+            a.insert(LAST_APPLIED.into(), json!(text));
+        }
+    }
+    (with, text)
+}
+
+async fn apply_one(ctx: &Ctx, api: &Api, mut obj: Value) -> Result<String, CmdError> {
+    let av = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let res: Res = for_kind(Some(api), &av, &kind).await?;
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or(api.namespace.clone());
+    if res.namespaced {
+        obj["metadata"]["namespace"] = json!(ns);
+    }
+    let path = res.path(Some(&ns), Some(&name));
+    let shown = format!("{}/{name}", res.kind_group());
+    if ctx.p.flag("server-side") {
+        let manager = ctx.p.get("field-manager").unwrap_or("kubectl");
+        let mut q = format!("?fieldManager={manager}&fieldValidation=Strict");
+        if ctx.p.flag("force-conflicts") {
+            q.push_str("&force=true");
+        }
+        api.call(
+            Method::PATCH,
+            &format!("{path}{q}"),
+            "application/json",
+            Some("application/apply-patch+yaml"),
+            obj.to_string().into_bytes(),
+        )
+        .await?;
+        return Ok(format!("{shown} serverside-applied"));
+    }
+    let q = "?fieldManager=kubectl-client-side-apply&fieldValidation=Strict";
+    let (modified, _) = with_last_applied(&obj);
+    let current = match api.get(&path).await {
+        Ok(c) => c,
+        Err(ApiError::Status { code: 404, .. }) => {
+            api.send_json(
+                Method::POST,
+                &format!("{}{q}", res.path(Some(&ns), None)),
+                "application/json",
+                &modified,
+            )
+            .await?;
+            return Ok(format!("{shown} created"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let original: Option<Value> = current
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            LAST_APPLIED.replace('/', "~1")
+        ))
+        .and_then(Value::as_str)
+        .and_then(|t| serde_json::from_str(t).ok());
+    if original.is_none() {
+        err(&format!("Warning: resource {}/{name} is missing the {LAST_APPLIED} annotation which is required by kubectl apply. kubectl apply should only be used on resources created declaratively by either kubectl create --save-config or kubectl apply. The missing annotation will be patched automatically.\n", res.plural));
+    }
+    let patch = three_way(
+        original.as_ref(),
+        &modified,
+        Some(&current),
+        &mut Vec::new(),
+    );
+    if patch.is_empty() {
+        return Ok(format!("{shown} unchanged"));
+    }
+    let builtin = crate::resources::builtins()
+        .iter()
+        .any(|b| b.kind == res.kind && b.group == res.group);
+    let ctype = if builtin {
+        "application/strategic-merge-patch+json"
+    } else {
+        "application/merge-patch+json"
+    };
+    api.send_json(
+        Method::PATCH,
+        &format!("{path}{q}"),
+        ctype,
+        &Value::Object(patch),
+    )
+    .await?;
+    Ok(format!("{shown} configured"))
+}
+
+/// Runs `apply`.
+pub async fn run(ctx: &Ctx) -> CmdResult {
+    let files = ctx.p.all("filename");
+    if files.is_empty() {
+        return Err(ctx.usage_h("must specify one of -f and -k"));
+    }
+    let items = crate::manifests::read(&files, ctx.p.flag("recursive"))?;
+    let api = Api::connect(ctx).await?;
+    let mut failed = false;
+    for m in items {
+        match apply_one(ctx, &api, m.obj).await {
+            Ok(line) => out(&format!("{line}\n")),
+            Err(e @ CmdError::Raw(_)) if e.to_string().starts_with("The connection") => {
+                return Err(e)
+            }
+            Err(e) => {
+                err(&format!("{e}\n"));
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(CmdError::Exit(1));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_way_patch() {
+        let original = json!({"spec": {"replicas": 1, "paused": false, "template": {"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}}}});
+        let modified = json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "a", "image": "z"}]}}}});
+        let current = json!({"spec": {"replicas": 1, "paused": false, "progressDeadlineSeconds": 600, "template": {"spec": {"containers": [{"name": "a", "image": "x", "imagePullPolicy": "Always"}, {"name": "b", "image": "y"}]}}}});
+        let p = three_way(Some(&original), &modified, Some(&current), &mut Vec::new());
+        assert_eq!(
+            Value::Object(p),
+            json!({"spec": {"replicas": 2, "paused": null, "template": {"spec": {
+                "containers": [{"name": "a", "image": "z"}, {"name": "b", "$patch": "delete"}],
+                "$setElementOrder/containers": [{"name": "a"}]}}}})
+        );
+    }
+}
