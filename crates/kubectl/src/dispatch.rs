@@ -7,13 +7,17 @@ use crate::{cmd_config, cmd_create};
 
 const COMMANDS: &[&str] = &[
     "annotate",
+    "api-resources",
+    "api-versions",
     "apply",
     "attach",
     "cluster-info",
     "config",
+    "cordon",
     "create",
     "delete",
     "describe",
+    "drain",
     "exec",
     "expose",
     "get",
@@ -23,8 +27,10 @@ const COMMANDS: &[&str] = &[
     "port-forward",
     "proxy",
     "rollout",
+    "run",
     "scale",
     "set",
+    "uncordon",
     "version",
 ];
 const GROUPS: &[&str] = &["config", "create", "rollout", "set"];
@@ -52,6 +58,9 @@ fn command_flags(cmd: &str) -> &'static [Spec] {
         "rollout" => crate::cmd_rollout::FLAGS,
         "expose" => crate::cmd_expose::FLAGS,
         "apply" => crate::cmd_apply::FLAGS,
+        "run" => crate::cmd_run::FLAGS,
+        "api-resources" => crate::cmd_discovery::RESOURCES_FLAGS,
+        "cordon" | "uncordon" | "drain" => crate::cmd_node::FLAGS,
         "logs" => crate::cmd_logs::FLAGS,
         _ => &[],
     }
@@ -154,6 +163,12 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         "expose" => crate::cmd_expose::expose(&ctx).await,
         "cluster-info" => crate::cmd_expose::cluster_info(&ctx).await,
         "apply" => crate::cmd_apply::run(&ctx).await,
+        "run" => crate::cmd_run::run(&ctx).await,
+        "api-versions" => crate::cmd_discovery::api_versions(&ctx).await,
+        "api-resources" => crate::cmd_discovery::api_resources(&ctx).await,
+        "cordon" => crate::cmd_node::cordon(&ctx, true).await,
+        "uncordon" => crate::cmd_node::cordon(&ctx, false).await,
+        "drain" => crate::cmd_node::drain(&ctx).await,
         "logs" => crate::cmd_logs::run(&ctx).await,
         _ => Err(unknown_command(&cmd)),
     }

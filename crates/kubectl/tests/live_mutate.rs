@@ -72,12 +72,25 @@ const CASES: &[&[&str]] = &[
     &["expose", "deployment", "@"],
     &["rollout", "status", "deploy/@", "--watch=false"],
     &["cluster-info"],
+    &["cordon", "@"],
+    &["cordon", "@"],
+    &["drain", "@"],
+    &["uncordon", "node/@"],
+    &["uncordon", "@"],
+    &["run", "run-@", "--image=busybox"],
+    &["run", "run-@", "--image=busybox"],
 ];
 
 #[test]
 fn mutations_match_real_kubectl() {
     let Some(s) = Server::start() else { return };
-    s.apply(&format!("{}---\n{}", deployment("zqa"), deployment("zqb")));
+    s.apply(&format!(
+        "{}---\n{}---\n{}---\n{}",
+        deployment("zqa"),
+        deployment("zqb"),
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: zqa\n",
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: zqb\n"
+    ));
     assert!(s.wait_until(Duration::from_secs(30), |s| {
         let o = s.kubectl(REAL, &["get", "rs", "-o", "name"]);
         String::from_utf8_lossy(&o.stdout).lines().count() == 2
