@@ -734,3 +734,86 @@ fn agent_restart_keeps_containers_and_cleans_up_deleted_pods() {
     }
     teardown(c);
 }
+
+#[test]
+fn agent_joins_a_server_with_the_token_and_runs_pods() {
+    let c = Cluster::start_with(&[], &["--disable-agent"]);
+    // The join token is the admin token (also in the kubeconfig).
+    let kubeconfig = std::fs::read_to_string(&c.kubeconfig).unwrap_or_default();
+    let token = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token: "))
+        .unwrap_or_default()
+        .to_string();
+    let agent_dir = c.dir.path().join("joined");
+    std::fs::create_dir_all(agent_dir.join("agent/images")).unwrap();
+    let archive = bootcamp_archive("v1");
+    std::fs::copy(&archive, agent_dir.join("agent/images/bootcamp.tar")).unwrap();
+    let bridge = format!("skj{}", std::process::id() % 100_000);
+    let log = std::fs::File::create(c.dir.path().join("agent.log")).unwrap();
+    let mut agent = std::process::Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .arg("agent")
+        .args(["--server", &format!("https://127.0.0.1:{}", c.port)])
+        .args(["--token", token.trim()])
+        .arg("--data-dir")
+        .arg(&agent_dir)
+        .args([
+            "--cluster-cidr",
+            "10.251.0.0/16",
+            "--node-name",
+            "joined",
+            "--node-ip",
+            "127.0.0.1",
+        ])
+        .args([
+            "--kubelet-port",
+            &common::free_port().to_string(),
+            "--cni-bridge",
+            &bridge,
+        ])
+        .args(["--private-registry", "/nonexistent/registries.yaml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("skiff agent");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        c.wait_until("joined node Ready", Duration::from_secs(60), |c| {
+            String::from_utf8_lossy(&kubectl(c, &["get", "node", "joined"]).stdout)
+                .contains(" Ready ")
+        });
+        let yaml = shell_pod(
+            &c,
+            "on-joined",
+            "echo hi; exec sleep 3600",
+            "  terminationGracePeriodSeconds: 1",
+        )
+        .replace(&format!("nodeName: {}", c.node_name), "nodeName: joined");
+        apply(&c, &yaml);
+        wait_pod(&c, "on-joined", "Running", 60, running_ready);
+        // logs and exec go API server -> the joined agent's HTTPS API (its own serving cert).
+        assert_eq!(ok(&c, &["logs", "on-joined"]), "hi\n");
+        assert_eq!(
+            ok(&c, &["exec", "on-joined", "--", "hostname"]),
+            "on-joined\n"
+        );
+        ok(&c, &["delete", "pod", "on-joined"]);
+    }));
+    let _ = std::process::Command::new("kill")
+        .arg(agent.id().to_string())
+        .status();
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let _ = std::process::Command::new(common::repo_root().join("scripts/killall.sh"))
+        .arg(&agent_dir)
+        .arg(&bridge)
+        .status();
+    if let Err(panic) = result {
+        eprintln!(
+            "--- agent log ---\n{}",
+            std::fs::read_to_string(c.dir.path().join("agent.log")).unwrap_or_default()
+        );
+        std::panic::resume_unwind(panic);
+    }
+    teardown(c);
+}
