@@ -62,11 +62,45 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
     }
 }
 
+/// version.Info's field order (Go struct order, as `-o json` prints it).
+const INFO_ORDER: &[&str] = &[
+    "major",
+    "minor",
+    "emulationMajor",
+    "emulationMinor",
+    "minCompatibilityMajor",
+    "minCompatibilityMinor",
+    "gitVersion",
+    "gitCommit",
+    "gitTreeState",
+    "buildDate",
+    "goVersion",
+    "compiler",
+    "platform",
+];
+
+fn info_json(v: &Value) -> String {
+    let fields: Vec<String> = INFO_ORDER
+        .iter()
+        .filter_map(|k| v.get(*k).map(|x| format!("    \"{k}\": {x}")))
+        .collect();
+    format!("{{\n{}\n  }}", fields.join(",\n"))
+}
+
 fn print(output: Option<&str>, v: &Value) {
     if output == Some("yaml") {
-        out(&crate::yaml_out::to_yaml(v));
-    } else {
-        let s = serde_json::to_string_pretty(v).unwrap_or_default();
-        out(&format!("{s}\n"));
+        out(&format!("{}\n", crate::yaml_out::to_yaml(v)));
+        return;
     }
+    let mut parts = Vec::new();
+    if let Some(c) = v.get("clientVersion") {
+        parts.push(format!("  \"clientVersion\": {}", info_json(c)));
+    }
+    if let Some(k) = v.get("kustomizeVersion") {
+        parts.push(format!("  \"kustomizeVersion\": {k}"));
+    }
+    if let Some(sv) = v.get("serverVersion") {
+        parts.push(format!("  \"serverVersion\": {}", info_json(sv)));
+    }
+    out(&format!("{{\n{}\n}}\n", parts.join(",\n")));
 }

@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "set",
     "uncordon",
     "version",
+    "wait",
 ];
 const GROUPS: &[&str] = &["config", "create", "rollout", "set"];
 
@@ -59,6 +60,7 @@ fn command_flags(cmd: &str) -> &'static [Spec] {
         "expose" => crate::cmd_expose::FLAGS,
         "apply" => crate::cmd_apply::FLAGS,
         "run" => crate::cmd_run::FLAGS,
+        "wait" => crate::cmd_wait::FLAGS,
         "api-resources" => crate::cmd_discovery::RESOURCES_FLAGS,
         "cordon" | "uncordon" | "drain" => crate::cmd_node::FLAGS,
         "logs" => crate::cmd_logs::FLAGS,
@@ -164,6 +166,7 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         "cluster-info" => crate::cmd_expose::cluster_info(&ctx).await,
         "apply" => crate::cmd_apply::run(&ctx).await,
         "run" => crate::cmd_run::run(&ctx).await,
+        "wait" => crate::cmd_wait::run(&ctx).await,
         "api-versions" => crate::cmd_discovery::api_versions(&ctx).await,
         "api-resources" => crate::cmd_discovery::api_resources(&ctx).await,
         "cordon" => crate::cmd_node::cordon(&ctx, true).await,

@@ -21,6 +21,7 @@ mod cmd_proxy;
 mod cmd_rollout;
 mod cmd_run;
 mod cmd_version;
+mod cmd_wait;
 mod ctx;
 mod describe_kinds;
 mod describe_node;
