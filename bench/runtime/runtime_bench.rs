@@ -101,16 +101,45 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-fn rss_kb(pid: u32) -> (u64, u64) {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |k: &str| {
+/// (VmRSS, RssAnon, Pss) in KiB.
+fn rss_kb(pid: u32) -> (u64, u64, u64) {
+    let field = |file: &str, k: &str| {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap_or_default();
         s.lines()
             .find_map(|l| l.strip_prefix(k))
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    (field("VmRSS:"), field("RssAnon:"))
+    (
+        field("status", "VmRSS:"),
+        field("status", "RssAnon:"),
+        field("smaps_rollup", "Pss:"),
+    )
+}
+
+/// Resident KiB per mapping of `pid` (to see where a monitor's memory is).
+fn print_smaps(pid: u32) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut name = String::new();
+    for line in text.lines() {
+        if line.contains('-') && !line.contains(':')
+            || line.split_whitespace().count() >= 5 && line.contains('-') && !line.ends_with("kB")
+        {
+            name = line
+                .split_whitespace()
+                .skip(1)
+                .take(1)
+                .chain(line.split_whitespace().skip(5))
+                .collect::<Vec<_>>()
+                .join(" ");
+        } else if let Some(v) = line.strip_prefix("Rss:") {
+            let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+            if kb > 0 {
+                println!("  {kb:>6} KiB  {name}");
+            }
+        }
+    }
 }
 
 fn pod(name: &str, i: usize) -> PodSandboxConfig {
@@ -227,7 +256,18 @@ async fn bench(n: usize) {
             .expect("create")
             .into_inner()
             .container_id;
-        let bundle = root.join("runtime/containers").join(&id);
+        // Its own bundle directory and cgroup: the runtime's `create` already holds
+        // the original (a created container waits in it).
+        let bundle = root.join("bare-bundle");
+        std::fs::create_dir_all(&bundle).expect("bare bundle");
+        let spec_path = root
+            .join("runtime/containers")
+            .join(&id)
+            .join("config.json");
+        let mut spec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&spec_path).expect("spec")).expect("json");
+        spec["linux"]["cgroupsPath"] = serde_json::Value::String(format!("/skiff-bench-bare/{i}"));
+        std::fs::write(bundle.join("config.json"), spec.to_string()).expect("write spec");
         let t = Instant::now();
         let st = std::process::Command::new("runc")
             .arg("--root")
@@ -313,7 +353,7 @@ async fn bench(n: usize) {
     .await
     .expect("start");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut monitor = (0, 0);
+    let mut monitor = (0, 0, 0);
     if let Ok(rd) = std::fs::read_dir("/proc") {
         for e in rd.flatten() {
             let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
@@ -321,6 +361,9 @@ async fn bench(n: usize) {
             if text.contains("runtime-helper monitor") && text.contains(&id) {
                 if let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() {
                     monitor = rss_kb(pid);
+                    if std::env::var_os("SKIFF_BENCH_SMAPS").is_some() {
+                        print_smaps(pid);
+                    }
                 }
             }
         }
@@ -328,10 +371,13 @@ async fn bench(n: usize) {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = rss_kb(server.id());
     println!(
-        "runtime RSS: fresh {} KiB (anon {} KiB), idle after the runs {} KiB (anon {} KiB)",
-        fresh_rss.0, fresh_rss.1, idle_rss.0, idle_rss.1
+        "runtime RSS: fresh {} KiB (anon {} KiB, PSS {} KiB), idle after the runs {} KiB (anon {} KiB, PSS {} KiB)",
+        fresh_rss.0, fresh_rss.1, fresh_rss.2, idle_rss.0, idle_rss.1, idle_rss.2
     );
-    println!("monitor RSS: {} KiB (anon {} KiB)", monitor.0, monitor.1);
+    println!(
+        "monitor RSS: {} KiB (anon {} KiB, PSS {} KiB)",
+        monitor.0, monitor.1, monitor.2
+    );
 
     c.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: sb })
         .await
@@ -341,5 +387,6 @@ async fn bench(n: usize) {
     let _ = std::process::Command::new("ip")
         .args(["link", "del", &format!("skbench{NET}")])
         .output();
+    skiff_runtime::sandbox::remove_cgroup_dirs("/skiff-bench-bare");
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -251,28 +251,46 @@ impl Runtime {
                 rec.id
             )));
         }
-        let out = tokio::process::Command::from(self.oci.start(&rec.id))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .await
-            .map_err(RuntimeError::io(format!("running {}", self.oci.name())))?;
+        // Taken before the process is released, so a quick exit never precedes it.
+        let started_at = now_ns();
+        let result = match self.oci.exec_fifo(&rec.id).filter(|f| f.exists()) {
+            Some(fifo) => {
+                tokio::task::spawn_blocking(move || crate::oci::start_via_exec_fifo(&fifo))
+                    .await
+                    .map_err(|e| RuntimeError::Internal(e.to_string()))?
+                    .map_err(|e| format!("{} start failed: {e}", self.oci.name()))
+            }
+            None => {
+                let out = tokio::process::Command::from(self.oci.start(&rec.id))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .output()
+                    .await
+                    .map_err(RuntimeError::io(format!("running {}", self.oci.name())))?;
+                // A process that exits at once lets the monitor clean the OCI state up
+                // before `start` removes exec.fifo; the container did start.
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                if out.status.success() || stderr.contains("exec.fifo: no such file") {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{} start failed: {}",
+                        self.oci.name(),
+                        stderr.trim()
+                    ))
+                }
+            }
+        };
         rec.phase = ContainerPhase::Started;
-        // A process that exits at once lets the monitor clean the OCI state up before
-        // `runc start` removes exec.fifo; the container did start, so that is success.
-        let raced_cleanup =
-            String::from_utf8_lossy(&out.stderr).contains("exec.fifo: no such file");
-        if out.status.success() || raced_cleanup {
-            rec.started_at = now_ns();
-            self.save_container(&rec)?;
-            return Ok(());
-        }
-        let msg = format!(
-            "{} start failed: {}",
-            self.oci.name(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        let msg = match result {
+            Ok(()) => {
+                rec.started_at = started_at;
+                self.save_container(&rec)?;
+                return Ok(());
+            }
+            Err(msg) => msg,
+        };
         if let Some(pid) = rec.pid {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }

@@ -60,6 +60,12 @@ pub trait OciRuntime: Send + Sync {
     /// Arguments identifying this runtime to a helper process (`--oci …`).
     fn helper_args(&self) -> Vec<String>;
 
+    /// The FIFO a created container's process blocks on until started, when the
+    /// runtime's `start` is nothing more than reading it (runc's `exec.fifo`).
+    fn exec_fifo(&self, _id: &str) -> Option<PathBuf> {
+        None
+    }
+
     /// `create`: set the container up, its process waiting for `start`; stdio
     /// passes through (or the pty master goes to `opts.console_socket`).
     fn create(&self, id: &str, bundle: &Path, opts: &CreateOptions) -> Command {
@@ -194,6 +200,10 @@ impl OciRuntime for BinaryRuntime {
         }
     }
 
+    fn exec_fifo(&self, id: &str) -> Option<PathBuf> {
+        (self.name() == "runc").then(|| self.state_root.join(id).join("exec.fifo"))
+    }
+
     fn helper_args(&self) -> Vec<String> {
         vec![
             "--oci-binary".into(),
@@ -203,6 +213,44 @@ impl OciRuntime for BinaryRuntime {
             "--oci-hide-unified".into(),
             self.hide_unified_cgroup.to_string(),
         ]
+    }
+}
+
+/// Start a created runc container the way `runc start` does, without starting a
+/// Go program: open its exec FIFO for reading (which releases the process blocked
+/// opening it for writing), take the byte it writes, and remove the FIFO (which
+/// is how runc tells "created" from "running").
+pub fn start_via_exec_fifo(fifo: &Path) -> std::io::Result<()> {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(fifo)?;
+    let mut pfd = [libc::pollfd {
+        fd: f.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // Linux reports no POLLHUP to a reader that opened before any writer, so this
+    // waits for the process's byte (or for it to die holding the FIFO open).
+    if crate::helper::sys::poll(&mut pfd, 5000)? == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "container process never opened its exec fifo",
+        ));
+    }
+    let mut buf = [0u8; 16];
+    let n = f.read(&mut buf)?;
+    if n == 0 {
+        return Err(std::io::Error::other(
+            "container process exited before it was started",
+        ));
+    }
+    match std::fs::remove_file(fifo) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 

@@ -6,7 +6,7 @@ mod exec_wait;
 mod infra;
 mod monitor;
 mod mux;
-mod sys;
+pub(crate) mod sys;
 
 use std::collections::HashMap;
 

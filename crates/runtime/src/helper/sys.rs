@@ -14,38 +14,46 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io::Result
     Ok(rc as usize)
 }
 
-/// Drop this process's resident pages of executable file mappings (the big
-/// binary's and the shared libraries' code). They stay in the page cache and
-/// fault back in when executed, so afterwards the resident set holds only the
-/// code the monitor's steady-state loop actually runs.
+/// Drop this process's resident pages of read-only file mappings (the big
+/// binary's and the shared libraries' code and constants). They stay in the page
+/// cache and fault back in when used, so afterwards the resident set holds only
+/// what the monitor's steady-state loop actually touches.
 ///
-/// Only read-only, executable, file-backed private mappings are touched: their
-/// pages are never written, so discarding them cannot lose data.
+/// Only private mappings that are not writable and hold no anonymous (copied on
+/// write, e.g. relocated RELRO) pages are touched: their pages are clean copies of
+/// the file, so discarding them cannot lose data.
 pub(crate) fn trim_text_pages() {
-    let Ok(f) = std::fs::File::open("/proc/self/maps") else {
+    let Ok(f) = std::fs::File::open("/proc/self/smaps") else {
         return;
     };
     let mut ranges = Vec::new();
+    let mut current: Option<(usize, usize)> = None;
     for line in std::io::BufReader::new(f).lines().map_while(Result::ok) {
         let mut parts = line.split_whitespace();
-        let (Some(range), Some(perms)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let path = parts.nth(3).unwrap_or("");
-        if perms != "r-xp" || !path.starts_with('/') {
-            continue;
-        }
-        let Some((a, b)) = range.split_once('-') else {
-            continue;
-        };
-        if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
-            ranges.push((a, b - a));
+        let first = parts.next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-') {
+            // A mapping header: "start-end perms offset dev inode path".
+            let perms = parts.next().unwrap_or("");
+            let path = parts.nth(3).unwrap_or("");
+            current = None;
+            if (perms == "r-xp" || perms == "r--p") && path.starts_with('/') {
+                if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+                {
+                    current = Some((a, b - a));
+                }
+            }
+        } else if first == "Anonymous:" {
+            if let Some(r) = current.take() {
+                if parts.next() == Some("0") {
+                    ranges.push(r);
+                }
+            }
         }
     }
     for (addr, len) in ranges {
         // SAFETY: the range is a whole, currently mapped, read-only private file
-        // mapping; MADV_DONTNEED only discards clean page-table entries, which the
-        // kernel re-populates from the file on the next access.
+        // mapping without anonymous pages; MADV_DONTNEED only discards clean
+        // page-table entries, which the kernel re-populates from the file on access.
         unsafe {
             libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTNEED);
         }
