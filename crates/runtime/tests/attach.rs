@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::Harness;
+use skiff_runtime::OciRuntimeKind;
 use futures::{SinkExt, StreamExt};
 use k8s_cri::v1::*;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -143,7 +144,16 @@ async fn attach_pipes_stdin_and_stdin_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn attach_tty_container_resize_and_log() {
-    let mut h = Harness::start(42).await;
+    tty_container(OciRuntimeKind::Runc, 42).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attach_tty_container_under_crun() {
+    tty_container(OciRuntimeKind::Crun, 44).await
+}
+
+async fn tty_container(kind: OciRuntimeKind, net: u8) {
+    let mut h = Harness::start_with(net, kind).await;
     let pod = h.run_pod("tty").await;
     let mut c = h.container_config("shell", &["sh"]);
     c.stdin = true;

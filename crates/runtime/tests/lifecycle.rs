@@ -1,16 +1,42 @@
 //! Container lifecycle through the CRI socket: exit codes, log format, OOM kill,
-//! stop escalation, ExecSync.
+//! stop escalation, ExecSync — under runc and under crun.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::Harness;
+use skiff_runtime::OciRuntimeKind;
+
+/// Each scenario runs under runc and under crun (crun inside a private mount
+/// namespace without this host's hybrid cgroup2 mount).
+macro_rules! both_runtimes {
+    ($($name:ident => $runc_net:expr, $crun_net:expr;)*) => {
+        mod runc {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                super::$name(super::OciRuntimeKind::Runc, $runc_net).await
+            })*
+        }
+        mod crun {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                super::$name(super::OciRuntimeKind::Crun, $crun_net).await
+            })*
+        }
+    };
+}
+
+both_runtimes! {
+    exit_codes_and_log_format => 11, 15;
+    memory_limit_oom_is_reported => 12, 16;
+    stop_escalates_to_sigkill_after_timeout => 13, 17;
+    exec_sync_output_exit_code_and_timeout => 14, 18;
+}
 use k8s_cri::v1::*;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn exit_codes_and_log_format() {
-    let mut h = Harness::start(11).await;
+async fn exit_codes_and_log_format(kind: OciRuntimeKind, net: u8) {
+    let mut h = Harness::start_with(net, kind).await;
     let v =
         h.rt.version(VersionRequest::default())
             .await
@@ -77,9 +103,8 @@ async fn exit_codes_and_log_format() {
     h.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn memory_limit_oom_is_reported() {
-    let mut h = Harness::start(12).await;
+async fn memory_limit_oom_is_reported(kind: OciRuntimeKind, net: u8) {
+    let mut h = Harness::start_with(net, kind).await;
     let pod = h.run_pod("oom").await;
     let mut c = h.container_config("hog", &["sh", "-c", "head -c 300000000 /dev/zero | tail"]);
     if let Some(r) = c.linux.as_mut().and_then(|l| l.resources.as_mut()) {
@@ -92,9 +117,8 @@ async fn memory_limit_oom_is_reported() {
     h.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn stop_escalates_to_sigkill_after_timeout() {
-    let mut h = Harness::start(13).await;
+async fn stop_escalates_to_sigkill_after_timeout(kind: OciRuntimeKind, net: u8) {
+    let mut h = Harness::start_with(net, kind).await;
     let pod = h.run_pod("stop").await;
     // PID 1 without a SIGTERM handler ignores SIGTERM.
     let stubborn = h.container_config("stubborn", &["sleep", "1000"]);
@@ -151,9 +175,8 @@ async fn stop_escalates_to_sigkill_after_timeout() {
     h.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn exec_sync_output_exit_code_and_timeout() {
-    let mut h = Harness::start(14).await;
+async fn exec_sync_output_exit_code_and_timeout(kind: OciRuntimeKind, net: u8) {
+    let mut h = Harness::start_with(net, kind).await;
     let pod = h.run_pod("execsync").await;
     let c = h.container_config("main", &["sleep", "1000"]);
     let id = h.run(&pod, c).await;

@@ -11,7 +11,7 @@ use hyper_util::rt::TokioIo;
 use k8s_cri::v1::image_service_client::ImageServiceClient;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::*;
-use skiff_runtime::{CniSettings, DirImageSource, ImageConfig, RuntimeConfig};
+use skiff_runtime::{CniSettings, DirImageSource, ImageConfig, OciRuntimeKind, RuntimeConfig};
 use tonic::transport::{Channel, Endpoint, Uri};
 
 pub const IMAGE: &str = "busybox:test";
@@ -21,6 +21,7 @@ pub struct Harness {
     pub root: PathBuf,
     pub net: u8,
     pub images: DirImageSource,
+    pub oci: OciRuntimeKind,
     pub rt: RuntimeServiceClient<Channel>,
     pub img: ImageServiceClient<Channel>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -102,6 +103,11 @@ pub async fn connect(socket: &Path) -> Channel {
 impl Harness {
     /// Start a runtime; `net` picks bridge `sktest<net>` and CIDR 10.200.<net>.0/24.
     pub async fn start(net: u8) -> Harness {
+        Self::start_with(net, OciRuntimeKind::Runc).await
+    }
+
+    /// Start a runtime using the given low-level OCI runtime.
+    pub async fn start_with(net: u8, oci: OciRuntimeKind) -> Harness {
         let root = PathBuf::from(format!("/tmp/skiff-rt-test-{net}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
@@ -119,6 +125,7 @@ impl Harness {
             root,
             net,
             images,
+            oci,
             rt: RuntimeServiceClient::new(Channel::from_static("http://[::]:1").connect_lazy()),
             img: ImageServiceClient::new(Channel::from_static("http://[::]:1").connect_lazy()),
             shutdown: None,
@@ -130,7 +137,8 @@ impl Harness {
 
     /// (Re)start the server on the same root.
     pub async fn start_server(&mut self) {
-        let cfg = config(&self.root, self.net, &self.images);
+        let mut cfg = config(&self.root, self.net, &self.images);
+        cfg.oci_runtime = self.oci.clone();
         let socket = cfg.socket.clone();
         let _ = std::fs::remove_file(&socket);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
