@@ -7,9 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::Harness;
-use skiff_runtime::OciRuntimeKind;
 use futures::{SinkExt, StreamExt};
 use k8s_cri::v1::*;
+use skiff_runtime::OciRuntimeKind;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
