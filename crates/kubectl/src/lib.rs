@@ -9,6 +9,7 @@ mod cmd_create_run;
 mod cmd_delete;
 mod cmd_describe;
 mod cmd_discovery;
+mod cmd_edit;
 mod cmd_exec;
 mod cmd_expose;
 mod cmd_get;

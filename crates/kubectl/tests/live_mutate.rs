@@ -81,6 +81,31 @@ const CASES: &[&[&str]] = &[
     &["run", "run-@", "--image=busybox"],
 ];
 
+/// Runs `edit` with a scripted editor on both twins.
+fn edit_diffs(s: &Server) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for editor in ["sed -i s/replicas:.[0-9]/replicas:\\ 2/", "true", "false"] {
+        let run = |bin: &str, name: &str| {
+            std::process::Command::new(bin)
+                .args(["edit", "deploy", name])
+                .env("KUBECONFIG", &s.kubeconfig)
+                .env("EDITOR", editor)
+                .output()
+        };
+        let (Ok(a), Ok(b)) = (run(REAL, "zqa"), run(live::OURS, "zqb")) else {
+            diffs.push(format!("cannot run edit with {editor}"));
+            continue;
+        };
+        let fix = |v: &[u8]| String::from_utf8_lossy(v).replace("zqb", "zqa");
+        if (fix(&b.stdout), fix(&b.stderr), b.status.code())
+            != (fix(&a.stdout), fix(&a.stderr), a.status.code())
+        {
+            diffs.push(format!("edit with {editor}: real {a:?} ours {b:?}"));
+        }
+    }
+    diffs
+}
+
 #[test]
 fn mutations_match_real_kubectl() {
     let Some(s) = Server::start() else { return };
@@ -103,6 +128,7 @@ fn mutations_match_real_kubectl() {
         // let the controllers catch up (new ReplicaSets, revisions)
         std::thread::sleep(Duration::from_millis(300));
     }
+    diffs.extend(edit_diffs(&s));
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
