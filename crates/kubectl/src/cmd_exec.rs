@@ -93,6 +93,11 @@ pub async fn target_pod(api: &Api, target: &str) -> Result<Value, CmdError> {
 /// The container to use: `-c`, the default-container annotation, or the first
 /// (announcing the choice when the pod has several).
 pub fn pick_container(ctx: &Ctx, pod: &Value) -> String {
+    pick_container_to(ctx, pod, false)
+}
+
+/// [`pick_container`], announcing on stdout when `to_stdout` (as `cp` from a pod does).
+pub fn pick_container_to(ctx: &Ctx, pod: &Value, to_stdout: bool) -> String {
     if let Some(c) = ctx.p.get("container") {
         return c.to_string();
     }
@@ -120,10 +125,15 @@ pub fn pick_container(ctx: &Ctx, pod: &Value) -> String {
                 .iter()
                 .map(|c| format!("{} (init)", s(c, "/name"))),
         );
-        err(&format!(
+        let msg = format!(
             "Defaulted container \"{first}\" out of: {}\n",
             all.join(", ")
-        ));
+        );
+        if to_stdout {
+            crate::ctx::out(&msg);
+        } else {
+            err(&msg);
+        }
     }
     first
 }

@@ -4,6 +4,7 @@
 mod client;
 mod cmd_apply;
 mod cmd_config;
+mod cmd_cp;
 mod cmd_create;
 mod cmd_create_run;
 mod cmd_delete;

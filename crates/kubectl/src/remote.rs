@@ -205,6 +205,51 @@ pub async fn run(ws: WsStream, proto: &str, s: Session) -> Result<Outcome, CmdEr
     Ok(outcome)
 }
 
+/// Runs a non-interactive session: sends `input` as stdin (then closes it), collects
+/// stdout and stderr.
+pub async fn capture(
+    ws: WsStream,
+    input: Option<Vec<u8>>,
+) -> Result<(Vec<u8>, Vec<u8>, Outcome), CmdError> {
+    let (mut sink, mut stream) = ws.split();
+    let sender = tokio::spawn(async move {
+        if let Some(data) = input {
+            for chunk in data.chunks(32 * 1024) {
+                let mut b = Vec::with_capacity(chunk.len() + 1);
+                b.push(0u8);
+                b.extend_from_slice(chunk);
+                if sink.send(Message::Binary(b.into())).await.is_err() {
+                    return sink;
+                }
+            }
+            let _ = sink.send(Message::Binary(vec![255u8, 0].into())).await;
+        }
+        sink
+    });
+    let (mut out, mut errb, mut outcome) = (Vec::new(), Vec::new(), Outcome::Ok);
+    while let Some(Ok(msg)) = stream.next().await {
+        match msg {
+            Message::Binary(d) if !d.is_empty() => match d[0] {
+                1 => out.extend_from_slice(&d[1..]),
+                2 => errb.extend_from_slice(&d[1..]),
+                3 if d.len() > 1 => outcome = parse_status(&d[1..]),
+                _ => {}
+            },
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    if let Ok(mut sink) = sender.await {
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            })))
+            .await;
+    }
+    Ok((out, errb, outcome))
+}
+
 /// Maps an outcome to kubectl's exit behaviour.
 pub fn finish(o: Outcome) -> Result<(), CmdError> {
     match o {
