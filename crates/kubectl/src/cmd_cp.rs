@@ -36,7 +36,7 @@ async fn exec_tar(
     pod: &str,
     command: &[&str],
     input: Option<Vec<u8>>,
-) -> Result<Vec<u8>, CmdError> {
+) -> Result<(Vec<u8>, Vec<u8>), CmdError> {
     let obj = api
         .get(&format!("/api/v1/namespaces/{ns}/pods/{pod}"))
         .await?;
@@ -62,7 +62,7 @@ async fn exec_tar(
         .await?;
     let (out, errb, outcome) = remote::capture(ws, input).await?;
     match outcome {
-        Outcome::Ok => Ok(out),
+        Outcome::Ok => Ok((out, errb)),
         Outcome::Exit(code) => Err(CmdError::Msg(format!(
             "{}command terminated with exit code {code}",
             String::from_utf8_lossy(&errb)
@@ -124,7 +124,9 @@ async fn to_pod(ctx: &Ctx, api: &Api, src: &str, ns: &str, pod: &str, dest: &str
 }
 
 async fn from_pod(ctx: &Ctx, api: &Api, ns: &str, pod: &str, src: &str, dest: &str) -> CmdResult {
-    let data = exec_tar(ctx, api, ns, pod, &["tar", "cf", "-", src], None).await?;
+    let (data, tar_err) = exec_tar(ctx, api, ns, pod, &["tar", "cf", "-", src], None).await?;
+    // kubectl passes tar's complaints (leading '/' removed …) through to stdout
+    crate::ctx::out(&String::from_utf8_lossy(&tar_err));
     // tar stores the source without its leading '/'
     let prefix = PathBuf::from(src.trim_start_matches('/'));
     let mut ar = tar::Archive::new(data.as_slice());

@@ -1,0 +1,304 @@
+//! Live differential tests that need a node: `skiff server` with its agent (root, CNI,
+//! runc, the bootcamp image archive built by the skiff e2e suite), one bootcamp pod, then
+//! exec (exit codes, stdin), cp both ways, port-forward, proxy to the pod, attach,
+//! describe and logs: the real kubectl 1.33 and ours must agree.
+//! Skipped unless root and `target/e2e-images/kubernetes-bootcamp-v1.tar` exist.
+
+mod live;
+
+use live::{norm, OURS, REAL};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+struct Node {
+    child: Child,
+    dir: tempfile::TempDir,
+    kubeconfig: String,
+    bridge: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // containers, monitors, mounts and the bridge under our data dir
+        let _ = Command::new("bash")
+            .arg(root().join("scripts/killall.sh"))
+            .arg(self.dir.path())
+            .arg(&self.bridge)
+            .status();
+    }
+}
+
+impl Node {
+    fn start() -> Option<Node> {
+        let archive = root().join("target/e2e-images/kubernetes-bootcamp-v1.tar");
+        let skiff = root().join("target/debug/skiff");
+        if !nix_is_root() || !archive.exists() || !skiff.exists() || !Path::new(REAL).exists() {
+            eprintln!(
+                "skipping: needs root, {} and {}",
+                archive.display(),
+                skiff.display()
+            );
+            return None;
+        }
+        let dir = tempfile::Builder::new().prefix("kc-node-").tempdir().ok()?;
+        let images = dir.path().join("agent/images");
+        std::fs::create_dir_all(&images).ok()?;
+        std::fs::copy(&archive, images.join("bootcamp.tar")).ok()?;
+        // a private copy: concurrent builds may replace target/debug/skiff
+        let bin = dir.path().join("bin/skiff");
+        std::fs::create_dir_all(dir.path().join("bin")).ok()?;
+        std::fs::copy(&skiff, &bin).ok()?;
+        let kubeconfig = dir.path().join("kubeconfig.yaml").display().to_string();
+        let tag = std::process::id() % 10000;
+        let bridge = format!("kc{tag}");
+        let octet = 100 + tag % 150;
+        let log = std::fs::File::create(dir.path().join("server.log")).ok()?;
+        let child = Command::new(&bin)
+            .arg("server")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--https-listen-port", &free_port().to_string()])
+            .args([
+                "--bind-address",
+                "127.0.0.1",
+                "--write-kubeconfig",
+                &kubeconfig,
+            ])
+            .args(["--kubelet-port", &free_port().to_string()])
+            .args(["--cni-bridge", &bridge])
+            .args(["--cluster-cidr", &format!("10.{octet}.0.0/16")])
+            .args([
+                "--node-name",
+                &format!("kcnode-{tag}"),
+                "--node-ip",
+                "127.0.0.1",
+            ])
+            .args(["--private-registry", "/nonexistent/registries.yaml"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .ok()?;
+        Some(Node {
+            child,
+            dir,
+            kubeconfig,
+            bridge,
+        })
+    }
+
+    fn kubectl(&self, bin: &str, args: &[&str], input: Option<&[u8]>) -> Output {
+        let mut c = Command::new(bin)
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.dir.path())
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("run {bin}: {e}"));
+        if let (Some(data), Some(mut stdin)) = (input, c.stdin.take()) {
+            let _ = stdin.write_all(data);
+        }
+        c.wait_with_output()
+            .unwrap_or_else(|e| panic!("wait {bin}: {e}"))
+    }
+
+    fn wait_until(&self, timeout: Duration, f: impl Fn(&Node) -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if f(self) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        false
+    }
+
+    fn diff(&self, args: &[&str], input: Option<&[u8]>) -> Option<String> {
+        let a = self.kubectl(REAL, args, input);
+        let b = self.kubectl(OURS, args, input);
+        let same = norm(&a.stdout) == norm(&b.stdout)
+            && norm(&a.stderr) == norm(&b.stderr)
+            && a.status.code() == b.status.code();
+        (!same).then(|| {
+            format!(
+                "{args:?}\n--- real {:?}\n{}{}--- ours {:?}\n{}{}",
+                a.status.code(),
+                norm(&a.stdout),
+                norm(&a.stderr),
+                b.status.code(),
+                norm(&b.stdout),
+                norm(&b.stderr)
+            )
+        })
+    }
+}
+
+fn nix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+    );
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// Starts `kubectl BIN args` in the background and fetches `path` through `port`.
+fn through(node: &Node, bin: &str, args: &[&str], port: u16, path: &str) -> String {
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("KUBECONFIG", &node.kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
+    let mut answer = String::new();
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_millis(200));
+        answer = http_get(port, path);
+        if answer.contains("Hello") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    answer.lines().last().unwrap_or_default().to_string()
+}
+
+#[test]
+fn streaming_commands_match_real_kubectl() {
+    let Some(node) = Node::start() else { return };
+    assert!(
+        node.wait_until(Duration::from_secs(60), |n| {
+            String::from_utf8_lossy(&n.kubectl(REAL, &["get", "nodes"], None).stdout)
+                .contains(" Ready ")
+        }),
+        "node not Ready"
+    );
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kubernetes-bootcamp\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: kubernetes-bootcamp}\n  template:\n    metadata:\n      labels: {app: kubernetes-bootcamp}\n    spec:\n      containers:\n      - name: kubernetes-bootcamp\n        image: gcr.io/google-samples/kubernetes-bootcamp:v1\n        ports:\n        - containerPort: 8080\n";
+    let file = node.dir.path().join("dep.yaml");
+    let _ = std::fs::write(&file, manifest);
+    let o = node.kubectl(REAL, &["apply", "-f", &file.display().to_string()], None);
+    assert!(o.status.success());
+    assert!(
+        node.wait_until(Duration::from_secs(90), |n| {
+            String::from_utf8_lossy(&n.kubectl(REAL, &["get", "pods"], None).stdout)
+                .contains("1/1     Running")
+        }),
+        "pod not Running"
+    );
+    let pod = String::from_utf8_lossy(
+        &node
+            .kubectl(
+                REAL,
+                &["get", "pods", "-o", "jsonpath={.items[0].metadata.name}"],
+                None,
+            )
+            .stdout,
+    )
+    .to_string();
+    let local = node.dir.path().join("local.txt");
+    let _ = std::fs::write(&local, "payload\n");
+    let local = local.display().to_string();
+    let remote = format!("{pod}:/tmp/copied.txt");
+    let back = node.dir.path().join("back.txt").display().to_string();
+    let mut diffs: Vec<String> = Vec::new();
+    let cases: Vec<(Vec<&str>, Option<&[u8]>)> = vec![
+        (
+            vec![
+                "exec",
+                &pod,
+                "--",
+                "sh",
+                "-c",
+                "echo out; echo err >&2; exit 3",
+            ],
+            None,
+        ),
+        (vec!["exec", &pod, "--", "/no/such/binary"], None),
+        (vec!["exec", &pod, "--", "env"], None),
+        (vec!["exec", &pod, "env"], None),
+        (vec!["exec", "-i", &pod, "--", "cat"], Some(b"hello\n")),
+        (vec!["exec", "-i", &pod, "--", "sh"], Some(b"exit 4\n")),
+        (
+            vec!["exec", "deploy/kubernetes-bootcamp", "--", "hostname"],
+            None,
+        ),
+        (vec!["cp", &local, &remote], None),
+        (vec!["exec", &pod, "--", "cat", "/tmp/copied.txt"], None),
+        (vec!["cp", &remote, &back], None),
+        (vec!["describe", "pod", &pod], None),
+        (vec!["describe", "node"], None),
+        (vec!["get", "pods", "-o", "wide"], None),
+        (vec!["get", "nodes", "-o", "wide"], None),
+        (vec!["logs", &pod], None),
+    ];
+    for (args, input) in &cases {
+        if let Some(d) = node.diff(args, *input) {
+            diffs.push(d);
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(&back).unwrap_or_default(),
+        "payload\n"
+    );
+    for bin in [REAL, OURS] {
+        let port = free_port();
+        let fwd = through(
+            &node,
+            bin,
+            &["port-forward", &pod, &format!("{port}:8080")],
+            port,
+            "/",
+        );
+        if !fwd.contains(&format!("Running on: {pod}")) {
+            diffs.push(format!("{bin} port-forward: {fwd}"));
+        }
+        let port = free_port();
+        let px = through(
+            &node,
+            bin,
+            &["proxy", &format!("--port={port}")],
+            port,
+            &format!("/api/v1/namespaces/default/pods/{pod}:8080/proxy/"),
+        );
+        if !px.contains(&format!("Running on: {pod}")) {
+            diffs.push(format!("{bin} proxy: {px}"));
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
