@@ -172,6 +172,7 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
     let multi_kind = reqs.len() > 1 || ctx.p.flag("show-kind");
     let mut tw = TabWriter::new();
     let mut ns_sticky = false;
+    let mut col_defs: Option<Value> = None;
     let opts_base = TableOpts {
         wide: fmt == Format::Wide,
         with_namespace: all_ns,
@@ -267,7 +268,22 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
                 }
                 tw = TabWriter::new();
             }
-            out(&table::render(&mut tw, &merged, &opts));
+            if watch && ctx.p.flag("output-watch-events") {
+                // the initial objects print as ADDED events
+                if !opts.no_headers {
+                    let mut h = table::headers(&merged, &opts);
+                    h.insert(0, "EVENT   ".into());
+                    tw.row(&h);
+                }
+                for mut r in table::rows(&merged, &opts) {
+                    r.insert(0, "ADDED   ".into());
+                    tw.row(&r);
+                }
+                out(&tw.flush());
+            } else {
+                out(&table::render(&mut tw, &merged, &opts));
+            }
+            col_defs = merged.get("columnDefinitions").cloned();
             printed_any = true;
         } else {
             if req.names.is_empty() {
@@ -342,6 +358,7 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
             &opts_base,
             &mut tw,
             printed_any,
+            col_defs,
         )
         .await;
     }
@@ -378,6 +395,7 @@ async fn watch_loop(
     opts: &TableOpts,
     tw: &mut TabWriter,
     mut headers_done: bool,
+    mut col_defs: Option<Value>,
 ) -> CmdResult {
     let Some(req) = reqs.first() else {
         return Ok(());
@@ -393,9 +411,30 @@ async fn watch_loop(
         with_namespace: opts.with_namespace && res.namespaced,
         ..opts.clone()
     };
-    let mut extra = "watch=true".to_string();
+    let mut extra = String::new();
     if let Some(n) = req.names.first() {
-        extra.push_str(&format!("&fieldSelector=metadata.name%3D{}", enc(n)));
+        extra.push_str(&format!("fieldSelector=metadata.name%3D{}&", enc(n)));
+    }
+    // watch from the list's resourceVersion: what exists now was printed (or, with
+    // --watch-only, is not wanted)
+    let list_path = format!(
+        "{}{}",
+        res.path(ns_ref, None),
+        query(ctx, &format!("{extra}limit=1"))
+    );
+    let rv = api
+        .get(&list_path)
+        .await
+        .ok()
+        .and_then(|l| {
+            l.pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    extra.push_str("watch=true");
+    if !rv.is_empty() {
+        extra.push_str(&format!("&resourceVersion={rv}"));
     }
     let path = format!("{}{}", res.path(ns_ref, None), query(ctx, &extra));
     let stream = api
@@ -404,7 +443,6 @@ async fn watch_loop(
         .map_err(CmdError::from)?;
     let mut lines = stream.lines();
     use futures::StreamExt;
-    let mut first = true;
     while let Some(line) = lines.next().await {
         let Ok(line) = line else { break };
         let Ok(ev) = serde_json::from_str::<Value>(&line) else {
@@ -414,21 +452,30 @@ async fn watch_loop(
         if typ == "BOOKMARK" || typ == "ERROR" {
             continue;
         }
-        // the initial ADDED events repeat what the list printed
-        if first && !ctx.p.flag("watch-only") && typ == "ADDED" && headers_done {
-            continue;
-        }
-        first = false;
-        let obj = ev.get("object").cloned().unwrap_or(Value::Null);
+        let mut obj = ev.get("object").cloned().unwrap_or(Value::Null);
         if obj.get("kind").and_then(Value::as_str) == Some("Table") {
+            // the server sends column definitions only once: reuse them
+            match obj.get("columnDefinitions").and_then(Value::as_array) {
+                Some(d) if !d.is_empty() => col_defs = Some(Value::Array(d.clone())),
+                _ => {
+                    if let Some(d) = &col_defs {
+                        obj["columnDefinitions"] = d.clone();
+                    }
+                }
+            }
             if !headers_done && !opts.no_headers {
-                tw.row(&table::headers(&obj, opts));
+                let mut h = table::headers(&obj, opts);
+                if ctx.p.flag("output-watch-events") {
+                    h.insert(0, "EVENT   ".into());
+                }
+                tw.row(&h);
                 headers_done = true;
             }
             for r in table::rows(&obj, opts) {
                 let mut r = r;
                 if ctx.p.flag("output-watch-events") {
-                    r.insert(0, typ.to_string());
+                    // kubectl pads the event column to its longest value
+                    r.insert(0, format!("{typ:<8}"));
                 }
                 tw.row(&r);
             }

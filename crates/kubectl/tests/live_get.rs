@@ -184,3 +184,60 @@ fn get_matches_real_kubectl() {
     let diffs: Vec<String> = CASES.iter().filter_map(|c| s.diff(c)).collect();
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+/// Runs `get … -w` with both kubectls while a label changes; compares what they printed.
+fn watch_diff(s: &Server, flags: &[&str], n: usize) -> Option<String> {
+    let spawn = |bin: &str| {
+        std::process::Command::new("timeout")
+            .arg("4")
+            .arg(bin)
+            .args(["get", "pods", "-n", "kube-system"])
+            .args(flags)
+            .env("KUBECONFIG", &s.kubeconfig)
+            .env("HOME", s.dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .ok()
+    };
+    let (Some(a), Some(b)) = (spawn(live::REAL), spawn(live::OURS)) else {
+        return Some("cannot spawn".into());
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let o = s.kubectl(
+        live::REAL,
+        &[
+            "label",
+            "pod",
+            "solo",
+            "-n",
+            "kube-system",
+            &format!("w=v{n}"),
+            "--overwrite",
+        ],
+    );
+    assert!(o.status.success());
+    let (Ok(a), Ok(b)) = (a.wait_with_output(), b.wait_with_output()) else {
+        return Some("cannot wait".into());
+    };
+    let (sa, sb) = (live::norm(&a.stdout), live::norm(&b.stdout));
+    (sa != sb).then(|| format!("{flags:?}\n--- real\n{sa}--- ours\n{sb}"))
+}
+
+#[test]
+fn watch_matches_real_kubectl() {
+    let Some(s) = populated() else { return };
+    let cases: &[&[&str]] = &[
+        &["-w"],
+        &["-w", "--output-watch-events", "-o", "wide"],
+        &["--watch-only"],
+        &["-w", "-l", "tier=x"],
+        &["solo", "-w"],
+    ];
+    let diffs: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .filter_map(|(n, c)| watch_diff(&s, c, n))
+        .collect();
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
