@@ -357,8 +357,7 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
             ns.as_deref(),
             &opts_base,
             &mut tw,
-            printed_any,
-            col_defs,
+            (printed_any, col_defs),
         )
         .await;
     }
@@ -394,9 +393,10 @@ async fn watch_loop(
     ns: Option<&str>,
     opts: &TableOpts,
     tw: &mut TabWriter,
-    mut headers_done: bool,
-    mut col_defs: Option<Value>,
+    printed: (bool, Option<Value>),
 ) -> CmdResult {
+    // whether headers were printed, and the list's column definitions
+    let (mut headers_done, mut col_defs) = printed;
     let Some(req) = reqs.first() else {
         return Ok(());
     };
