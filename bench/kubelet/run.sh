@@ -8,7 +8,16 @@ ROOT=$HERE/../..
 SKIFF=${1:-$ROOT/target/release/skiff}
 DIR=$(mktemp -d /tmp/skiff-bench-kubelet-XXXXXX)
 BRIDGE=skbench0
-trap '"$ROOT/scripts/killall.sh" "$DIR" "$BRIDGE"; rm -rf "$DIR"' EXIT INT TERM
+SERVER=; AGENT_PID=
+cleanup() {
+    # By PID first (killall.sh matches only a binary named skiff), then containers and mounts.
+    [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null
+    sleep 3
+    "$ROOT/scripts/killall.sh" "$DIR" "$BRIDGE"
+    rm -rf "$DIR"
+}
+trap cleanup EXIT INT TERM
 ARCHIVE=$ROOT/target/e2e-images/kubernetes-bootcamp-v1.tar
 [ -f "$ARCHIVE" ] || sh "$ROOT/examples/bootcamp/build-image.sh" "$ARCHIVE" v1
 mkdir -p "$DIR/agent/images"
