@@ -87,30 +87,125 @@ async fn one(ctx: &Ctx, api: &Api, pod: &str, container: Option<&str>) -> CmdRes
 /// Runs `logs`.
 pub async fn run(ctx: &Ctx) -> CmdResult {
     let api = Api::connect(ctx).await?;
+    if let Some(sel) = ctx.p.get("selector") {
+        if !ctx.args().is_empty() {
+            return Err(ctx.usage_h("only a selector (-l) or a POD name is allowed"));
+        }
+        let list = api
+            .get(&format!(
+                "/api/v1/namespaces/{}/pods?labelSelector={}",
+                api.namespace,
+                enc(sel)
+            ))
+            .await?;
+        let pods = list
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if pods.is_empty() {
+            crate::ctx::err(&format!(
+                "No resources found in {} namespace.\n",
+                api.namespace
+            ));
+            return Ok(());
+        }
+        for p in &pods {
+            let name = p
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            pod_logs(ctx, &api, p, name).await?;
+        }
+        return Ok(());
+    }
     let target = match ctx.args() {
         [p] => p.clone(),
         [p, c] if ctx.p.get("container").is_none() => {
             return one(ctx, &api, p, Some(c)).await;
         }
         [] => {
-            return Err(ctx
-                .usage_h("expected POD or TYPE/NAME is a required argument for the logs command"))
+            return Err(ctx.usage_h(
+                "expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or TYPE/NAME is a required argument for the logs command",
+            ))
         }
         _ => return Err(ctx.usage_h("only one of -c or an inline [CONTAINER] arg is allowed")),
     };
-    let pod = match target.split_once('/') {
-        Some(("pod" | "pods" | "po", n)) => n.to_string(),
-        Some((t, _)) => {
-            return Err(CmdError::Msg(format!(
-            "cannot get the logs from {t}: selector for the resource is not supported by skiff yet"
-        )))
+    let obj = match target.split_once('/') {
+        Some(("pod" | "pods" | "po", n)) => get_pod(&api, n).await?,
+        Some(_) => {
+            let obj = crate::cmd_exec::target_pod(&api, &target).await?;
+            let name = obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            announce_choice(&api, &target, &name).await;
+            obj
         }
-        None => target,
+        None => get_pod(&api, &target).await?,
     };
+    let pod = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    pod_logs(ctx, &api, &obj, &pod).await
+}
+
+/// The pod, with logs' own wording for a missing one.
+async fn get_pod(api: &Api, name: &str) -> Result<Value, CmdError> {
+    match api
+        .get(&format!("/api/v1/namespaces/{}/pods/{name}", api.namespace))
+        .await
+    {
+        Ok(o) => Ok(o),
+        Err(crate::client::ApiError::Status { code: 404, .. }) => Err(CmdError::Msg(format!(
+            "error from server (NotFound): pods \"{name}\" not found in namespace \"{}\"",
+            api.namespace
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `Found N pods, using pod/NAME` when a workload has several pods.
+async fn announce_choice(api: &Api, target: &str, chosen: &str) {
+    let Some((t, n)) = target.split_once('/') else {
+        return;
+    };
+    let Ok(res) = crate::resources::resolve(Some(api), t).await else {
+        return;
+    };
+    let Ok(o) = api.get(&res.path(Some(&api.namespace), Some(n))).await else {
+        return;
+    };
+    let sel = crate::describe_util::selector_string(o.pointer("/spec/selector"));
+    if sel.is_empty() {
+        return;
+    }
+    let Ok(list) = api
+        .get(&format!(
+            "/api/v1/namespaces/{}/pods?labelSelector={}",
+            api.namespace,
+            enc(&sel)
+        ))
+        .await
+    else {
+        return;
+    };
+    let count = list
+        .get("items")
+        .and_then(Value::as_array)
+        .map(Vec::len)
+        .unwrap_or(0);
+    if count > 1 {
+        crate::ctx::err(&format!("Found {count} pods, using pod/{chosen}\n"));
+    }
+}
+
+/// Logs of one pod: every container with `--all-containers`, else `-c` or the first.
+async fn pod_logs(ctx: &Ctx, api: &Api, obj: &Value, pod: &str) -> CmdResult {
     if ctx.p.flag("all-containers") {
-        let obj = api
-            .get(&format!("/api/v1/namespaces/{}/pods/{pod}", api.namespace))
-            .await?;
         for c in obj
             .pointer("/spec/containers")
             .and_then(Value::as_array)
@@ -118,9 +213,10 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
             .flatten()
         {
             let name = c.get("name").and_then(Value::as_str).unwrap_or("");
-            one(ctx, &api, &pod, Some(name)).await?;
+            one(ctx, api, pod, Some(name)).await?;
         }
         return Ok(());
     }
-    one(ctx, &api, &pod, ctx.p.get("container")).await
+    let container = crate::cmd_exec::pick_container(ctx, obj);
+    one(ctx, api, pod, Some(&container)).await
 }
