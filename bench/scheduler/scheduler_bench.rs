@@ -109,6 +109,19 @@ fn rss_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// User+system CPU seconds a process has used so far.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| f.get(*i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    ticks as f64 / 100.0
+}
+
 async fn create_nodes(client: &kube::Client, n: usize) {
     let api: Api<Node> = Api::all(client.clone());
     stream::iter(0..n)
@@ -287,9 +300,15 @@ async fn main_bench() {
     );
 
     let start = Instant::now();
+    let server_cpu0 = cpu_secs(server.id());
     let mut control = spawn_role("control", &kubeconfig);
     let control_pid = control.id();
     let (first, last) = wait_bound(&bound, pods, Duration::from_secs(1200)).await;
+    println!(
+        "  CPU during the drain: scheduler+controllers {:.1}s, API server {:.1}s",
+        cpu_secs(control_pid),
+        cpu_secs(server.id()) - server_cpu0
+    );
     let drain = last.duration_since(first).as_secs_f64();
     println!(
         "backlog drained: {pods} pods bound in {:.2}s after the first bind = {:.0} pods/s ({:.2}s from process start incl. initial list)",
@@ -308,6 +327,7 @@ async fn main_bench() {
         let bound = watch_bound(&client, "bench-steady");
         tokio::time::sleep(Duration::from_millis(500)).await;
         let t0 = Instant::now();
+        let cpu0 = (cpu_secs(control_pid), cpu_secs(server.id()));
         let created = create_pods(&client, "bench-steady", "steady", steady).await;
         let (_, last) = wait_bound(&bound, steady, Duration::from_secs(1200)).await;
         let total = last.duration_since(t0).as_secs_f64();
@@ -317,6 +337,11 @@ async fn main_bench() {
             steady as f64 / created.as_secs_f64(),
             total,
             steady as f64 / total
+        );
+        println!(
+            "  CPU: scheduler+controllers {:.1}s, API server {:.1}s",
+            cpu_secs(control_pid) - cpu0.0,
+            cpu_secs(server.id()) - cpu0.1
         );
     }
 

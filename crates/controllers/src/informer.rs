@@ -39,7 +39,11 @@ where
     let (reader, mut writer) = reflector::store::<K>();
     let synced_view = reader.clone();
     let task = tokio::spawn(async move {
-        let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+        // Like upstream's informers, drop managedFields: controllers never read them and
+        // they are a large share of every cached object.
+        let stream = watcher::watcher(api, watcher::Config::default())
+            .modify(|o: &mut K| o.meta_mut().managed_fields = None)
+            .default_backoff();
         tokio::pin!(stream);
         while let Some(ev) = stream.next().await {
             match ev {

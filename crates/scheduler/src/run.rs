@@ -274,15 +274,18 @@ impl Scheduler {
 
     async fn run(mut self) {
         info!(name = %self.cfg.scheduler_name, "scheduler starting");
+        // managedFields are dropped as upstream's informers do: never read, and large.
         let nodes = watcher::watcher(
             Api::<Node>::all(self.client.clone()),
             watcher::Config::default(),
         )
+        .modify(|n: &mut Node| n.metadata.managed_fields = None)
         .default_backoff();
         let pods = watcher::watcher(
             Api::<Pod>::all(self.client.clone()),
             watcher::Config::default(),
         )
+        .modify(|p: &mut Pod| p.metadata.managed_fields = None)
         .default_backoff();
         tokio::pin!(nodes, pods);
         let binds = Arc::new(Semaphore::new(MAX_BINDS_IN_FLIGHT));
