@@ -135,8 +135,16 @@ impl Node {
     }
 
     fn diff(&self, args: &[&str], input: Option<&[u8]>) -> Option<String> {
-        let a = self.kubectl(REAL, args, input);
-        let b = self.kubectl(OURS, args, input);
+        // the real kubectl prints tar's leading-'/' notice only sometimes (a race
+        // between its stderr and stdout copies): compare without it
+        let quiet = |mut o: Output| {
+            let text = String::from_utf8_lossy(&o.stdout)
+                .replace("tar: removing leading '/' from member names\n", "");
+            o.stdout = text.into_bytes();
+            o
+        };
+        let a = quiet(self.kubectl(REAL, args, input));
+        let b = quiet(self.kubectl(OURS, args, input));
         let same = norm(&a.stdout) == norm(&b.stdout)
             && norm(&a.stderr) == norm(&b.stderr)
             && a.status.code() == b.status.code();
@@ -299,6 +307,27 @@ fn streaming_commands_match_real_kubectl() {
         if !px.contains(&format!("Running on: {pod}")) {
             diffs.push(format!("{bin} proxy: {px}"));
         }
+    }
+    // rollout status follows a scale-up until the new pod is available
+    let o = node.kubectl(
+        REAL,
+        &["scale", "deploy/kubernetes-bootcamp", "--replicas=2"],
+        None,
+    );
+    assert!(o.status.success());
+    let ours = node.kubectl(
+        OURS,
+        &["rollout", "status", "deploy/kubernetes-bootcamp"],
+        None,
+    );
+    let text = String::from_utf8_lossy(&ours.stdout).to_string();
+    if !ours.status.success()
+        || text.lines().last() != Some("deployment \"kubernetes-bootcamp\" successfully rolled out")
+    {
+        diffs.push(format!("rollout status: {ours:?}"));
+    }
+    if let Some(d) = node.diff(&["rollout", "status", "deploy/kubernetes-bootcamp"], None) {
+        diffs.push(d);
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
