@@ -14,7 +14,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let store = open_store(&data_dir, args.datastore_endpoint.as_deref()).await?;
 
     let api = skiff_apiserver::start(skiff_apiserver::ApiServerConfig {
-        data_dir: data_dir.join("server"),
+        data_dir: data_dir.clone(),
         bind_address: args.bind_address,
         port: args.https_listen_port,
         store,
