@@ -123,7 +123,7 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
         }
     } else {
         if ctx.args().is_empty() {
-            return Err(ctx.usage_h("You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'"));
+            return Err(CmdError::Msg("You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'".into()));
         }
         let reqs = parse_targets(ctx, Some(&api), ctx.args()).await?;
         for r in reqs {

@@ -79,6 +79,12 @@ const CASES: &[&[&str]] = &[
     &["uncordon", "@"],
     &["run", "run-@", "--image=busybox"],
     &["run", "run-@", "--image=busybox"],
+    &["delete", "pod", "p-@"],
+    &["delete", "pod", "p-@"],
+    &["delete", "pod", "p-@", "--ignore-not-found"],
+    &["delete", "deploy/@", "svc/@"],
+    &["delete", "svc", "-l", "app=@"],
+    &["delete"],
 ];
 
 /// Runs `edit` with a scripted editor on both twins.
