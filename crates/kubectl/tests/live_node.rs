@@ -274,6 +274,12 @@ fn streaming_commands_match_real_kubectl() {
         (vec!["get", "pods", "-o", "wide"], None),
         (vec!["get", "nodes", "-o", "wide"], None),
         (vec!["logs", &pod], None),
+        (vec!["get", "pods", "-o", "yaml"], None),
+        (vec!["get", "nodes", "-o", "json"], None),
+        (vec!["describe", "deploy"], None),
+        (vec!["describe", "rs"], None),
+        (vec!["get", "events", "-A"], None),
+        (vec!["describe", "ns", "default"], None),
     ];
     for (args, input) in &cases {
         if let Some(d) = node.diff(args, *input) {
