@@ -1,7 +1,7 @@
 //! The scheduler's in-memory view of nodes and the pods bound (or assumed bound) to them,
 //! kept up to date from watch events; never listed per pod.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -25,50 +25,92 @@ pub fn is_terminal(pod: &Pod) -> bool {
     )
 }
 
-/// Nodes and their pods.
+/// One node slot: its info, and whether the node object exists (a "ghost" slot holds
+/// pods seen bound to a node not (yet, or any more) known).
+struct Slot {
+    info: NodeInfo,
+    present: bool,
+}
+
+/// Nodes and their pods. Nodes live in a vector (indexed by name) so that listing them for
+/// each pod is a linear walk, not a map lookup per node.
 #[derive(Default)]
 pub struct Cache {
-    nodes: BTreeMap<String, NodeInfo>,
-    present: HashSet<String>,
+    slots: Vec<Slot>,
+    index: HashMap<String, usize>,
+    present: usize,
     /// pod key → (node name, assumed but not yet seen bound).
     placed: HashMap<String, (String, bool)>,
-    node_order: Vec<String>,
-    order_dirty: bool,
 }
 
 impl Cache {
+    fn slot_mut(&mut self, name: &str) -> Option<&mut Slot> {
+        let i = *self.index.get(name)?;
+        self.slots.get_mut(i)
+    }
+
+    fn insert_slot(&mut self, name: &str, info: NodeInfo, present: bool) {
+        self.index.insert(name.to_string(), self.slots.len());
+        self.slots.push(Slot { info, present });
+        if present {
+            self.present += 1;
+        }
+    }
+
+    /// Drops the slot of `name` (swap-remove, fixing the moved slot's index).
+    fn drop_slot(&mut self, name: &str) {
+        let Some(i) = self.index.remove(name) else {
+            return;
+        };
+        let slot = self.slots.swap_remove(i);
+        if slot.present {
+            self.present -= 1;
+        }
+        if let Some(moved) = self.slots.get(i) {
+            self.index.insert(moved.info.name().to_string(), i);
+        }
+    }
+
     /// Adds or replaces a node.
     pub fn upsert_node(&mut self, node: Node) {
         let name = node.metadata.name.clone().unwrap_or_default();
         let node = Arc::new(node);
-        match self.nodes.get_mut(&name) {
-            Some(info) => info.set_node(node),
-            None => {
-                self.nodes.insert(name.clone(), NodeInfo::new(node));
+        let mut newly_present = false;
+        match self.slot_mut(&name) {
+            Some(slot) => {
+                slot.info.set_node(node);
+                newly_present = !slot.present;
+                slot.present = true;
             }
+            None => self.insert_slot(&name, NodeInfo::new(node), true),
         }
-        if self.present.insert(name) {
-            self.order_dirty = true;
+        if newly_present {
+            self.present += 1;
         }
     }
 
-    /// Removes a node (its pods stay accounted until they go).
+    /// Removes a node (its pods stay accounted, in a ghost slot, until they go).
     pub fn remove_node(&mut self, name: &str) {
-        if self.present.remove(name) {
-            self.order_dirty = true;
+        let Some(slot) = self.slot_mut(name) else {
+            return;
+        };
+        let was_present = std::mem::replace(&mut slot.present, false);
+        let empty = slot.info.pods.is_empty();
+        if was_present {
+            self.present -= 1;
         }
-        if self.nodes.get(name).is_some_and(|n| n.pods.is_empty()) {
-            self.nodes.remove(name);
+        if empty {
+            self.drop_slot(name);
         }
     }
 
     /// Drops nodes not in `keep` (after a re-list).
     pub fn retain_nodes(&mut self, keep: &HashSet<String>) {
         let gone: Vec<String> = self
-            .present
+            .slots
             .iter()
-            .filter(|n| !keep.contains(*n))
-            .cloned()
+            .filter(|s| s.present && !keep.contains(s.info.name()))
+            .map(|s| s.info.name().to_string())
             .collect();
         for n in gone {
             self.remove_node(&n);
@@ -95,19 +137,17 @@ impl Cache {
     }
 
     fn place(&mut self, key: &str, node: &str, summary: PodSummary, assumed: bool) {
-        if let Some((old, _)) = self.placed.get(key) {
-            if old != node {
-                let old = old.clone();
-                self.remove_pod(key);
-                let _ = old;
-            }
+        if self.placed.get(key).is_some_and(|(old, _)| old != node) {
+            self.remove_pod(key);
         }
-        let info = self.nodes.entry(node.to_string()).or_insert_with(|| {
+        if !self.index.contains_key(node) {
             let mut n = Node::default();
             n.metadata.name = Some(node.to_string());
-            NodeInfo::new(Arc::new(n))
-        });
-        info.add_pod(key, summary);
+            self.insert_slot(node, NodeInfo::new(Arc::new(n)), false);
+        }
+        if let Some(slot) = self.slot_mut(node) {
+            slot.info.add_pod(key, summary);
+        }
         self.placed
             .insert(key.to_string(), (node.to_string(), assumed));
     }
@@ -119,17 +159,18 @@ impl Cache {
 
     /// Removes a pod's accounting (deleted, terminal, or a failed binding).
     pub fn remove_pod(&mut self, key: &str) {
-        if let Some((node, _)) = self.placed.remove(key) {
-            let empty_ghost = match self.nodes.get_mut(&node) {
-                Some(info) => {
-                    info.remove_pod(key);
-                    info.pods.is_empty() && !self.present.contains(&node)
-                }
-                None => false,
-            };
-            if empty_ghost {
-                self.nodes.remove(&node);
+        let Some((node, _)) = self.placed.remove(key) else {
+            return;
+        };
+        let empty_ghost = match self.slot_mut(&node) {
+            Some(slot) => {
+                slot.info.remove_pod(key);
+                slot.info.pods.is_empty() && !slot.present
             }
+            None => false,
+        };
+        if empty_ghost {
+            self.drop_slot(&node);
         }
     }
 
@@ -143,31 +184,24 @@ impl Cache {
         self.placed.keys().cloned().collect()
     }
 
-    /// Existing nodes, in a stable (name) order.
-    pub fn nodes(&mut self) -> Vec<&NodeInfo> {
-        if self.order_dirty {
-            self.node_order = self
-                .nodes
-                .keys()
-                .filter(|n| self.present.contains(*n))
-                .cloned()
-                .collect();
-            self.order_dirty = false;
-        }
-        self.node_order
+    /// Existing nodes, in a stable order (insertion order, until a node is removed).
+    pub fn nodes(&self) -> Vec<&NodeInfo> {
+        self.slots
             .iter()
-            .filter_map(|n| self.nodes.get(n))
+            .filter(|s| s.present)
+            .map(|s| &s.info)
             .collect()
     }
 
     /// One node's info.
     pub fn node(&self, name: &str) -> Option<&NodeInfo> {
-        self.nodes.get(name).filter(|_| self.present.contains(name))
+        let slot = self.slots.get(*self.index.get(name)?)?;
+        slot.present.then_some(&slot.info)
     }
 
     /// Number of existing nodes.
     pub fn num_nodes(&self) -> usize {
-        self.present.len()
+        self.present
     }
 }
 
@@ -213,5 +247,27 @@ mod tests {
         assert_eq!(c.nodes()[0].requested.milli_cpu, 500);
         c.remove_node("late");
         assert!(c.nodes().is_empty());
+    }
+
+    #[test]
+    fn removal_keeps_the_index_consistent() {
+        let mut c = Cache::default();
+        for n in ["a", "b", "c"] {
+            c.upsert_node(node(n));
+        }
+        c.upsert_pod(&pod("x", Some("c"), "Running"));
+        c.remove_node("a");
+        assert_eq!(c.num_nodes(), 2);
+        assert_eq!(c.node("c").unwrap().requested.milli_cpu, 500);
+        // c keeps its pod while removed (ghost), then goes with it.
+        c.remove_node("c");
+        assert!(c.node("c").is_none());
+        assert_eq!(c.nodes().len(), 1);
+        c.upsert_pod(&pod("x", Some("c"), "Succeeded"));
+        c.upsert_node(node("c"));
+        assert_eq!(c.node("c").unwrap().requested.milli_cpu, 0);
+        let mut names: Vec<&str> = c.nodes().iter().map(|n| n.name()).collect();
+        names.sort();
+        assert_eq!(names, vec!["b", "c"]);
     }
 }
