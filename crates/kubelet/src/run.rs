@@ -50,12 +50,21 @@ pub async fn run_with_cri(
     let machine = node::gather(&cfg.root_dir);
     let registered =
         node::register(&client, &cfg, node::node_status(&cfg, &machine, &rt, None)).await?;
+    let mut handed = None;
     if let Some(cidr) = node::pod_cidr(&registered, &cfg) {
-        if let Err(e) = cri.update_runtime_config(&cidr).await {
-            tracing::warn!(error = %e, %cidr, "runtime did not accept the pod CIDR");
+        match cri.update_runtime_config(&cidr).await {
+            Ok(()) => handed = Some(cidr),
+            Err(e) => tracing::warn!(error = %e, %cidr, "runtime did not accept the pod CIDR"),
         }
     }
     let (stop_tx, stop_rx) = watch::channel(false);
+    let cidr_watch = tokio::spawn(node::pod_cidr_loop(
+        client.clone(),
+        cfg.clone(),
+        cri.clone(),
+        handed,
+        stop_rx.clone(),
+    ));
     let cache = PodCache::default();
     let state = AppState {
         cri: cri.clone(),
@@ -87,12 +96,13 @@ pub async fn run_with_cri(
         node_memory: machine.memory as i64,
         node_cpu_milli: i128::from(machine.cpus) * 1000,
         host_ip: cfg.node_ip.to_string(),
+        relist: Default::default(),
     });
     let pods = tokio::spawn(pod::run(client, shared, cache, stop_rx));
     tracing::info!(node = %cfg.node_name, port = cfg.port, "node agent running");
     shutdown.await;
     let _ = stop_tx.send(true);
-    for task in [pods, lease, status, server] {
+    for task in [pods, lease, status, server, cidr_watch] {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
     tracing::info!("node agent stopped");

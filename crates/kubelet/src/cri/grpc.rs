@@ -42,6 +42,11 @@ pub async fn connect_cri(endpoint: &str) -> Result<GrpcCri, CriError> {
     })
 }
 
+/// Label selector for the objects of pod `uid`.
+fn pod_selector(uid: &str) -> std::collections::HashMap<String, String> {
+    std::collections::HashMap::from([(super::labels::POD_UID.to_string(), uid.to_string())])
+}
+
 fn image_spec(image: &str) -> cri::ImageSpec {
     cri::ImageSpec {
         image: image.to_string(),
@@ -127,6 +132,22 @@ impl Cri for GrpcCri {
             .items)
     }
 
+    async fn pod_sandboxes_of(&self, uid: &str) -> Result<Vec<cri::PodSandbox>, CriError> {
+        let req = cri::ListPodSandboxRequest {
+            filter: Some(cri::PodSandboxFilter {
+                label_selector: pod_selector(uid),
+                ..Default::default()
+            }),
+        };
+        Ok(self
+            .runtime
+            .clone()
+            .list_pod_sandbox(req)
+            .await?
+            .into_inner()
+            .items)
+    }
+
     async fn create_container(
         &self,
         sandbox_id: &str,
@@ -174,6 +195,22 @@ impl Cri for GrpcCri {
 
     async fn list_containers(&self) -> Result<Vec<cri::Container>, CriError> {
         let req = cri::ListContainersRequest { filter: None };
+        Ok(self
+            .runtime
+            .clone()
+            .list_containers(req)
+            .await?
+            .into_inner()
+            .containers)
+    }
+
+    async fn containers_of(&self, uid: &str) -> Result<Vec<cri::Container>, CriError> {
+        let req = cri::ListContainersRequest {
+            filter: Some(cri::ContainerFilter {
+                label_selector: pod_selector(uid),
+                ..Default::default()
+            }),
+        };
         Ok(self
             .runtime
             .clone()

@@ -50,6 +50,13 @@ pub trait Cri: Send + Sync + 'static {
     async fn pod_sandbox_status(&self, id: &str) -> Result<cri::PodSandboxStatus, CriError>;
     /// Every sandbox the runtime knows.
     async fn list_pod_sandbox(&self) -> Result<Vec<cri::PodSandbox>, CriError>;
+    /// The sandboxes of one pod (label `io.kubernetes.pod.uid`); runtimes that
+    /// filter on their side answer this without sending every sandbox.
+    async fn pod_sandboxes_of(&self, uid: &str) -> Result<Vec<cri::PodSandbox>, CriError> {
+        let mut all = self.list_pod_sandbox().await?;
+        all.retain(|s| s.labels.get(labels::POD_UID).map(String::as_str) == Some(uid));
+        Ok(all)
+    }
     /// Create a container in a sandbox; returns its id.
     async fn create_container(
         &self,
@@ -65,6 +72,12 @@ pub trait Cri: Send + Sync + 'static {
     async fn remove_container(&self, id: &str) -> Result<(), CriError>;
     /// Every container the runtime knows.
     async fn list_containers(&self) -> Result<Vec<cri::Container>, CriError>;
+    /// The containers of one pod (label `io.kubernetes.pod.uid`).
+    async fn containers_of(&self, uid: &str) -> Result<Vec<cri::Container>, CriError> {
+        let mut all = self.list_containers().await?;
+        all.retain(|c| c.labels.get(labels::POD_UID).map(String::as_str) == Some(uid));
+        Ok(all)
+    }
     /// Full status of one container (exit code, times, log path).
     async fn container_status(&self, id: &str) -> Result<cri::ContainerStatus, CriError>;
     /// Run a command in a container and wait for it.

@@ -2,6 +2,7 @@
 //! conditions, addresses and node info, patched on change and at least every
 //! five minutes, and the Lease in kube-node-lease renewed every heartbeat.
 
+mod cidr;
 mod info;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use tokio::sync::watch;
 
+pub use cidr::pod_cidr_loop;
 pub use info::{gather, MachineInfo};
 
 use crate::config::KubeletConfig;

@@ -58,6 +58,8 @@ pub struct Shared {
     pub node_cpu_milli: i128,
     /// Node IP text.
     pub host_ip: String,
+    /// The latest runtime relist, by pod uid.
+    pub relist: runtime::RelistIndex,
 }
 
 struct Handle {
@@ -177,7 +179,7 @@ pub async fn run(
     let mut mgr = Manager::new(shared.clone(), cache);
     let mut relist = tokio::time::interval(Duration::from_secs(1));
     relist.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut last: HashMap<String, Vec<(String, i32)>> = HashMap::new();
+    let mut last: HashMap<String, runtime::Signature> = HashMap::new();
     let mut synced = false;
     let mut init_seen: Vec<String> = vec![];
     let mut housekeeping = 0u32;
@@ -215,10 +217,15 @@ pub async fn run(
             _ = relist.tick() => {
                 mgr.reap();
                 let Ok(now) = runtime::snapshot(shared.cri.as_ref()).await else { continue };
+                shared.relist.set(now.clone());
                 for (uid, state) in &now {
                     if last.get(uid) != Some(state) {
                         mgr.kick(uid);
                     }
+                }
+                // a pod whose last sandbox and containers were removed changed too
+                for uid in last.keys().filter(|u| !now.contains_key(*u)) {
+                    mgr.kick(uid);
                 }
                 housekeeping += 1;
                 if synced && housekeeping.is_multiple_of(10) {

@@ -2,6 +2,7 @@
 //! instances, read through CRI and keyed by the labels the kubelet sets.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use k8s_cri::v1 as cri;
 
@@ -111,10 +112,7 @@ impl RuntimePod {
 /// Read the runtime state of pod `uid`.
 pub async fn fetch(cri: &dyn Cri, uid: &str) -> Result<RuntimePod, CriError> {
     let mut pod = RuntimePod::default();
-    for sb in cri.list_pod_sandbox().await? {
-        if sb.labels.get(labels::POD_UID).map(String::as_str) != Some(uid) {
-            continue;
-        }
+    for sb in cri.pod_sandboxes_of(uid).await? {
         let ready = sb.state == cri::PodSandboxState::SandboxReady as i32;
         let mut ips = vec![];
         if ready {
@@ -137,10 +135,7 @@ pub async fn fetch(cri: &dyn Cri, uid: &str) -> Result<RuntimePod, CriError> {
     }
     pod.sandboxes
         .sort_by_key(|s| std::cmp::Reverse((s.attempt, s.created_at)));
-    for c in cri.list_containers().await? {
-        if c.labels.get(labels::POD_UID).map(String::as_str) != Some(uid) {
-            continue;
-        }
+    for c in cri.containers_of(uid).await? {
         let st = match cri.container_status(&c.id).await {
             Ok(s) => s,
             Err(e) if e.is_not_found() => continue,
@@ -182,10 +177,64 @@ fn info_from_status(st: cri::ContainerStatus, sandbox_id: String) -> ContainerIn
     }
 }
 
+/// What the relist sees of one pod: `(id, state)` of every sandbox (state
+/// offset by 100) and container, sorted. Equal signatures mean nothing a
+/// worker acts on has changed.
+pub type Signature = Vec<(String, i32)>;
+
+impl RuntimePod {
+    /// The relist signature of this view.
+    pub fn signature(&self) -> Signature {
+        let mut out: Signature = self
+            .sandboxes
+            .iter()
+            .map(|s| {
+                let st = if s.ready {
+                    cri::PodSandboxState::SandboxReady
+                } else {
+                    cri::PodSandboxState::SandboxNotready
+                };
+                (s.id.clone(), 100 + st as i32)
+            })
+            .chain(self.containers.iter().map(|c| {
+                let st = match c.state {
+                    State::Created => cri::ContainerState::ContainerCreated,
+                    State::Running => cri::ContainerState::ContainerRunning,
+                    State::Exited => cri::ContainerState::ContainerExited,
+                    State::Unknown => cri::ContainerState::ContainerUnknown,
+                };
+                (c.id.clone(), st as i32)
+            }))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// The latest relist, shared with the workers so an idle periodic sync can
+/// see that nothing changed without asking the runtime.
+#[derive(Clone, Default)]
+pub struct RelistIndex(Arc<Mutex<HashMap<String, Signature>>>);
+
+impl RelistIndex {
+    /// The signature of pod `uid` in the latest relist (empty when absent).
+    pub fn get(&self, uid: &str) -> Option<Signature> {
+        let m = self.0.lock().ok()?;
+        Some(m.get(uid).cloned().unwrap_or_default())
+    }
+
+    /// Replace the index with a new relist.
+    pub fn set(&self, now: HashMap<String, Signature>) {
+        if let Ok(mut m) = self.0.lock() {
+            *m = now;
+        }
+    }
+}
+
 /// Group every sandbox and container of the runtime by pod uid (for
 /// housekeeping and change detection).
-pub async fn snapshot(cri: &dyn Cri) -> Result<HashMap<String, Vec<(String, i32)>>, CriError> {
-    let mut out: HashMap<String, Vec<(String, i32)>> = HashMap::new();
+pub async fn snapshot(cri: &dyn Cri) -> Result<HashMap<String, Signature>, CriError> {
+    let mut out: HashMap<String, Signature> = HashMap::new();
     for sb in cri.list_pod_sandbox().await? {
         if let Some(uid) = sb.labels.get(labels::POD_UID) {
             out.entry(uid.clone())

@@ -110,6 +110,7 @@ fn env(images: &[&str]) -> Env {
         node_memory: 8 << 30,
         node_cpu_milli: 2000,
         host_ip: "192.168.1.10".into(),
+        relist: Default::default(),
     });
     let (tx, _rx) = mpsc::channel(4);
     Env {
@@ -493,6 +494,7 @@ async fn adopts_running_containers_after_restart() {
         node_memory: 8 << 30,
         node_cpu_milli: 2000,
         host_ip: "192.168.1.10".into(),
+        relist: Default::default(),
     });
     let mut fresh = Worker::new(shared, tx);
     fresh.sync(&p).await;

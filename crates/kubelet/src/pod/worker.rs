@@ -17,7 +17,7 @@ use super::backoff::{go_duration, BackOff};
 use super::config::{container_config, container_hash, ids, sandbox_config, ContainerInputs};
 use super::env::{container_env, expand_all, EnvContext};
 use super::probe::{self, Kind, ProbeTask, Results};
-use super::runtime::{fetch, ContainerInfo, RuntimePod, State};
+use super::runtime::{fetch, ContainerInfo, RuntimePod, Signature, State};
 use super::status::{compute, is_terminal, restart_policy, Notes};
 use super::volumes::{self, Prepared};
 use super::{handlers, Shared};
@@ -34,7 +34,13 @@ pub struct Worker {
     volumes: Option<(Instant, BTreeMap<String, Prepared>)>,
     wake_at: Option<Instant>,
     kick_tx: mpsc::Sender<()>,
+    /// Runtime signature at the end of the last complete sync, and when.
+    synced: Option<(Signature, Instant)>,
 }
+
+/// Longest time a pod goes without a full sync when nothing changes
+/// (upstream's `--sync-frequency` default).
+const FULL_RESYNC: Duration = Duration::from_secs(60);
 
 fn ns_to_time(ns: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_nanos(ns)
@@ -53,6 +59,7 @@ impl Worker {
             volumes: None,
             wake_at: None,
             kick_tx,
+            synced: None,
         }
     }
 
@@ -63,13 +70,21 @@ impl Worker {
         mut kick: mpsc::Receiver<()>,
     ) {
         let mut last_pod: Option<Arc<Pod>> = None;
+        // The first pass, pod updates, kicks and requested wake-ups always sync;
+        // a plain periodic wake-up syncs only when the runtime changed or the
+        // last full sync is older than FULL_RESYNC.
+        let mut periodic = false;
         loop {
             let current = pod_rx.borrow_and_update().clone();
             match current {
                 Some(pod) => {
+                    let same_pod = last_pod.as_ref().is_some_and(|p| Arc::ptr_eq(p, &pod));
                     last_pod = Some(pod.clone());
-                    if self.sync(&pod).await {
-                        break;
+                    if !(periodic && same_pod && self.idle(&pod)) {
+                        self.wake_at = None;
+                        if self.sync(&pod).await {
+                            break;
+                        }
                     }
                 }
                 None => {
@@ -83,10 +98,10 @@ impl Worker {
             let period = self.shared.cfg.sync_period.max(Duration::from_secs(1));
             let until = self
                 .wake_at
-                .take()
                 .map(|w| w.saturating_duration_since(Instant::now()))
                 .unwrap_or(period)
                 .min(period);
+            periodic = false;
             tokio::select! {
                 r = pod_rx.changed() => {
                     if r.is_err() {
@@ -99,12 +114,28 @@ impl Worker {
                     }
                 }
                 _ = kick.recv() => {}
-                _ = tokio::time::sleep(until) => {}
+                _ = tokio::time::sleep(until) => {
+                    periodic = self.wake_at.is_none_or(|w| w > Instant::now());
+                }
             }
         }
         for (_, h) in self.probes.drain() {
             h.abort();
         }
+    }
+
+    /// True when nothing changed since the last sync: the relist shows the
+    /// same sandboxes and containers in the same states, and a full sync ran
+    /// less than FULL_RESYNC ago.
+    fn idle(&self, pod: &Pod) -> bool {
+        let Some((sig, at)) = &self.synced else {
+            return false;
+        };
+        if at.elapsed() >= FULL_RESYNC {
+            return false;
+        }
+        let (_, _, uid) = ids(pod);
+        self.shared.relist.get(&uid).as_ref() == Some(sig)
     }
 
     fn event(
@@ -131,6 +162,7 @@ impl Worker {
 
     /// One sync pass; returns true when the pod is finished with for good.
     pub async fn sync(&mut self, pod: &Arc<Pod>) -> bool {
+        self.synced = None;
         if pod.metadata.deletion_timestamp.is_some() {
             self.terminate(pod).await;
             return true;
@@ -159,6 +191,7 @@ impl Worker {
             }
         }
         self.report(pod, status).await;
+        self.synced = Some((rt.signature(), Instant::now()));
         false
     }
 
