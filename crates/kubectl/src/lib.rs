@@ -12,6 +12,7 @@ mod cmd_describe;
 mod cmd_discovery;
 mod cmd_edit;
 mod cmd_exec;
+mod cmd_explain;
 mod cmd_expose;
 mod cmd_get;
 mod cmd_logs;
