@@ -46,16 +46,15 @@ impl Drop for Node {
 
 impl Node {
     fn start() -> Option<Node> {
-        let archive = root().join("target/e2e-images/kubernetes-bootcamp-v1.tar");
-        let skiff = root().join("target/debug/skiff");
-        if !nix_is_root() || !archive.exists() || !skiff.exists() || !Path::new(REAL).exists() {
-            eprintln!(
-                "skipping: needs root, {} and {}",
-                archive.display(),
-                skiff.display()
-            );
+        if !nix_is_root() || !Path::new(REAL).exists() {
+            live::may_skip("needs root and the real kubectl");
             return None;
         }
+        let Some(skiff) = live::skiff_bin() else {
+            live::may_skip("the skiff binary is not built (cargo build -p skiff)");
+            return None;
+        };
+        let archive = bootcamp_archive()?;
         let dir = tempfile::Builder::new().prefix("kc-node-").tempdir().ok()?;
         let images = dir.path().join("agent/images");
         std::fs::create_dir_all(&images).ok()?;
@@ -160,6 +159,25 @@ impl Node {
             )
         })
     }
+}
+
+/// The tutorial image archive, built once per checkout (shared with the skiff e2e suites).
+fn bootcamp_archive() -> Option<PathBuf> {
+    let out = root().join("target/e2e-images/kubernetes-bootcamp-v1.tar");
+    if !out.exists() {
+        std::fs::create_dir_all(out.parent()?).ok()?;
+        let tmp = out.with_extension(format!("{}.tmp", std::process::id()));
+        let ok = Command::new("bash")
+            .arg(root().join("examples/bootcamp/build-image.sh"))
+            .arg(&tmp)
+            .arg("v1")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "examples/bootcamp/build-image.sh failed");
+        std::fs::rename(&tmp, &out).ok()?;
+    }
+    Some(out)
 }
 
 fn nix_is_root() -> bool {

@@ -14,13 +14,27 @@ pub const REAL: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 /// Our kubectl.
 pub const OURS: &str = env!("CARGO_BIN_EXE_skiff-kubectl");
 
-/// The `skiff` binary (built by `cargo build -p skiff`), or `$SKIFF_BIN`.
-fn skiff_bin() -> Option<PathBuf> {
+/// The `skiff` binary, or `$SKIFF_BIN`: cargo builds it into the same target dir as this
+/// test executable (`<target>/debug/deps/<test>` → `<target>/debug/skiff`), wherever
+/// `CARGO_TARGET_DIR` points.
+pub fn skiff_bin() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("SKIFF_BIN") {
         return Some(PathBuf::from(p));
     }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/skiff");
+    let exe = std::env::current_exe().ok()?;
+    let p = exe.parent()?.parent()?.join("skiff");
     p.exists().then_some(p)
+}
+
+/// Whether a missing prerequisite may skip a live test: never in CI, where a skip would
+/// hide a broken setup.
+pub fn may_skip(why: &str) -> bool {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "live test prerequisite missing in CI: {why}"
+    );
+    eprintln!("skipping: {why}");
+    true
 }
 
 fn free_port() -> u16 {
@@ -50,12 +64,11 @@ impl Drop for Server {
 impl Server {
     /// Starts a server, or None (test skipped) when skiff or the real kubectl is missing.
     pub fn start() -> Option<Server> {
-        if !Path::new(REAL).exists() {
-            eprintln!("skipping: {REAL} not installed");
+        if !Path::new(REAL).exists() && may_skip(&format!("{REAL} not installed")) {
             return None;
         }
         let Some(bin) = skiff_bin() else {
-            eprintln!("skipping: target/debug/skiff not built (cargo build -p skiff)");
+            may_skip("the skiff binary is not built (cargo build -p skiff)");
             return None;
         };
         let dir = tempfile::tempdir().ok()?;
