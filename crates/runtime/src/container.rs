@@ -402,6 +402,9 @@ impl Runtime {
         let cid = rec.id.clone();
         let dir = self.layout.container_dir(&rec.id);
         let trash = self.layout.trash_dir();
+        // The monitor removes its sockets when it exits; a killed one leaves them.
+        let _ = std::fs::remove_file(self.layout.attach_socket(&rec.id));
+        let _ = std::fs::remove_file(self.layout.console_socket(&rec.id));
         // The monitor cleans up after a normal exit; only leftovers need the OCI runtime.
         let started = (rec.phase == ContainerPhase::Started || rec.pid.is_some())
             && (read_json::<ExitRecord>(&self.layout.exit_file(&rec.id))
