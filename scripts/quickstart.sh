@@ -9,7 +9,7 @@ PORT=${SKIFF_PORT:-6443}
 
 bash scripts/install-deps.sh
 cargo build --release -q -p skiff
-BIN=$PWD/target/release/skiff
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/skiff
 install -m 0755 "$BIN" /usr/local/bin/skiff
 
 # The tutorial's image, pre-imported (air-gap folder is imported at start): no registry needed.
