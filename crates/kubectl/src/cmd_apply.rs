@@ -2,8 +2,12 @@
 //! a three-way strategic merge patch) and `--server-side` (apply-patch+yaml).
 
 use crate::client::{Api, ApiError};
+use crate::cmd_create::{dry_run, DryRun};
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
+use crate::doc::{to_go_json, Doc};
 use crate::flags::{f, Kind, Spec};
+use crate::op_output::{omit_managed, print_obj, with_dry_run};
+use crate::printers::{parse_format, render, Format};
 use crate::resources::{for_kind, Res};
 use http::Method;
 use serde_json::{json, Map, Value};
@@ -25,7 +29,24 @@ pub const FLAGS: &[Spec] = &[
     f("wait", None, Kind::Bool),
     f("timeout", None, Kind::Value),
     f("kustomize", Some('k'), Kind::Value),
+    f("template", None, Kind::Value),
+    f("show-managed-fields", None, Kind::Bool),
+    f("allow-missing-template-keys", None, Kind::Bool),
 ];
+
+/// What kubectl adds below a server-side apply conflict.
+const CONFLICT_HELP: &str =
+    "Please review the fields above--they currently have other managers. Here
+are the ways you can resolve this warning:
+* If you intend to manage all of these fields, please re-run the apply
+  command with the `--force-conflicts` flag.
+* If you do not intend to manage all of the fields, please edit your
+  manifest to remove references to the fields that should keep their
+  current managers.
+* You may co-own fields by updating your manifest to match the existing
+  value; in this case, you'll become the manager if the other manager(s)
+  stop managing the field (remove it from their configuration).
+See https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts";
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -185,7 +206,13 @@ fn with_last_applied(obj: &Value) -> (Value, String) {
     (with, text)
 }
 
-async fn apply_one(ctx: &Ctx, api: &Api, mut obj: Value) -> Result<String, CmdError> {
+/// Applies one object; returns kubectl's verb and the object it prints for `-o`.
+async fn apply_one(
+    ctx: &Ctx,
+    api: &Api,
+    mut obj: Value,
+    mode: DryRun,
+) -> Result<(&'static str, Value), CmdError> {
     let av = obj
         .get("apiVersion")
         .and_then(Value::as_str)
@@ -211,36 +238,48 @@ async fn apply_one(ctx: &Ctx, api: &Api, mut obj: Value) -> Result<String, CmdEr
         obj["metadata"]["namespace"] = json!(ns);
     }
     let path = res.path(Some(&ns), Some(&name));
-    let shown = format!("{}/{name}", res.kind_group());
     if ctx.p.flag("server-side") {
         let manager = ctx.p.get("field-manager").unwrap_or("kubectl");
         let mut q = format!("?fieldManager={manager}&fieldValidation=Strict");
         if ctx.p.flag("force-conflicts") {
             q.push_str("&force=true");
         }
-        api.call(
-            Method::PATCH,
-            &format!("{path}{q}"),
-            "application/json",
-            Some("application/apply-patch+yaml"),
-            obj.to_string().into_bytes(),
-        )
-        .await?;
-        return Ok(format!("{shown} serverside-applied"));
+        let applied = api
+            .call(
+                Method::PATCH,
+                &with_dry_run(&format!("{path}{q}"), mode),
+                "application/json",
+                Some("application/apply-patch+yaml"),
+                obj.to_string().into_bytes(),
+            )
+            .await
+            .map_err(|e| match e {
+                ApiError::Status {
+                    code: 409, message, ..
+                } if message.starts_with("Apply failed") => {
+                    CmdError::Msg(format!("{message}\n{CONFLICT_HELP}"))
+                }
+                e => e.into(),
+            })?;
+        return Ok(("serverside-applied", applied));
     }
     let q = "?fieldManager=kubectl-client-side-apply&fieldValidation=Strict";
     let (modified, _) = with_last_applied(&obj);
     let current = match api.get(&path).await {
         Ok(c) => c,
         Err(ApiError::Status { code: 404, .. }) => {
-            api.send_json(
-                Method::POST,
-                &format!("{}{q}", res.path(Some(&ns), None)),
-                "application/json",
-                &modified,
-            )
-            .await?;
-            return Ok(format!("{shown} created"));
+            if mode == DryRun::Client {
+                return Ok(("created", modified));
+            }
+            let created = api
+                .send_json(
+                    Method::POST,
+                    &with_dry_run(&format!("{}{q}", res.path(Some(&ns), None)), mode),
+                    "application/json",
+                    &modified,
+                )
+                .await?;
+            return Ok(("created", created));
         }
         Err(e) => return Err(e.into()),
     };
@@ -251,6 +290,9 @@ async fn apply_one(ctx: &Ctx, api: &Api, mut obj: Value) -> Result<String, CmdEr
         ))
         .and_then(Value::as_str)
         .and_then(|t| serde_json::from_str(t).ok());
+    if mode == DryRun::Client {
+        return Ok(("configured", current));
+    }
     if original.is_none() {
         err(&format!("Warning: resource {}/{name} is missing the {LAST_APPLIED} annotation which is required by kubectl apply. kubectl apply should only be used on resources created declaratively by either kubectl create --save-config or kubectl apply. The missing annotation will be patched automatically.\n", res.plural));
     }
@@ -261,7 +303,7 @@ async fn apply_one(ctx: &Ctx, api: &Api, mut obj: Value) -> Result<String, CmdEr
         &mut Vec::new(),
     );
     if patch.is_empty() {
-        return Ok(format!("{shown} unchanged"));
+        return Ok(("unchanged", current));
     }
     let builtin = crate::resources::builtins()
         .iter()
@@ -271,14 +313,15 @@ async fn apply_one(ctx: &Ctx, api: &Api, mut obj: Value) -> Result<String, CmdEr
     } else {
         "application/merge-patch+json"
     };
-    api.send_json(
-        Method::PATCH,
-        &format!("{path}{q}"),
-        ctype,
-        &Value::Object(patch),
-    )
-    .await?;
-    Ok(format!("{shown} configured"))
+    let patched = api
+        .send_json(
+            Method::PATCH,
+            &with_dry_run(&format!("{path}{q}"), mode),
+            ctype,
+            &Value::Object(patch),
+        )
+        .await?;
+    Ok(("configured", patched))
 }
 
 /// Runs `apply`.
@@ -287,12 +330,20 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
     if files.is_empty() {
         return Err(ctx.usage_h("must specify one of -f and -k"));
     }
+    let mode = dry_run(ctx)?;
+    if mode == DryRun::Client && ctx.p.flag("server-side") {
+        return Err(CmdError::Msg("--dry-run=client doesn't work with --server-side (did you mean --dry-run=server instead?)".into()));
+    }
+    let fmt = parse_format(ctx, false)?;
     let items = crate::manifests::read(&files, ctx.p.flag("recursive"))?;
     let api = Api::connect(ctx).await?;
     let mut failed = false;
+    // with -o, kubectl prints every applied object at the end (a List when several)
+    let mut printed = Vec::new();
     for m in items {
-        match apply_one(ctx, &api, m.obj).await {
-            Ok(line) => out(&format!("{line}\n")),
+        match apply_one(ctx, &api, m.obj, mode).await {
+            Ok((_, obj)) if fmt != Format::Table => printed.push(omit_managed(ctx, &obj)),
+            Ok((verb, obj)) => print_obj(ctx, &obj, verb, mode)?,
             Err(e @ CmdError::Raw(_)) if e.to_string().starts_with("The connection") => {
                 return Err(e)
             }
@@ -301,6 +352,21 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
                 failed = true;
             }
         }
+    }
+    if printed.len() > 1 && fmt == Format::Json {
+        // a typed metav1.List: Go field order
+        let list = Doc::obj()
+            .with("kind", Doc::s("List"))
+            .with("apiVersion", Doc::s("v1"))
+            .with("metadata", Doc::obj())
+            .with("items", Doc::Arr(printed.iter().map(Doc::from).collect()));
+        out(&to_go_json(&list));
+    } else if printed.len() > 1 && fmt != Format::Name {
+        // apply's List carries empty list metadata
+        let list = json!({"apiVersion": "v1", "items": printed, "kind": "List", "metadata": {}});
+        out(&render(&fmt, &[list], true)?);
+    } else if !printed.is_empty() {
+        out(&render(&fmt, &printed, true)?);
     }
     if failed {
         return Err(CmdError::Exit(1));

@@ -49,7 +49,7 @@ async fn submit(ctx: &Ctx, obj: Doc, mode: DryRun) -> CmdResult {
     }
     let api = Api::connect(ctx).await?;
     let created = post(&api, &obj.to_value(), mode).await?;
-    print_result(ctx, &Doc::from(&created), "created", mode)
+    crate::op_output::print_obj(ctx, &created, "created", mode)
 }
 
 async fn post(api: &Api, obj: &Value, mode: DryRun) -> Result<Value, CmdError> {
@@ -87,7 +87,7 @@ async fn create_files(ctx: &Ctx, mode: DryRun) -> CmdResult {
     let mut failed = None;
     for m in &items {
         match post(&api, &m.obj, mode).await {
-            Ok(created) => print_result(ctx, &Doc::from(&created), "created", mode)?,
+            Ok(created) => crate::op_output::print_obj(ctx, &created, "created", mode)?,
             Err(e @ CmdError::Raw(_)) if e.to_string().starts_with("The connection") => {
                 return Err(e)
             }

@@ -2,9 +2,11 @@
 //! `--force`, `--ignore-not-found`, and `--wait` until the objects are gone.
 
 use crate::client::{Api, ApiError};
+use crate::cmd_create::{dry_run, DryRun};
 use crate::cmd_get::{enc, parse_targets};
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};
+use crate::op_output::with_dry_run;
 use crate::resources::{for_kind, Res};
 use http::Method;
 use serde_json::{json, Value};
@@ -54,21 +56,47 @@ fn body(ctx: &Ctx) -> Value {
     b
 }
 
+/// Prints one deletion: `kind.group "name" deleted[ (dry run)]`, or `-o name`'s form.
+fn report(ctx: &Ctx, res: &Res, name: &str, mode: DryRun) {
+    if ctx.p.get("output") == Some("name") {
+        out(&format!("{}/{name}\n", res.kind_group()));
+        return;
+    }
+    let suffix = match mode {
+        DryRun::None => "",
+        DryRun::Client => " (dry run)",
+        DryRun::Server => " (server dry run)",
+    };
+    out(&format!(
+        "{} \"{name}\" deleted{suffix}\n",
+        res.kind_group()
+    ));
+}
+
 async fn delete_one(
     ctx: &Ctx,
     api: &Api,
     res: &Res,
     ns: &str,
     name: &str,
+    mode: DryRun,
 ) -> Result<bool, CmdError> {
-    let path = res.path(Some(ns), Some(name));
+    if mode == DryRun::Client {
+        report(ctx, res, name, mode);
+        return Ok(false);
+    }
+    let path = with_dry_run(&res.path(Some(ns), Some(name)), mode);
+    let mut opts = body(ctx);
+    if mode == DryRun::Server {
+        opts["dryRun"] = json!(["All"]);
+    }
     match api
-        .send_json(Method::DELETE, &path, "application/json", &body(ctx))
+        .send_json(Method::DELETE, &path, "application/json", &opts)
         .await
     {
         Ok(_) => {
-            out(&format!("{} \"{name}\" deleted\n", res.kind_group()));
-            Ok(true)
+            report(ctx, res, name, mode);
+            Ok(mode == DryRun::None)
         }
         Err(e) if e.is_not_found() && ctx.p.flag("ignore-not-found") => Ok(false),
         Err(e @ ApiError::Status { .. }) => {
@@ -92,6 +120,16 @@ async fn wait_gone(api: &Api, res: &Res, ns: &str, name: &str) {
 
 /// Runs `delete`.
 pub async fn run(ctx: &Ctx) -> CmdResult {
+    let mode = dry_run(ctx)?;
+    if let Some(o) = ctx
+        .p
+        .get("output")
+        .filter(|o| *o != "name" && !o.is_empty())
+    {
+        return Err(CmdError::Msg(format!(
+            "unexpected -o output mode: {o}. We only support '-o name'"
+        )));
+    }
     let api = Api::connect(ctx).await?;
     if ctx.p.flag("force") {
         err("Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
@@ -184,7 +222,7 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
     let mut failed = false;
     let mut deleted = Vec::new();
     for (res, ns, name) in &targets {
-        match delete_one(ctx, &api, res, ns, name).await {
+        match delete_one(ctx, &api, res, ns, name, mode).await {
             Ok(true) => deleted.push((res, ns, name)),
             Ok(false) => {}
             Err(CmdError::Exit(_)) => failed = true,

@@ -1,10 +1,14 @@
 //! `kubectl expose` (a Service selecting a workload's pods) and `kubectl cluster-info`.
 
 use crate::client::Api;
+use crate::cmd_create::{dry_run, print_result, DryRun};
 use crate::cmd_mutate::objects;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::describe_util::{arr, i, obj, s};
+use crate::doc::Doc;
 use crate::flags::{f, Kind, Spec};
+use crate::op_output::{print_obj, with_dry_run};
+use crate::printers::parse_format;
 use http::Method;
 use serde_json::{json, Map, Value};
 
@@ -27,6 +31,9 @@ pub const FLAGS: &[Spec] = &[
     f("override-type", None, Kind::Value),
     f("overrides", None, Kind::Value),
     f("field-manager", None, Kind::Value),
+    f("template", None, Kind::Value),
+    f("show-managed-fields", None, Kind::Bool),
+    f("allow-missing-template-keys", None, Kind::Bool),
 ];
 
 fn parse_map(spec: &str) -> Map<String, Value> {
@@ -44,6 +51,8 @@ fn port_value(p: &str) -> Value {
 
 /// Runs `expose`.
 pub async fn expose(ctx: &Ctx) -> CmdResult {
+    let mode = dry_run(ctx)?;
+    parse_format(ctx, false)?;
     let api = Api::connect(ctx).await?;
     let args: Vec<String> = ctx.args().to_vec();
     for (res, o) in objects(ctx, &api, &args).await? {
@@ -117,40 +126,80 @@ pub async fn expose(ctx: &Ctx) -> CmdResult {
             Some(l) => parse_map(l),
             None => obj(&o, "/metadata/labels").cloned().unwrap_or_default(),
         };
-        let mut spec = json!({"ports": ports, "selector": selector});
-        if let Some(t) = ctx.p.get("type") {
-            spec["type"] = json!(t);
+        let svc = service(ctx, &name, labels, ports, selector);
+        if mode == DryRun::Client {
+            print_result(ctx, &svc, "exposed", mode)?;
+            continue;
         }
-        if let Some(ip) = ctx.p.get("cluster-ip") {
-            spec["clusterIP"] = json!(ip);
-        }
-        if let Some(ip) = ctx.p.get("external-ip") {
-            spec["externalIPs"] = json!(ip.split(',').collect::<Vec<_>>());
-        }
-        if let Some(a) = ctx.p.get("session-affinity") {
-            spec["sessionAffinity"] = json!(a);
-        }
-        let mut meta = json!({"name": name});
-        if !labels.is_empty() {
-            meta["labels"] = Value::Object(labels);
-        }
-        let svc = json!({"kind": "Service", "apiVersion": "v1", "metadata": meta, "spec": spec});
         let ns = s(&o, "/metadata/namespace");
         let ns = if ns.is_empty() {
             api.namespace.clone()
         } else {
             ns.to_string()
         };
-        api.send_json(
-            Method::POST,
-            &format!("/api/v1/namespaces/{ns}/services?fieldManager=kubectl-expose"),
-            "application/json",
-            &svc,
-        )
-        .await?;
-        out(&format!("service/{name} exposed\n"));
+        let created = api
+            .send_json(
+                Method::POST,
+                &with_dry_run(
+                    &format!("/api/v1/namespaces/{ns}/services?fieldManager=kubectl-expose"),
+                    mode,
+                ),
+                "application/json",
+                &svc.to_value(),
+            )
+            .await?;
+        print_obj(ctx, &created, "exposed", mode)?;
     }
     Ok(())
+}
+
+/// The Service in Go's field order (kubectl prints generated objects that way).
+fn service(
+    ctx: &Ctx,
+    name: &str,
+    labels: Map<String, Value>,
+    ports: Vec<Value>,
+    selector: Map<String, Value>,
+) -> Doc {
+    let mut meta = Doc::obj()
+        .with("name", Doc::s(name))
+        .with("creationTimestamp", Doc::Null);
+    if !labels.is_empty() {
+        meta = meta.with("labels", Doc::from(&Value::Object(labels)));
+    }
+    let ports = ports
+        .iter()
+        .map(|p| {
+            let mut d = Doc::obj();
+            for k in ["name", "protocol", "port", "targetPort"] {
+                if let Some(v) = p.get(k) {
+                    d = d.with(k, Doc::from(v));
+                }
+            }
+            d
+        })
+        .collect();
+    let mut spec = Doc::obj()
+        .with("ports", Doc::Arr(ports))
+        .with("selector", Doc::from(&Value::Object(selector)));
+    if let Some(ip) = ctx.p.get("cluster-ip") {
+        spec = spec.with("clusterIP", Doc::s(ip));
+    }
+    if let Some(t) = ctx.p.get("type") {
+        spec = spec.with("type", Doc::s(t));
+    }
+    if let Some(ip) = ctx.p.get("external-ip") {
+        spec = spec.with("externalIPs", Doc::Arr(ip.split(',').map(Doc::s).collect()));
+    }
+    if let Some(a) = ctx.p.get("session-affinity") {
+        spec = spec.with("sessionAffinity", Doc::s(a));
+    }
+    Doc::obj()
+        .with("kind", Doc::s("Service"))
+        .with("apiVersion", Doc::s("v1"))
+        .with("metadata", meta)
+        .with("spec", spec)
+        .with("status", Doc::obj().with("loadBalancer", Doc::obj()))
 }
 
 /// Runs `cluster-info`.

@@ -1,11 +1,14 @@
-//! Commands that PATCH existing objects: `label`, `annotate`, `scale`, `set image`,
-//! `patch`; each prints `kind.group/name VERB` like kubectl.
+//! Commands that change labels, annotations and replicas: `label`, `annotate`,
+//! `scale` (with `--dry-run` and `-o`), and the target lookup shared by mutating verbs.
 
 use crate::client::Api;
+use crate::cmd_create::{dry_run, DryRun};
 use crate::cmd_get::{enc, parse_targets};
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::describe_util::{arr, s};
 use crate::flags::{f, Kind, Spec};
+use crate::op_output::{print_obj, with_dry_run};
+use crate::printers::parse_format;
 use crate::resources::Res;
 use http::Method;
 use serde_json::{json, Map, Value};
@@ -23,6 +26,9 @@ pub const META_FLAGS: &[Spec] = &[
     f("resource-version", None, Kind::Value),
     f("filename", Some('f'), Kind::Multi),
     f("field-manager", None, Kind::Value),
+    f("template", None, Kind::Value),
+    f("show-managed-fields", None, Kind::Bool),
+    f("allow-missing-template-keys", None, Kind::Bool),
 ];
 
 /// Flags of `scale`.
@@ -36,6 +42,9 @@ pub const SCALE_FLAGS: &[Spec] = &[
     f("output", Some('o'), Kind::Value),
     f("dry-run", None, Kind::Value),
     f("filename", Some('f'), Kind::Multi),
+    f("template", None, Kind::Value),
+    f("show-managed-fields", None, Kind::Bool),
+    f("allow-missing-template-keys", None, Kind::Bool),
 ];
 
 /// Flags of `set image`.
@@ -47,6 +56,9 @@ pub const SET_FLAGS: &[Spec] = &[
     f("dry-run", None, Kind::Value),
     f("filename", Some('f'), Kind::Multi),
     f("field-manager", None, Kind::Value),
+    f("template", None, Kind::Value),
+    f("show-managed-fields", None, Kind::Bool),
+    f("allow-missing-template-keys", None, Kind::Bool),
 ];
 
 /// Flags of `patch`.
@@ -60,6 +72,9 @@ pub const PATCH_FLAGS: &[Spec] = &[
     f("local", None, Kind::Bool),
     f("subresource", None, Kind::Value),
     f("field-manager", None, Kind::Value),
+    f("template", None, Kind::Value),
+    f("show-managed-fields", None, Kind::Bool),
+    f("allow-missing-template-keys", None, Kind::Bool),
 ];
 
 /// Fetches every targeted object (names, TYPE/NAME, `-l`, `--all`).
@@ -91,7 +106,7 @@ pub async fn objects(ctx: &Ctx, api: &Api, args: &[String]) -> Result<Vec<(Res, 
     Ok(outv)
 }
 
-fn path_of(api: &Api, res: &Res, o: &Value) -> String {
+pub fn path_of(api: &Api, res: &Res, o: &Value) -> String {
     let ns = s(o, "/metadata/namespace");
     let ns = if ns.is_empty() {
         api.namespace.as_str()
@@ -99,10 +114,6 @@ fn path_of(api: &Api, res: &Res, o: &Value) -> String {
         ns
     };
     res.path(Some(ns), Some(s(o, "/metadata/name")))
-}
-
-fn name_of(res: &Res, o: &Value) -> String {
-    format!("{}/{}", res.kind_group(), s(o, "/metadata/name"))
 }
 
 /// Runs `label` (`field` = "labels") or `annotate` ("annotations").
@@ -123,6 +134,8 @@ pub async fn meta(ctx: &Ctx, field: &str) -> CmdResult {
             &field[..field.len() - 1]
         )));
     }
+    let mode = dry_run(ctx)?;
+    parse_format(ctx, false)?;
     let api = Api::connect(ctx).await?;
     let overwrite = ctx.p.flag("overwrite");
     for (res, o) in objects(ctx, &api, &targets).await? {
@@ -133,13 +146,14 @@ pub async fn meta(ctx: &Ctx, field: &str) -> CmdResult {
             .unwrap_or_default();
         let mut patch = Map::new();
         let mut removed = false;
+        let mut missing = Vec::new();
         for c in &changes {
             if let Some(k) = c.strip_suffix('-').filter(|_| !c.contains('=')) {
                 if current.contains_key(k) {
                     patch.insert(k.to_string(), Value::Null);
                     removed = true;
                 } else if field == "labels" {
-                    out(&format!("label \"{k}\" not found.\n"));
+                    missing.push(format!("label \"{k}\" not found.\n"));
                 }
                 continue;
             }
@@ -147,23 +161,18 @@ pub async fn meta(ctx: &Ctx, field: &str) -> CmdResult {
             match current.get(k).and_then(Value::as_str) {
                 Some(old) if old == v => {}
                 Some(old) if !overwrite => {
-                    return Err(CmdError::Msg(format!(
-                        "'{k}' already has a value ({old}), and --overwrite is false"
-                    )))
+                    let what = format!("'{k}' already has a value ({old})");
+                    return Err(CmdError::Msg(if field == "labels" {
+                        format!("{what}, and --overwrite is false")
+                    } else {
+                        format!("--overwrite is false but found the following declared annotation(s): {what}")
+                    }));
                 }
                 _ => {
                     patch.insert(k.to_string(), json!(v));
                 }
             }
         }
-        let body = json!({"metadata": {field: patch}});
-        api.send_json(
-            Method::PATCH,
-            &format!("{}?fieldManager=kubectl-{verb}", path_of(&api, &res, &o)),
-            "application/merge-patch+json",
-            &body,
-        )
-        .await?;
         let msg = if field == "annotations" {
             "annotated"
         } else if patch.is_empty() {
@@ -173,12 +182,30 @@ pub async fn meta(ctx: &Ctx, field: &str) -> CmdResult {
         } else {
             "labeled"
         };
-        out(&format!("{} {msg}\n", name_of(&res, &o)));
+        let body = json!({"metadata": {field: patch}});
+        let shown = if mode == DryRun::Client {
+            let mut local = o.clone();
+            crate::local_patch::merge(&mut local, &body);
+            local
+        } else {
+            out(&missing.concat());
+            api.send_json(
+                Method::PATCH,
+                &with_dry_run(
+                    &format!("{}?fieldManager=kubectl-{verb}", path_of(&api, &res, &o)),
+                    mode,
+                ),
+                "application/merge-patch+json",
+                &body,
+            )
+            .await?
+        };
+        print_obj(ctx, &shown, msg, mode)?;
     }
     Ok(())
 }
 
-/// Runs `scale`.
+/// Runs `scale`: prints the object as it was before scaling, like kubectl.
 pub async fn scale(ctx: &Ctx) -> CmdResult {
     let Some(n) = ctx.p.get("replicas") else {
         return Err(CmdError::Msg(
@@ -194,118 +221,20 @@ pub async fn scale(ctx: &Ctx) -> CmdResult {
                 .into(),
         ));
     }
+    let mode = dry_run(ctx)?;
+    parse_format(ctx, false)?;
     let api = Api::connect(ctx).await?;
     for (res, o) in objects(ctx, &api, ctx.args()).await? {
-        api.send_json(
-            Method::PATCH,
-            &format!("{}/scale", path_of(&api, &res, &o)),
-            "application/merge-patch+json",
-            &json!({"spec": {"replicas": replicas}}),
-        )
-        .await?;
-        out(&format!("{} scaled\n", name_of(&res, &o)));
-    }
-    Ok(())
-}
-
-/// Runs `set image`.
-pub async fn set_image(ctx: &Ctx) -> CmdResult {
-    let (targets, pairs): (Vec<String>, Vec<String>) =
-        ctx.args().iter().cloned().partition(|a| !a.contains('='));
-    if pairs.is_empty() {
-        return Err(ctx.usage_h("at least one image update is required"));
-    }
-    let api = Api::connect(ctx).await?;
-    for (res, o) in objects(ctx, &api, &targets).await? {
-        let (spec_ptr, wrap): (&str, fn(Value) -> Value) = if res.kind == "Pod" {
-            ("/spec", |c| json!({"spec": c}))
-        } else if res.kind == "CronJob" {
-            (
-                "/spec/jobTemplate/spec/template/spec",
-                |c| json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": c}}}}}),
-            )
-        } else {
-            (
-                "/spec/template/spec",
-                |c| json!({"spec": {"template": {"spec": c}}}),
-            )
-        };
-        let mut patch = Map::new();
-        for p in &pairs {
-            let (name, image) = p.split_once('=').unwrap_or((p, ""));
-            let mut found = false;
-            for list in ["initContainers", "containers"] {
-                for c in arr(&o, &format!("{spec_ptr}/{list}")) {
-                    let cn = s(c, "/name");
-                    if name == "*" || cn == name {
-                        found = true;
-                        let entry = patch.entry(list.to_string()).or_insert_with(|| json!([]));
-                        if let Some(a) = entry.as_array_mut() {
-                            a.push(json!({"name": cn, "image": image}));
-                        }
-                    }
-                }
-            }
-            if !found {
-                return Err(CmdError::Msg(format!(
-                    "unable to find container named \"{name}\""
-                )));
-            }
-        }
-        api.send_json(
-            Method::PATCH,
-            &format!("{}?fieldManager=kubectl-set", path_of(&api, &res, &o)),
-            "application/strategic-merge-patch+json",
-            &wrap(Value::Object(patch)),
-        )
-        .await?;
-        out(&format!("{} image updated\n", name_of(&res, &o)));
-    }
-    Ok(())
-}
-
-/// Runs `patch`.
-pub async fn patch(ctx: &Ctx) -> CmdResult {
-    let text = match (ctx.p.get("patch"), ctx.p.get("patch-file")) {
-        (Some(p), _) => p.to_string(),
-        (None, Some(file)) => std::fs::read_to_string(file)
-            .map_err(|e| CmdError::Msg(format!("unable to read patch file: {e}")))?,
-        (None, None) => {
-            return Err(CmdError::Msg(
-                "must specify --patch or --patch-file containing the contents of the patch".into(),
-            ))
-        }
-    };
-    let ctype = match ctx.p.get("type").unwrap_or("strategic") {
-        "strategic" => "application/strategic-merge-patch+json",
-        "merge" => "application/merge-patch+json",
-        "json" => "application/json-patch+json",
-        t => {
-            return Err(CmdError::Msg(format!(
-                "--type must be one of [json merge strategic], not \"{t}\""
-            )))
-        }
-    };
-    let body: Value = serde_yaml::from_str(&text)
-        .map_err(|e| CmdError::Msg(format!("unable to parse \"{text}\": {e}")))?;
-    let api = Api::connect(ctx).await?;
-    for (res, o) in objects(ctx, &api, ctx.args()).await? {
-        let mut path = path_of(&api, &res, &o);
-        if let Some(sub) = ctx.p.get("subresource") {
-            path.push('/');
-            path.push_str(sub);
-        }
-        let after = api
-            .send_json(
+        if mode != DryRun::Client {
+            api.send_json(
                 Method::PATCH,
-                &format!("{path}?fieldManager=kubectl-patch"),
-                ctype,
-                &body,
+                &with_dry_run(&format!("{}/scale", path_of(&api, &res, &o)), mode),
+                "application/merge-patch+json",
+                &json!({"spec": {"replicas": replicas}}),
             )
             .await?;
-        let same = s(&after, "/metadata/resourceVersion") == s(&o, "/metadata/resourceVersion");
-        let suffix = if same { " (no change)" } else { "" };
-        out(&format!("{} patched{suffix}\n", name_of(&res, &o)));
+        }
+        print_obj(ctx, &o, "scaled", mode)?;
     }
     Ok(())
 }

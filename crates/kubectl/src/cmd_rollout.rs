@@ -2,29 +2,94 @@
 //! the deployment controller's revision annotations on ReplicaSets.
 
 use crate::client::Api;
+use crate::cmd_create::{dry_run, DryRun};
 use crate::cmd_get::enc;
 use crate::cmd_mutate::objects;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::describe_kinds::split_replicasets;
 use crate::describe_util::{arr, i, s, selector_string};
 use crate::flags::{f, Kind, Spec};
+use crate::op_output::{print_obj, with_dry_run};
+use crate::printers::{parse_format, Format};
 use crate::resources::Res;
 use futures::{AsyncBufReadExt, StreamExt};
 use http::Method;
 use serde_json::{json, Value};
 
-/// Flags of `rollout`.
-pub const FLAGS: &[Spec] = &[
+const PRINT: [Spec; 4] = [
+    f("output", Some('o'), Kind::Value),
+    f("template", None, Kind::Value),
+    f("show-managed-fields", None, Kind::Bool),
+    f("allow-missing-template-keys", None, Kind::Bool),
+];
+const TARGETS: [Spec; 4] = [
+    f("selector", Some('l'), Kind::Value),
+    f("filename", Some('f'), Kind::Multi),
+    f("recursive", Some('R'), Kind::Bool),
+    f("kustomize", Some('k'), Kind::Value),
+];
+
+/// Flags of `rollout status`.
+pub const STATUS_FLAGS: &[Spec] = &[
+    TARGETS[0],
+    TARGETS[1],
+    TARGETS[2],
+    TARGETS[3],
     f("watch", Some('w'), Kind::Bool),
     f("revision", None, Kind::Value),
     f("timeout", None, Kind::Value),
+];
+
+/// Flags of `rollout history`.
+pub const HISTORY_FLAGS: &[Spec] = &[
+    TARGETS[0],
+    TARGETS[1],
+    TARGETS[2],
+    TARGETS[3],
+    PRINT[0],
+    PRINT[1],
+    PRINT[2],
+    PRINT[3],
+    f("revision", None, Kind::Value),
+];
+
+/// Flags of `rollout undo`.
+pub const UNDO_FLAGS: &[Spec] = &[
+    TARGETS[0],
+    TARGETS[1],
+    TARGETS[2],
+    TARGETS[3],
+    PRINT[0],
+    PRINT[1],
+    PRINT[2],
+    PRINT[3],
     f("to-revision", None, Kind::Value),
-    f("selector", Some('l'), Kind::Value),
-    f("output", Some('o'), Kind::Value),
     f("dry-run", None, Kind::Value),
-    f("filename", Some('f'), Kind::Multi),
+];
+
+/// Flags of `rollout restart|pause|resume`.
+pub const PATCH_FLAGS: &[Spec] = &[
+    TARGETS[0],
+    TARGETS[1],
+    TARGETS[2],
+    TARGETS[3],
+    PRINT[0],
+    PRINT[1],
+    PRINT[2],
+    PRINT[3],
     f("field-manager", None, Kind::Value),
 ];
+
+/// Flags of a `rollout` subcommand.
+pub fn flags(sub: Option<&str>) -> &'static [Spec] {
+    match sub {
+        Some("status") => STATUS_FLAGS,
+        Some("history") => HISTORY_FLAGS,
+        Some("undo") => UNDO_FLAGS,
+        Some(_) => PATCH_FLAGS,
+        None => &[],
+    }
+}
 
 /// The status line for a Deployment and whether the rollout is done.
 pub fn deployment_status(d: &Value) -> Result<(String, bool), CmdError> {
@@ -124,6 +189,27 @@ async fn history(ctx: &Ctx, api: &Api, res: &Res, d: &Value) -> CmdResult {
     let mut rss = replicasets(api, d).await?;
     rss.sort_by_key(revision);
     let name = format!("{}/{}", res.kind_group(), s(d, "/metadata/name"));
+    let fmt = parse_format(ctx, false)?;
+    if fmt != Format::Table {
+        let want = ctx.p.get("revision").filter(|r| *r != "0");
+        let picked: Vec<&Value> = rss
+            .iter()
+            .filter(|x| want.is_none_or(|r| revision(x).to_string() == r))
+            .collect();
+        if want.is_some() && picked.is_empty() {
+            return Err(CmdError::Msg(
+                "unable to find the specified revision".into(),
+            ));
+        }
+        // one printer for all revisions: YAML documents are separated by `---`
+        for (n, rs) in picked.iter().enumerate() {
+            if fmt == Format::Yaml && n > 0 {
+                out("---\n");
+            }
+            print_obj(ctx, rs, "", DryRun::None)?;
+        }
+        return Ok(());
+    }
     if let Some(r) = ctx.p.get("revision").filter(|r| *r != "0") {
         let Some(rs) = rss.iter().find(|x| revision(x).to_string() == r) else {
             return Err(CmdError::Msg(
@@ -147,7 +233,17 @@ async fn history(ctx: &Ctx, api: &Api, res: &Res, d: &Value) -> CmdResult {
     Ok(())
 }
 
-async fn undo(ctx: &Ctx, api: &Api, res: &Res, d: &Value) -> CmdResult {
+/// Rolls a Deployment back and returns kubectl's result message.
+async fn undo(
+    ctx: &Ctx,
+    api: &Api,
+    res: &Res,
+    d: &Value,
+    mode: DryRun,
+) -> Result<String, CmdError> {
+    if d.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
+        return Err(CmdError::Msg("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into()));
+    }
     let mut rss = replicasets(api, d).await?;
     rss.sort_by_key(revision);
     let name = s(d, "/metadata/name");
@@ -168,6 +264,11 @@ async fn undo(ctx: &Ctx, api: &Api, res: &Res, d: &Value) -> CmdResult {
         }
         &rss[rss.len() - 2]
     };
+    if mode == DryRun::Client {
+        let mut w = crate::gotab::GoTab::new();
+        crate::describe_pod::template(&mut w, target.pointer("/spec/template"));
+        return Ok(w.raw());
+    }
     let mut tpl = target
         .pointer("/spec/template")
         .cloned()
@@ -178,24 +279,24 @@ async fn undo(ctx: &Ctx, api: &Api, res: &Res, d: &Value) -> CmdResult {
     {
         m.remove("pod-template-hash");
     }
-    let kg = format!("{}/{name}", res.kind_group());
     if Some(&tpl) == d.pointer("/spec/template") {
-        out(&format!(
-            "{kg} skipped rollback (current template already matches revision {})\n",
+        return Ok(format!(
+            "skipped rollback (current template already matches revision {})",
             revision(target)
         ));
-        return Ok(());
     }
     let patch = json!([{"op": "replace", "path": "/spec/template", "value": tpl}]);
     api.send_json(
         Method::PATCH,
-        &res.path(Some(s(d, "/metadata/namespace")), Some(name)),
+        &with_dry_run(
+            &res.path(Some(s(d, "/metadata/namespace")), Some(name)),
+            mode,
+        ),
         "application/json-patch+json",
         &patch,
     )
     .await?;
-    out(&format!("{kg} rolled back\n"));
-    Ok(())
+    Ok("rolled back".into())
 }
 
 /// Runs `rollout SUB`.
@@ -203,9 +304,12 @@ pub async fn run(ctx: &Ctx, sub: Option<&str>) -> CmdResult {
     let Some(sub) = sub else {
         return Err(ctx.usage_h("Required resource not specified."));
     };
+    let mode = dry_run(ctx)?;
+    if sub != "status" {
+        parse_format(ctx, false)?;
+    }
     let api = Api::connect(ctx).await?;
     for (res, d) in objects(ctx, &api, ctx.args()).await? {
-        let kg = format!("{}/{}", res.kind_group(), s(&d, "/metadata/name"));
         let path = res.path(
             Some(s(&d, "/metadata/namespace")),
             Some(s(&d, "/metadata/name")),
@@ -214,18 +318,22 @@ pub async fn run(ctx: &Ctx, sub: Option<&str>) -> CmdResult {
         match sub {
             "status" => status(ctx, &api, &res, &d).await?,
             "history" => history(ctx, &api, &res, &d).await?,
-            "undo" => undo(ctx, &api, &res, &d).await?,
+            "undo" => {
+                let msg = undo(ctx, &api, &res, &d, mode).await?;
+                print_obj(ctx, &d, &msg, mode)?;
+            }
             "restart" => {
                 let now = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
                 let patch = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}});
-                api.send_json(
-                    Method::PATCH,
-                    &format!("{path}{fm}"),
-                    "application/strategic-merge-patch+json",
-                    &patch,
-                )
-                .await?;
-                out(&format!("{kg} restarted\n"));
+                let after = api
+                    .send_json(
+                        Method::PATCH,
+                        &format!("{path}{fm}"),
+                        "application/strategic-merge-patch+json",
+                        &patch,
+                    )
+                    .await?;
+                print_obj(ctx, &after, "restarted", mode)?;
             }
             "pause" | "resume" => {
                 let want = sub == "pause";
@@ -245,17 +353,15 @@ pub async fn run(ctx: &Ctx, sub: Option<&str>) -> CmdResult {
                 }
                 let patch =
                     json!({"spec": {"paused": if want { json!(true) } else { Value::Null }}});
-                api.send_json(
-                    Method::PATCH,
-                    &format!("{path}{fm}"),
-                    "application/strategic-merge-patch+json",
-                    &patch,
-                )
-                .await?;
-                out(&format!(
-                    "{kg} {}\n",
-                    if want { "paused" } else { "resumed" }
-                ));
+                let after = api
+                    .send_json(
+                        Method::PATCH,
+                        &format!("{path}{fm}"),
+                        "application/strategic-merge-patch+json",
+                        &patch,
+                    )
+                    .await?;
+                print_obj(ctx, &after, if want { "paused" } else { "resumed" }, mode)?;
             }
             other => {
                 return Err(CmdError::Msg(format!(

@@ -150,5 +150,5 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
     let created = api
         .send_json(Method::POST, &path, "application/json", &obj.to_value())
         .await?;
-    print_result(ctx, &Doc::from(&created), "created", mode)
+    crate::op_output::print_obj(ctx, &created, "created", mode)
 }

@@ -43,7 +43,8 @@ fn is_group(words: &[String]) -> bool {
     words.len() == 1 && GROUPS.contains(&words[0].as_str())
 }
 
-fn command_flags(cmd: &str) -> &'static [Spec] {
+fn command_flags(words: &[String]) -> &'static [Spec] {
+    let cmd = words.first().map(String::as_str).unwrap_or("");
     match cmd {
         "config" => cmd_config::FLAGS,
         "create" => cmd_create::FLAGS,
@@ -59,7 +60,7 @@ fn command_flags(cmd: &str) -> &'static [Spec] {
         "scale" => crate::cmd_mutate::SCALE_FLAGS,
         "set" => crate::cmd_mutate::SET_FLAGS,
         "patch" => crate::cmd_mutate::PATCH_FLAGS,
-        "rollout" => crate::cmd_rollout::FLAGS,
+        "rollout" => crate::cmd_rollout::flags(words.get(1).map(String::as_str)),
         "expose" => crate::cmd_expose::FLAGS,
         "apply" => crate::cmd_apply::FLAGS,
         "run" => crate::cmd_run::FLAGS,
@@ -121,7 +122,7 @@ pub async fn run(args: Vec<String>) -> i32 {
 }
 
 async fn run_inner(args: Vec<String>) -> CmdResult {
-    let (words, rest) = split_command(&args, GLOBAL_FLAGS, is_group, |w| command_flags(&w[0]));
+    let (words, rest) = split_command(&args, GLOBAL_FLAGS, is_group, command_flags);
     let Some(cmd) = words.first().cloned() else {
         crate::ctx::out(crate::cmd_misc::ROOT_HELP);
         return Ok(());
@@ -134,7 +135,7 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         Some(s) if is_group(&words[..1]) => format!("{cmd} {s}"),
         _ => cmd.clone(),
     };
-    let p = parse(&rest, &[GLOBAL_FLAGS, command_flags(&cmd)]).map_err(|e| CmdError::Usage {
+    let p = parse(&rest, &[GLOBAL_FLAGS, command_flags(&words)]).map_err(|e| CmdError::Usage {
         msg: e.to_string(),
         cmd: path.clone(),
     })?;
@@ -160,13 +161,13 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         "annotate" => crate::cmd_mutate::meta(&ctx, "annotations").await,
         "scale" => crate::cmd_mutate::scale(&ctx).await,
         "set" => match sub.as_deref() {
-            Some("image") => crate::cmd_mutate::set_image(&ctx).await,
+            Some("image") => crate::cmd_set_patch::set_image(&ctx).await,
             Some(other) => Err(CmdError::Msg(format!(
                 "unknown command \"{other}\" for \"kubectl set\""
             ))),
             None => Err(ctx.usage_h("Required resource not specified.")),
         },
-        "patch" => crate::cmd_mutate::patch(&ctx).await,
+        "patch" => crate::cmd_set_patch::patch(&ctx).await,
         "rollout" => crate::cmd_rollout::run(&ctx, sub.as_deref()).await,
         "expose" => crate::cmd_expose::expose(&ctx).await,
         "cluster-info" => crate::cmd_expose::cluster_info(&ctx).await,

@@ -30,6 +30,11 @@ impl GoTab {
         self.text.push('\n');
     }
 
+    /// The text as written, tabs kept (printTemplate writes to a plain buffer).
+    pub fn raw(self) -> String {
+        self.text
+    }
+
     /// Aligns everything written so far.
     pub fn finish(self) -> String {
         format_text(&self.text)
