@@ -79,12 +79,20 @@ impl ApiEvents {
     }
 }
 
+/// Most distinct events remembered for counting repeats.
+const SEEN_LIMIT: usize = 4096;
+
 type Key = (String, String, String, String, String, String);
 
 async fn send_loop(client: Client, node: String, mut rx: mpsc::UnboundedReceiver<EventRecord>) {
     // (ns, uid, fieldPath, type, reason, message) -> (event name, count)
     let mut seen: HashMap<Key, (String, i32)> = HashMap::new();
     while let Some(ev) = rx.recv().await {
+        if seen.len() >= SEEN_LIMIT {
+            // upstream's correlator keeps an LRU of this size; starting over only
+            // means the next repeat creates a new Event instead of counting up
+            seen.clear();
+        }
         let ns = ev
             .object
             .namespace

@@ -9,6 +9,7 @@ mod cri;
 mod error;
 mod events;
 mod logs;
+mod mem;
 mod node;
 mod pod;
 mod quantity;

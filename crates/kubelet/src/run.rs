@@ -13,6 +13,7 @@ use crate::config::KubeletConfig;
 use crate::cri::{connect_cri, Cri};
 use crate::error::KubeletError;
 use crate::events::ApiEvents;
+use crate::mem;
 use crate::node::{self, RuntimeInfo};
 use crate::pod::{self, PodCache, Shared};
 use crate::server::{self, AppState};
@@ -35,6 +36,7 @@ pub async fn run_with_cri(
     cri: Arc<dyn Cri>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), KubeletError> {
+    mem::limit_arenas();
     let cfg = Arc::new(cfg);
     for dir in [cfg.root_dir.join("pods"), cfg.pod_logs_root()] {
         std::fs::create_dir_all(&dir).map_err(|source| KubeletError::Io {
@@ -98,11 +100,12 @@ pub async fn run_with_cri(
         host_ip: cfg.node_ip.to_string(),
         relist: Default::default(),
     });
-    let pods = tokio::spawn(pod::run(client, shared, cache, stop_rx));
+    let pods = tokio::spawn(pod::run(client, shared, cache, stop_rx.clone()));
+    let trim = tokio::spawn(mem::trim_loop(stop_rx));
     tracing::info!(node = %cfg.node_name, port = cfg.port, "node agent running");
     shutdown.await;
     let _ = stop_tx.send(true);
-    for task in [pods, lease, status, server, cidr_watch] {
+    for task in [pods, lease, status, server, cidr_watch, trim] {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
     tracing::info!("node agent stopped");

@@ -115,7 +115,9 @@ impl Manager {
     }
 
     /// Hand the latest version of a pod to its worker (starting one).
-    pub fn update(&mut self, pod: Pod) {
+    pub fn update(&mut self, mut pod: Pod) {
+        // nothing here reads managedFields; upstream's informers drop them too
+        pod.metadata.managed_fields = None;
         let Some(uid) = pod.metadata.uid.clone() else {
             return;
         };
