@@ -160,6 +160,7 @@ async fn serve(dir: std::path::PathBuf) {
         tls_sans: vec![],
         service_cidr: "10.43.0.0/16".into(),
         token: None,
+        default_tolerations: Default::default(),
     })
     .await
     .expect("start");

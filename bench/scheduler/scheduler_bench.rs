@@ -62,6 +62,7 @@ async fn role_server(dir: PathBuf) {
         tls_sans: vec![],
         service_cidr: "10.43.0.0/16".into(),
         token: None,
+        default_tolerations: Default::default(),
     })
     .await
     .expect("apiserver");

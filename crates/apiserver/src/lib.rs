@@ -1,6 +1,7 @@
 //! The Skiff API server: Kubernetes-compatible HTTPS REST over a revisioned store —
 //! discovery, CRUD, watch, patch, subresources, Table output, authentication.
 
+mod admission;
 mod bootstrap;
 mod decode;
 mod discovery;
@@ -20,4 +21,5 @@ mod status;
 mod tlsconf;
 mod watchcache;
 
+pub use admission::DefaultTolerations;
 pub use server::{start, ApiServerConfig, ApiServerError, RunningApiServer};

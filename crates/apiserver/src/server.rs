@@ -34,6 +34,8 @@ pub struct ApiServerConfig {
     pub service_cidr: String,
     /// Admin token; generated and kept in `server/token` when `None`.
     pub token: Option<String>,
+    /// Tolerations admission adds to new pods (`--default-*-toleration-seconds`).
+    pub default_tolerations: crate::admission::DefaultTolerations,
 }
 
 /// Why the server could not start or issue a certificate.
@@ -144,6 +146,7 @@ pub async fn start(cfg: ApiServerConfig) -> Result<RunningApiServer, ApiServerEr
         token,
         server_address: format!("{advertise}:{port}"),
         service_cidr: cidr,
+        default_tolerations: cfg.default_tolerations,
         alloc_lock: tokio::sync::Mutex::new(()),
         watches: Default::default(),
         kubelet_tls: Arc::new(kubelet_tls),

@@ -17,6 +17,8 @@ pub struct State {
     pub server_address: String,
     /// Service CIDR (e.g. 10.43.0.0/16) for ClusterIP allocation.
     pub service_cidr: crate::ipalloc::Cidr,
+    /// Tolerations admission adds to new pods.
+    pub default_tolerations: crate::admission::DefaultTolerations,
     /// Serializes ClusterIP and NodePort allocation.
     pub alloc_lock: tokio::sync::Mutex<()>,
     /// Shared watches.

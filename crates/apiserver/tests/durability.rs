@@ -36,6 +36,7 @@ fn child_server_process() {
             tls_sans: vec![],
             service_cidr: "10.43.0.0/16".into(),
             token: None,
+            default_tolerations: Default::default(),
         })
         .await
         .expect("start");

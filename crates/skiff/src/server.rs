@@ -21,6 +21,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         tls_sans: args.tls_san.clone(),
         service_cidr: args.service_cidr.clone(),
         token: args.token.clone(),
+        default_tolerations: skiff_apiserver::DefaultTolerations {
+            not_ready_seconds: args.default_not_ready_toleration_seconds,
+            unreachable_seconds: args.default_unreachable_toleration_seconds,
+        },
     })
     .await
     .context("starting the API server")?;

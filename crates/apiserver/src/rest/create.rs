@@ -196,6 +196,7 @@ fn prepare_kind(ctx: &Ctx, obj: &mut Value) {
             obj["status"] = json!({"phase": "Active"});
         }
         ("", "Pod") => {
+            ctx.state.default_tolerations.admit_pod(obj);
             let qos = pod_qos(obj);
             obj["status"] = json!({"phase": "Pending", "qosClass": qos});
         }

@@ -30,6 +30,7 @@ pub async fn start_server() -> TestServer {
         tls_sans: vec![],
         service_cidr: "10.43.0.0/16".into(),
         token: None,
+        default_tolerations: Default::default(),
     })
     .await
     .expect("start");

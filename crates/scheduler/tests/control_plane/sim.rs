@@ -54,6 +54,7 @@ pub async fn cluster() -> Cluster {
         tls_sans: vec![],
         service_cidr: "10.43.0.0/16".into(),
         token: None,
+        default_tolerations: Default::default(),
     })
     .await
     .expect("apiserver");

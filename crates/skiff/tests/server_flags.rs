@@ -1,0 +1,39 @@
+//! `skiff server` flags that change API behaviour, checked through the real kubectl.
+
+mod common;
+
+use common::Cluster;
+use std::time::Duration;
+
+#[test]
+fn default_toleration_seconds_flags_reach_new_pods() {
+    let cluster = Cluster::start_with(
+        &[],
+        &[
+            "--disable-agent",
+            "--default-not-ready-toleration-seconds=17",
+            "--default-unreachable-toleration-seconds=23",
+        ],
+    );
+    let kubectl = ["/usr/bin/kubectl"];
+    cluster.wait_until("API server answering", Duration::from_secs(30), |c| {
+        c.kubectl(&kubectl, &["get", "ns", "default"])
+            .status
+            .success()
+    });
+    let created = cluster.kubectl(&kubectl, &["run", "p", "--image=busybox"]);
+    assert!(created.status.success(), "{created:?}");
+    let out = cluster.kubectl(
+        &kubectl,
+        &[
+            "get",
+            "pod",
+            "p",
+            "-o",
+            r#"jsonpath={range .spec.tolerations[*]}{.key}={.tolerationSeconds}{"\n"}{end}"#,
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("node.kubernetes.io/not-ready=17"), "{text}");
+    assert!(text.contains("node.kubernetes.io/unreachable=23"), "{text}");
+}
