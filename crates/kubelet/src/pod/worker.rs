@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,9 @@ pub struct Worker {
     kick_tx: mpsc::Sender<()>,
     /// Runtime signature at the end of the last complete sync, and when.
     synced: Option<(Signature, Instant)>,
+    /// Set by every call that changes the runtime, so a sync that changed
+    /// nothing can skip reading the runtime again.
+    acted: AtomicBool,
 }
 
 /// Longest time a pod goes without a full sync when nothing changes
@@ -60,6 +64,7 @@ impl Worker {
             wake_at: None,
             kick_tx,
             synced: None,
+            acted: AtomicBool::new(false),
         }
     }
 
@@ -178,10 +183,13 @@ impl Worker {
         };
         let terminal = self.last_status.as_ref().is_some_and(is_terminal);
         if !terminal {
+            self.acted.store(false, Ordering::Relaxed);
             if let Err(retry) = self.reconcile(pod, &mut rt).await {
                 self.wake_in(retry);
             }
-            rt = fetch(self.shared.cri.as_ref(), &uid).await.unwrap_or(rt);
+            if self.acted.swap(false, Ordering::Relaxed) {
+                rt = fetch(self.shared.cri.as_ref(), &uid).await.unwrap_or(rt);
+            }
         }
         self.update_probes(pod, &rt);
         let status = compute(pod, &rt, &self.notes(&rt), Utc::now());
@@ -245,6 +253,7 @@ impl Worker {
                     // upstream does not recreate the sandbox of a Never pod that ran
                     return Ok(());
                 }
+                self.acted.store(true, Ordering::Relaxed);
                 for c in rt.containers.iter().filter(|c| c.state == State::Running) {
                     let _ = self.shared.cri.stop_container(&c.id, 2).await;
                 }
@@ -346,6 +355,7 @@ impl Worker {
                     Ok(())
                 }
                 Some(i) if i.state == State::Created => {
+                    self.acted.store(true, Ordering::Relaxed);
                     let _ = self.shared.cri.remove_container(&i.id).await;
                     self.start(pod, c, false, i.restart_count, &sandbox.id, sandbox.attempt)
                         .await
@@ -594,6 +604,7 @@ impl Worker {
         sandbox_id: &str,
         attempt: u32,
     ) -> Result<(), Duration> {
+        self.acted.store(true, Ordering::Relaxed);
         self.ensure_image(pod, c, init).await?;
         let vols = self.ensure_volumes(pod, false).await?;
         let (_, ns, _) = ids(pod);
@@ -725,6 +736,7 @@ impl Worker {
         info: &ContainerInfo,
         grace: i64,
     ) {
+        self.acted.store(true, Ordering::Relaxed);
         let started = Instant::now();
         if let Some(h) = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()) {
             let limit = Duration::from_secs(grace.max(0) as u64);
