@@ -14,6 +14,8 @@ pub enum OciRuntimeKind {
     /// `crun` from `$PATH`, run inside a private mount namespace where the hybrid
     /// cgroup2 mount is hidden (crun refuses hybrid layouts otherwise).
     Crun,
+    /// youki's `libcontainer` inside the monitor process (needs the `youki` feature).
+    Youki,
     /// Any runc-compatible binary at this path.
     Binary(PathBuf),
 }

@@ -253,13 +253,12 @@ impl Runtime {
         }
         // Taken before the process is released, so a quick exit never precedes it.
         let started_at = now_ns();
-        let result = match self.oci.exec_fifo(&rec.id).filter(|f| f.exists()) {
-            Some(fifo) => {
-                tokio::task::spawn_blocking(move || crate::oci::start_via_exec_fifo(&fifo))
-                    .await
-                    .map_err(|e| RuntimeError::Internal(e.to_string()))?
-                    .map_err(|e| format!("{} start failed: {e}", self.oci.name()))
-            }
+        let (oci, cid) = (self.oci.clone(), rec.id.clone());
+        let direct = tokio::task::spawn_blocking(move || oci.start_in_process(&cid))
+            .await
+            .map_err(|e| RuntimeError::Internal(e.to_string()))?;
+        let result = match direct {
+            Some(r) => r.map_err(|e| format!("{} start failed: {e}", self.oci.name())),
             None => {
                 let out = tokio::process::Command::from(self.oci.start(&rec.id))
                     .stdin(Stdio::null())

@@ -27,6 +27,8 @@ pub mod state;
 mod stats;
 pub mod streaming;
 pub mod user;
+#[cfg(feature = "youki")]
+pub mod youki;
 
 pub use config::{CniSettings, OciRuntimeKind, RuntimeConfig};
 pub use error::RuntimeError;

@@ -1,6 +1,7 @@
 //! The low-level OCI runtime seam: a trait producing the runc-compatible command
 //! lines the runtime and its helpers run, with the external-binary implementation.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -51,6 +52,17 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
 }
 
+/// The container process's stdio at create time (`None`: `/dev/null`).
+#[derive(Debug, Default)]
+pub struct CreateStdio {
+    /// Standard input.
+    pub stdin: Option<OwnedFd>,
+    /// Standard output.
+    pub stdout: Option<OwnedFd>,
+    /// Standard error.
+    pub stderr: Option<OwnedFd>,
+}
+
 /// A runc-compatible runtime, as command lines.
 pub trait OciRuntime: Send + Sync {
     /// Name for logs and `Version`.
@@ -85,6 +97,52 @@ pub trait OciRuntime: Send + Sync {
         }
         args.push(id.into());
         self.command(&args)
+    }
+
+    /// Create container `id` with the given stdio and wait until it is created
+    /// (called by the monitor, a single-threaded helper process). The default runs
+    /// `create` and waits for it.
+    fn create_container(
+        &self,
+        id: &str,
+        bundle: &Path,
+        opts: &CreateOptions,
+        stdio: CreateStdio,
+    ) -> Result<(), OciError> {
+        let mut cmd = self.create(id, bundle, opts);
+        let pipe = |fd: Option<OwnedFd>| fd.map_or_else(Stdio::null, Stdio::from);
+        cmd.stdin(pipe(stdio.stdin))
+            .stdout(pipe(stdio.stdout))
+            .stderr(pipe(stdio.stderr));
+        let mut child = cmd.spawn().map_err(|source| OciError::Spawn {
+            binary: self.name(),
+            source,
+        })?;
+        // Our copies of the container's ends went into `cmd`: drop them so EOF follows the container.
+        drop(cmd);
+        let status = child.wait().map_err(|source| OciError::Spawn {
+            binary: self.name(),
+            source,
+        })?;
+        if status.success() {
+            return Ok(());
+        }
+        let code = status.code().unwrap_or(255);
+        let message = std::fs::read_to_string(bundle.join("oci.log"))
+            .ok()
+            .and_then(|l| l.lines().last().map(str::to_string))
+            .unwrap_or_else(|| format!("create exited with {code}"));
+        Err(OciError::Failed {
+            binary: self.name(),
+            verb: "create".into(),
+            message: format!("({code}) {message}"),
+        })
+    }
+
+    /// Start a created container without running a program, when the runtime
+    /// allows it (blocking); `None` means "run `start`".
+    fn start_in_process(&self, _id: &str) -> Option<std::io::Result<()>> {
+        None
     }
 
     /// `start`: let a created container's process run.
@@ -155,6 +213,8 @@ impl BinaryRuntime {
             OciRuntimeKind::Runc => (PathBuf::from("runc"), false),
             OciRuntimeKind::Crun => (PathBuf::from("crun"), true),
             OciRuntimeKind::Binary(p) => (p.clone(), false),
+            // Only reached when built without the `youki` feature (see `runtime`).
+            OciRuntimeKind::Youki => (PathBuf::from("youki"), false),
         };
         BinaryRuntime {
             binary,
@@ -202,6 +262,11 @@ impl OciRuntime for BinaryRuntime {
 
     fn exec_fifo(&self, id: &str) -> Option<PathBuf> {
         (self.name() == "runc").then(|| self.state_root.join(id).join("exec.fifo"))
+    }
+
+    fn start_in_process(&self, id: &str) -> Option<std::io::Result<()>> {
+        let fifo = self.exec_fifo(id).filter(|f| f.exists())?;
+        Some(start_via_exec_fifo(&fifo))
     }
 
     fn helper_args(&self) -> Vec<String> {

@@ -39,10 +39,20 @@ impl Runtime {
         layout
             .ensure()
             .map_err(RuntimeError::io(format!("creating {}", cfg.root.display())))?;
-        let oci: Arc<dyn OciRuntime> = Arc::new(BinaryRuntime::new(
-            &cfg.oci_runtime,
-            &layout.oci_state_dir(),
-        ));
+        let oci: Arc<dyn OciRuntime> = match &cfg.oci_runtime {
+            #[cfg(feature = "youki")]
+            crate::config::OciRuntimeKind::Youki => Arc::new(crate::youki::YoukiRuntime {
+                state_root: layout.oci_state_dir(),
+                helper_exe: cfg.helper_exe.clone(),
+            }),
+            #[cfg(not(feature = "youki"))]
+            crate::config::OciRuntimeKind::Youki => {
+                return Err(RuntimeError::InvalidArgument(
+                    "this build has no youki support (cargo feature `youki`)".into(),
+                ))
+            }
+            kind => Arc::new(BinaryRuntime::new(kind, &layout.oci_state_dir())),
+        };
         let cni = Cni {
             bin_dir: cfg.cni_bin_dir.clone(),
             settings: cfg.cni_conf.clone(),

@@ -152,6 +152,12 @@ async fn attach_tty_container_under_crun() {
     tty_container(OciRuntimeKind::Crun, 44).await
 }
 
+#[cfg(feature = "youki")]
+#[tokio::test(flavor = "multi_thread")]
+async fn attach_tty_container_under_youki() {
+    tty_container(OciRuntimeKind::Youki, 65).await
+}
+
 async fn tty_container(kind: OciRuntimeKind, net: u8) {
     let mut h = Harness::start_with(net, kind).await;
     let pod = h.run_pod("tty").await;

@@ -1,5 +1,5 @@
 //! Container lifecycle through the CRI socket: exit codes, log format, OOM kill,
-//! stop escalation, ExecSync — under runc and under crun.
+//! stop escalation, ExecSync — under runc, crun and (feature `youki`) libcontainer.
 
 mod common;
 
@@ -9,9 +9,10 @@ use common::Harness;
 use skiff_runtime::OciRuntimeKind;
 
 /// Each scenario runs under runc and under crun (crun inside a private mount
-/// namespace without this host's hybrid cgroup2 mount).
+/// namespace without this host's hybrid cgroup2 mount), and under youki's
+/// libcontainer when built with the `youki` feature.
 macro_rules! both_runtimes {
-    ($($name:ident => $runc_net:expr, $crun_net:expr;)*) => {
+    ($($name:ident => $runc_net:expr, $crun_net:expr, $youki_net:expr;)*) => {
         mod runc {
             $(#[tokio::test(flavor = "multi_thread")]
             async fn $name() {
@@ -24,14 +25,21 @@ macro_rules! both_runtimes {
                 super::$name(super::OciRuntimeKind::Crun, $crun_net).await
             })*
         }
+        #[cfg(feature = "youki")]
+        mod youki {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                super::$name(super::OciRuntimeKind::Youki, $youki_net).await
+            })*
+        }
     };
 }
 
 both_runtimes! {
-    exit_codes_and_log_format => 11, 15;
-    memory_limit_oom_is_reported => 12, 16;
-    stop_escalates_to_sigkill_after_timeout => 13, 17;
-    exec_sync_output_exit_code_and_timeout => 14, 18;
+    exit_codes_and_log_format => 11, 15, 61;
+    memory_limit_oom_is_reported => 12, 16, 62;
+    stop_escalates_to_sigkill_after_timeout => 13, 17, 63;
+    exec_sync_output_exit_code_and_timeout => 14, 18, 64;
 }
 use k8s_cri::v1::*;
 

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use nix::unistd::Pid;
 
 use super::HelperArgs;
-use crate::oci::{ExecOptions, OciRuntime};
+use crate::oci::ExecOptions;
 
 pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
     nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;
@@ -40,7 +40,7 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
     Ok(wait_pid(Pid::from_raw(pid), &mut seen))
 }
 
-fn wait_pid(target: Pid, seen: &mut HashMap<i32, i32>) -> i32 {
+pub(crate) fn wait_pid(target: Pid, seen: &mut HashMap<i32, i32>) -> i32 {
     use nix::sys::wait::{waitpid, WaitStatus};
     loop {
         match waitpid(Pid::from_raw(-1), None) {

@@ -7,6 +7,8 @@ mod infra;
 mod monitor;
 mod mux;
 pub(crate) mod sys;
+#[cfg(feature = "youki")]
+mod youki_cli;
 
 use std::collections::HashMap;
 
@@ -38,12 +40,21 @@ impl HelperArgs {
         self.0.get(key).map(String::as_str)
     }
 
-    pub(crate) fn oci(&self) -> Result<crate::oci::BinaryRuntime, String> {
-        Ok(crate::oci::BinaryRuntime::from_helper_args(
+    pub(crate) fn oci(&self) -> Result<Box<dyn crate::oci::OciRuntime>, String> {
+        if self.opt("oci-kind") == Some("youki") {
+            #[cfg(feature = "youki")]
+            return Ok(Box::new(crate::youki::YoukiRuntime {
+                state_root: self.get("oci-root")?.into(),
+                helper_exe: self.get("oci-helper")?.into(),
+            }));
+            #[cfg(not(feature = "youki"))]
+            return Err("built without the youki feature".into());
+        }
+        Ok(Box::new(crate::oci::BinaryRuntime::from_helper_args(
             self.get("oci-binary")?,
             self.get("oci-root")?,
             self.opt("oci-hide-unified") == Some("true"),
-        ))
+        )))
     }
 }
 
@@ -55,6 +66,10 @@ pub fn helper_main(args: &[String]) -> i32 {
         eprintln!("runtime-helper: missing helper name");
         return 2;
     };
+    #[cfg(feature = "youki")]
+    if name == "youki" {
+        return youki_cli::main(rest);
+    }
     let parsed = match HelperArgs::parse(rest) {
         Ok(p) => p,
         Err(e) => {

@@ -9,19 +9,17 @@ use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::waitpid;
 use nix::unistd::{pipe2, setsid, Pid};
 
 use super::mux::{Mux, Source};
-use super::{exit_code, HelperArgs};
+use super::HelperArgs;
 use crate::attach;
 use crate::logs::{LineBuffer, LogWriter};
-use crate::oci::{CreateOptions, OciRuntime};
+use crate::oci::{CreateOptions, CreateStdio};
 use crate::state::{now_ns, write_json, ExitRecord};
 
 pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
@@ -82,42 +80,32 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
     } else {
         None
     };
-    let mut cmd = oci.create(&id, &bundle, &opts);
     let mut sources = Vec::new();
     let mut stdin: Option<File> = None;
-    if tty {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-    } else {
+    let mut stdio = CreateStdio::default();
+    if !tty {
         let (out_r, out_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
         let (err_r, err_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
-        cmd.stdout(Stdio::from(out_w)).stderr(Stdio::from(err_w));
+        stdio.stdout = Some(out_w);
+        stdio.stderr = Some(err_w);
         if want_stdin {
             let (in_r, in_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
-            cmd.stdin(Stdio::from(in_r));
+            stdio.stdin = Some(in_r);
             stdin = Some(nonblocking(in_w)?);
-        } else {
-            cmd.stdin(Stdio::null());
         }
         sources.push(source(out_r, "stdout", attach::STDOUT));
         sources.push(source(err_r, "stderr", attach::STDERR));
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| report(&format!("starting {}: {e}", oci.name())))?;
-    // Our copies of the container's ends went into `cmd`: drop them so EOF follows the container.
-    drop(cmd);
-    let status = waitpid(Pid::from_raw(child.id() as i32), None)
-        .ok()
-        .and_then(exit_code)
-        .unwrap_or(255);
-    if status != 0 {
-        let msg = std::fs::read_to_string(bundle.join("oci.log"))
-            .ok()
-            .and_then(|l| l.lines().last().map(str::to_string))
-            .unwrap_or_else(|| format!("{} create exited with {status}", oci.name()));
-        report(&format!("{} create failed ({status}): {msg}", oci.name()));
+    // The container's process must not inherit our blocked signals (an in-process
+    // runtime clones it from us); it cannot exit before it is started, so no
+    // SIGCHLD of interest is lost while they are unblocked.
+    let _ = mask.thread_unblock();
+    // `stdio` moves in and is dropped there, so EOF follows the container.
+    let created = oci.create_container(&id, &bundle, &opts, stdio);
+    mask.thread_block()
+        .map_err(|e| format!("blocking signals: {e}"))?;
+    if let Err(e) = created {
+        report(&e.to_string());
         cleanup(&id, &cgroup, args, &opts, attach_path.as_deref());
         return Ok(1);
     }

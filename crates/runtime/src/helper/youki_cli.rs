@@ -1,0 +1,105 @@
+//! `runtime-helper youki --root DIR <verb> …`: the runc-compatible command lines
+//! the runtime and its helpers run (`exec`, `start`, `delete`), served by
+//! libcontainer in this short-lived process (it forks and clones: no threads here).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::syscall::syscall::SyscallType;
+use nix::unistd::Pid;
+
+use crate::oci::OciRuntime;
+use crate::youki::YoukiRuntime;
+
+/// Run one verb; returns the exit code (`exec`: the exec'd process's).
+pub(crate) fn main(args: &[String]) -> i32 {
+    match run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("youki: {e}");
+            1
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<i32, String> {
+    let mut it = args.iter();
+    let root = match (it.next().map(String::as_str), it.next()) {
+        (Some("--root"), Some(r)) => PathBuf::from(r),
+        _ => return Err("usage: youki --root DIR <verb> …".into()),
+    };
+    let verb = it.next().ok_or("missing verb")?;
+    let rest: Vec<String> = it.cloned().collect();
+    let rt = YoukiRuntime {
+        state_root: root.clone(),
+        helper_exe: std::env::current_exe().map_err(|e| e.to_string())?,
+    };
+    match verb.as_str() {
+        "exec" => exec(&root, &rest),
+        "start" => {
+            let id = rest.last().ok_or("start: missing id")?;
+            rt.start_here(id).map_err(|e| format!("start {id}: {e}"))?;
+            Ok(0)
+        }
+        "delete" => {
+            let id = rest.last().ok_or("delete: missing id")?;
+            rt.delete(id).map_err(|e| e.to_string())?;
+            Ok(0)
+        }
+        other => Err(format!("unsupported verb {other:?}")),
+    }
+}
+
+/// `exec [--tty] [--detach] [--console-socket S] [--pid-file P] ID ARGV…`.
+fn exec(root: &std::path::Path, args: &[String]) -> Result<i32, String> {
+    let (mut tty, mut detach) = (false, false);
+    let (mut console, mut pid_file) = (None::<PathBuf>, None::<PathBuf>);
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--tty" | "-t" => tty = true,
+            "--detach" | "-d" => detach = true,
+            "--console-socket" => {
+                i += 1;
+                console = args.get(i).map(PathBuf::from);
+            }
+            "--pid-file" => {
+                i += 1;
+                pid_file = args.get(i).map(PathBuf::from);
+            }
+            _ => break,
+        }
+        i += 1;
+    }
+    let id = args.get(i).ok_or("exec: missing container id")?;
+    let argv: Vec<String> = args[i + 1..].to_vec();
+    if argv.is_empty() {
+        return Err("exec: missing command".into());
+    }
+    if tty && console.is_none() {
+        return Err("exec: --tty needs --console-socket".into());
+    }
+    // The exec'd process may be re-parented to us: reap it whichever way it comes.
+    if !detach {
+        nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;
+    }
+    let pid = ContainerBuilder::new(id.clone(), SyscallType::default())
+        .with_root_path(root)
+        .and_then(|b| b.with_pid_file(pid_file.as_ref()))
+        .map_err(|e| format!("exec: {e}"))?
+        .with_console_socket(console.as_ref())
+        .as_tenant()
+        .with_container_args(argv)
+        .with_detach(detach)
+        .build()
+        .map_err(|e| format!("exec: {e}"))?;
+    if detach {
+        return Ok(0);
+    }
+    let mut seen = HashMap::new();
+    Ok(super::exec_wait::wait_pid(
+        Pid::from_raw(pid.as_raw()),
+        &mut seen,
+    ))
+}
