@@ -218,8 +218,11 @@ pub async fn run(
             },
             _ = relist.tick() => {
                 mgr.reap();
-                let Ok(now) = runtime::snapshot(shared.cri.as_ref()).await else { continue };
-                shared.relist.set(now.clone());
+                let taken = std::time::Instant::now();
+                let Ok(lists) = runtime::snapshot(shared.cri.as_ref()).await else { continue };
+                let now: HashMap<String, runtime::Signature> =
+                    lists.iter().map(|(uid, l)| (uid.clone(), l.signature())).collect();
+                shared.relist.set(taken, lists);
                 for (uid, state) in &now {
                     if last.get(uid) != Some(state) {
                         mgr.kick(uid);

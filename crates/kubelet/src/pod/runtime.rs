@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use k8s_cri::v1 as cri;
 
@@ -109,10 +110,43 @@ impl RuntimePod {
     }
 }
 
+/// The sandboxes and containers of one pod as the runtime lists them.
+#[derive(Clone, Debug, Default)]
+pub struct PodLists {
+    /// ListPodSandbox items.
+    pub sandboxes: Vec<cri::PodSandbox>,
+    /// ListContainers items.
+    pub containers: Vec<cri::Container>,
+}
+
+impl PodLists {
+    /// `(id, state)` of every sandbox (state offset by 100) and container, sorted.
+    pub fn signature(&self) -> Signature {
+        let mut out: Signature = self
+            .sandboxes
+            .iter()
+            .map(|s| (s.id.clone(), 100 + s.state))
+            .chain(self.containers.iter().map(|c| (c.id.clone(), c.state)))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
 /// Read the runtime state of pod `uid`.
 pub async fn fetch(cri: &dyn Cri, uid: &str) -> Result<RuntimePod, CriError> {
+    let lists = PodLists {
+        sandboxes: cri.pod_sandboxes_of(uid).await?,
+        containers: cri.containers_of(uid).await?,
+    };
+    from_lists(cri, lists).await
+}
+
+/// The runtime state of a pod from its list items plus a status call per
+/// ready sandbox and per container (lookups by id, cheap for any runtime).
+pub async fn from_lists(cri: &dyn Cri, lists: PodLists) -> Result<RuntimePod, CriError> {
     let mut pod = RuntimePod::default();
-    for sb in cri.pod_sandboxes_of(uid).await? {
+    for sb in lists.sandboxes {
         let ready = sb.state == cri::PodSandboxState::SandboxReady as i32;
         let mut ips = vec![];
         if ready {
@@ -135,7 +169,7 @@ pub async fn fetch(cri: &dyn Cri, uid: &str) -> Result<RuntimePod, CriError> {
     }
     pod.sandboxes
         .sort_by_key(|s| std::cmp::Reverse((s.attempt, s.created_at)));
-    for c in cri.containers_of(uid).await? {
+    for c in lists.containers {
         let st = match cri.container_status(&c.id).await {
             Ok(s) => s,
             Err(e) if e.is_not_found() => continue,
@@ -211,44 +245,61 @@ impl RuntimePod {
     }
 }
 
-/// The latest relist, shared with the workers so an idle periodic sync can
-/// see that nothing changed without asking the runtime.
+/// The latest relist, shared with the workers: an idle periodic sync sees
+/// that nothing changed without asking the runtime, and a full sync reads
+/// the pod's list items from here instead of listing again.
 #[derive(Clone, Default)]
-pub struct RelistIndex(Arc<Mutex<HashMap<String, Signature>>>);
+pub struct RelistIndex(Arc<Mutex<Option<Relist>>>);
+
+struct Relist {
+    taken_at: Instant,
+    pods: HashMap<String, PodLists>,
+}
+
+/// Relist data older than this is not used instead of listing.
+const FRESH: Duration = Duration::from_secs(3);
 
 impl RelistIndex {
-    /// The signature of pod `uid` in the latest relist (empty when absent).
+    /// The signature of pod `uid` in the latest relist (empty when absent),
+    /// None before the first relist.
     pub fn get(&self, uid: &str) -> Option<Signature> {
         let m = self.0.lock().ok()?;
-        Some(m.get(uid).cloned().unwrap_or_default())
+        let r = m.as_ref()?;
+        Some(r.pods.get(uid).map(PodLists::signature).unwrap_or_default())
     }
 
-    /// Replace the index with a new relist.
-    pub fn set(&self, now: HashMap<String, Signature>) {
+    /// The list items of pod `uid` from a relist that started after `after`
+    /// (the end of the caller's last change to the runtime) and is fresh.
+    pub fn lists_since(&self, uid: &str, after: Option<Instant>) -> Option<PodLists> {
+        let m = self.0.lock().ok()?;
+        let r = m.as_ref()?;
+        if r.taken_at.elapsed() > FRESH || after.is_some_and(|a| r.taken_at <= a) {
+            return None;
+        }
+        Some(r.pods.get(uid).cloned().unwrap_or_default())
+    }
+
+    /// Replace the index with a relist that started at `taken_at`.
+    pub fn set(&self, taken_at: Instant, pods: HashMap<String, PodLists>) {
         if let Ok(mut m) = self.0.lock() {
-            *m = now;
+            *m = Some(Relist { taken_at, pods });
         }
     }
 }
 
 /// Group every sandbox and container of the runtime by pod uid (for
-/// housekeeping and change detection).
-pub async fn snapshot(cri: &dyn Cri) -> Result<HashMap<String, Signature>, CriError> {
-    let mut out: HashMap<String, Signature> = HashMap::new();
+/// housekeeping, change detection and the workers' full syncs).
+pub async fn snapshot(cri: &dyn Cri) -> Result<HashMap<String, PodLists>, CriError> {
+    let mut out: HashMap<String, PodLists> = HashMap::new();
     for sb in cri.list_pod_sandbox().await? {
         if let Some(uid) = sb.labels.get(labels::POD_UID) {
-            out.entry(uid.clone())
-                .or_default()
-                .push((sb.id, 100 + sb.state));
+            out.entry(uid.clone()).or_default().sandboxes.push(sb);
         }
     }
     for c in cri.list_containers().await? {
         if let Some(uid) = c.labels.get(labels::POD_UID) {
-            out.entry(uid.clone()).or_default().push((c.id, c.state));
+            out.entry(uid.clone()).or_default().containers.push(c);
         }
-    }
-    for v in out.values_mut() {
-        v.sort();
     }
     Ok(out)
 }

@@ -18,7 +18,7 @@ use super::backoff::{go_duration, BackOff};
 use super::config::{container_config, container_hash, ids, sandbox_config, ContainerInputs};
 use super::env::{container_env, expand_all, EnvContext};
 use super::probe::{self, Kind, ProbeTask, Results};
-use super::runtime::{fetch, ContainerInfo, RuntimePod, Signature, State};
+use super::runtime::{fetch, from_lists, ContainerInfo, RuntimePod, Signature, State};
 use super::status::{compute, is_terminal, restart_policy, Notes};
 use super::volumes::{self, Prepared};
 use super::{handlers, Shared};
@@ -40,6 +40,8 @@ pub struct Worker {
     /// Set by every call that changes the runtime, so a sync that changed
     /// nothing can skip reading the runtime again.
     acted: AtomicBool,
+    /// When the last pass that changed the runtime ended.
+    last_acted: Option<Instant>,
 }
 
 /// Longest time a pod goes without a full sync when nothing changes
@@ -65,6 +67,7 @@ impl Worker {
             kick_tx,
             synced: None,
             acted: AtomicBool::new(false),
+            last_acted: None,
         }
     }
 
@@ -173,7 +176,12 @@ impl Worker {
             return true;
         }
         let (_, _, uid) = ids(pod);
-        let mut rt = match fetch(self.shared.cri.as_ref(), &uid).await {
+        // the relist's lists, when taken after our last change, spare a list call
+        let first = match self.shared.relist.lists_since(&uid, self.last_acted) {
+            Some(lists) => from_lists(self.shared.cri.as_ref(), lists).await,
+            None => fetch(self.shared.cri.as_ref(), &uid).await,
+        };
+        let mut rt = match first {
             Ok(rt) => rt,
             Err(e) => {
                 tracing::warn!(error = %e, pod = ?pod.metadata.name, "runtime unavailable");
@@ -188,6 +196,7 @@ impl Worker {
                 self.wake_in(retry);
             }
             if self.acted.swap(false, Ordering::Relaxed) {
+                self.last_acted = Some(Instant::now());
                 rt = fetch(self.shared.cri.as_ref(), &uid).await.unwrap_or(rt);
             }
         }
@@ -196,6 +205,7 @@ impl Worker {
         if is_terminal(&status) {
             if let Some(sb) = rt.sandbox().filter(|s| s.ready) {
                 let _ = self.shared.cri.stop_pod_sandbox(&sb.id).await;
+                self.last_acted = Some(Instant::now());
             }
         }
         self.report(pod, status).await;
