@@ -77,13 +77,23 @@ async fn create_files(ctx: &Ctx, mode: DryRun) -> CmdResult {
         return Err(ctx.usage_h("must specify one of -f and -k"));
     }
     let items = crate::manifests::read(&files, ctx.p.flag("recursive"))?;
+    let api = Api::connect(ctx).await?;
     if mode == DryRun::Client {
         for m in &items {
-            print_result(ctx, &Doc::from(&m.obj), "created", mode)?;
+            // the builder fills in the namespace of namespaced kinds
+            let mut obj = m.obj.clone();
+            let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+            let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+            let res = for_kind(Some(&api), av, kind).await?;
+            if res.namespaced && obj.pointer("/metadata/namespace").is_none() {
+                if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.insert("namespace".into(), Value::String(api.namespace.clone()));
+                }
+            }
+            print_result(ctx, &Doc::from(&obj), "created", mode)?;
         }
         return Ok(());
     }
-    let api = Api::connect(ctx).await?;
     let mut failed = None;
     for m in &items {
         match post(&api, &m.obj, mode).await {

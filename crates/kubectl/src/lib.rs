@@ -46,6 +46,7 @@ mod remote;
 mod resources;
 mod table;
 mod tabwriter;
+mod yaml11;
 mod yaml_out;
 mod yaml_scalar;
 

@@ -40,9 +40,10 @@ fn collect(path: &Path, recursive: bool, top: bool, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Parses a YAML or JSON stream into objects.
+/// Parses a YAML or JSON stream into objects; YAML scalars resolve as go-yaml v2
+/// resolves them (YAML 1.1), as kubectl reads manifests.
 pub fn parse_docs(text: &str, source: &str) -> Result<Vec<Value>, CmdError> {
-    let mut out = Vec::new();
+    let mut docs = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         let v = Value::deserialize(doc).map_err(|e| {
             let line = e.location().map(|l| l.line()).unwrap_or(1);
@@ -52,6 +53,24 @@ pub fn parse_docs(text: &str, source: &str) -> Result<Vec<Value>, CmdError> {
                 "error parsing {source}: error converting YAML to JSON: yaml: line {line}: {msg}"
             ))
         })?;
+        docs.push(v);
+    }
+    // JSON streams are decoded as JSON; YAML with go-yaml's YAML 1.1 resolver
+    let is_json = text.trim_start().starts_with(['{', '[']);
+    if !is_json {
+        match crate::yaml11::load_all(text) {
+            Ok(v) if v.len() == docs.len() => docs = v,
+            Ok(_) => {}
+            Err(e @ crate::yaml11::Yaml11Error::Key(_)) => {
+                return Err(CmdError::Msg(format!(
+                    "error parsing {source}: error converting YAML to JSON: {e}"
+                )))
+            }
+            Err(e) => tracing::debug!("YAML 1.1 reading of {source} failed: {e}"),
+        }
+    }
+    let mut out = Vec::new();
+    for v in docs {
         match v {
             Value::Null => continue,
             Value::Object(_) => {
@@ -75,6 +94,7 @@ pub fn read(files: &[String], recursive: bool) -> Result<Vec<Manifest>, CmdError
             let mut text = String::new();
             let _ = std::io::stdin().read_to_string(&mut text);
             for obj in parse_docs(&text, "STDIN")? {
+                check_metadata(&obj, "STDIN")?;
                 out.push(Manifest { obj });
             }
             continue;
@@ -100,6 +120,7 @@ pub fn read(files: &[String], recursive: bool) -> Result<Vec<Manifest>, CmdError
                 .map_err(|e| CmdError::Msg(format!("open {name}: {e}")))?;
             for obj in parse_docs(&text, &name)? {
                 validate(&obj, &name)?;
+                check_metadata(&obj, &name)?;
                 out.push(Manifest { obj });
             }
         }
@@ -135,6 +156,53 @@ fn validate(obj: &Value, source: &str) -> Result<(), CmdError> {
     )))
 }
 
+/// The JSON type name Go's decoder reports.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::Null => "null",
+    }
+}
+
+/// kubectl decodes `metadata` into a typed ObjectMeta: label and annotation values and
+/// the name fields must be strings (`labels: {x: y}` holds a bool). Fields are visited in
+/// sorted order, the first mismatch is reported, as encoding/json does.
+fn check_metadata(obj: &Value, source: &str) -> Result<(), CmdError> {
+    let Some(meta) = obj.get("metadata").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    let fail = |v: &Value, field: &str, ty: &str| {
+        CmdError::Msg(format!(
+            "unable to decode \"{source}\": json: cannot unmarshal {} into Go struct field ObjectMeta.metadata.{field} of type {ty}",
+            json_type(v)
+        ))
+    };
+    for (k, v) in meta {
+        match k.as_str() {
+            "annotations" | "labels" => match v {
+                Value::Object(m) => {
+                    if let Some(bad) = m.values().find(|x| !x.is_string() && !x.is_null()) {
+                        return Err(fail(bad, k, "string"));
+                    }
+                }
+                Value::Null => {}
+                other => return Err(fail(other, k, "map[string]string")),
+            },
+            "name" | "namespace" | "generateName" | "resourceVersion" | "uid"
+                if !v.is_string() && !v.is_null() =>
+            {
+                return Err(fail(v, k, "string"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +213,16 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(docs.len(), 3);
         assert!(parse_docs("a: b\n c: d: e\n", "bad.yaml").is_err());
+    }
+
+    #[test]
+    fn yaml_1_1_labels_are_rejected_like_kubectl() {
+        let docs = parse_docs("kind: A\nmetadata: {labels: {x: y, z: \"1\"}}\n", "m.yaml")
+            .unwrap_or_default();
+        assert_eq!(docs[0]["metadata"]["labels"]["x"], Value::Bool(true));
+        let e = check_metadata(&docs[0], "m.yaml")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("error: unable to decode \"m.yaml\": json: cannot unmarshal bool into Go struct field ObjectMeta.metadata.labels of type string"));
     }
 }
