@@ -2,7 +2,9 @@
 //! CRI socket vs bare `runc run` on the same bundle; sandbox (netns + CNI) creation;
 //! idle RSS of the runtime process and of a container monitor.
 //!
-//! Run as root: `cargo run -p skiff-runtime --example runtime_bench [iterations]`.
+//! Run as root: `cargo run -p skiff-runtime --example runtime_bench [iterations]`;
+//! `SKIFF_BENCH_OCI=youki` (with `--features youki`) or `crun` picks the runtime
+//! under test (runc by default); the baseline is always bare `runc run`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant};
 use hyper_util::rt::TokioIo;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::*;
-use skiff_runtime::{CniSettings, DirImageSource, ImageConfig, RuntimeConfig};
+use skiff_runtime::{CniSettings, DirImageSource, ImageConfig, OciRuntimeKind, RuntimeConfig};
 use tonic::transport::{Channel, Endpoint, Uri};
 
 const NET: u8 = 250;
@@ -62,6 +64,12 @@ fn config(root: &Path) -> RuntimeConfig {
     );
     let exe = std::env::current_exe().expect("current_exe");
     let mut cfg = RuntimeConfig::new(root.join("runtime"), Arc::new(images), exe);
+    // SKIFF_BENCH_OCI=runc|crun|youki (youki needs the `youki` feature).
+    cfg.oci_runtime = match std::env::var("SKIFF_BENCH_OCI").as_deref() {
+        Ok("crun") => OciRuntimeKind::Crun,
+        Ok("youki") => OciRuntimeKind::Youki,
+        _ => OciRuntimeKind::Runc,
+    };
     cfg.socket = root.join("cri.sock");
     cfg.cni_conf = CniSettings {
         bridge: format!("skbench{NET}"),

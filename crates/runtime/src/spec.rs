@@ -372,7 +372,7 @@ pub fn build(inp: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         capabilities(cfg)
     };
     let seccomp = crate::seccomp::profile(sc, &caps)?;
-    let process = ProcessBuilder::default()
+    let mut process = ProcessBuilder::default()
         .terminal(cfg.tty)
         .args(argv(cfg, inp.image)?)
         .env(env(cfg, inp.image, &inp.sandbox.hostname))
@@ -394,6 +394,11 @@ pub fn build(inp: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .no_new_privileges(sc.is_some_and(|s| s.no_new_privs))
         .oom_score_adj(res.map(|r| r.oom_score_adj as i32).unwrap_or(0))
         .build()?;
+    if !sc.is_some_and(|s| s.no_new_privs) {
+        // Absent means false (the OCI default); an explicit `false` makes libcontainer
+        // load the seccomp filter after dropping CAP_SYS_ADMIN, which then fails.
+        process.set_no_new_privileges(None);
+    }
 
     let mut namespaces = vec![LinuxNamespaceBuilder::default()
         .typ(LinuxNamespaceType::Mount)

@@ -107,7 +107,7 @@ async fn pids_limit_and_runtime_default_seccomp() {
         .await;
     assert!(
         String::from_utf8_lossy(&r.stdout).contains('2'),
-        "filter mode"
+        "filter mode: {r:?}"
     );
     let r = h
         .exec(&confined, &["sh", "-c", "unshare -U true 2>&1; echo rc=$?"])

@@ -102,8 +102,15 @@ pub async fn connect(socket: &Path) -> Channel {
 
 impl Harness {
     /// Start a runtime; `net` picks bridge `sktest<net>` and CIDR 10.200.<net>.0/24.
+    /// The OCI runtime is runc unless `SKIFF_TEST_OCI=crun|youki` says otherwise
+    /// (to run every suite under another runtime).
     pub async fn start(net: u8) -> Harness {
-        Self::start_with(net, OciRuntimeKind::Runc).await
+        let kind = match std::env::var("SKIFF_TEST_OCI").as_deref() {
+            Ok("crun") => OciRuntimeKind::Crun,
+            Ok("youki") => OciRuntimeKind::Youki,
+            _ => OciRuntimeKind::Runc,
+        };
+        Self::start_with(net, kind).await
     }
 
     /// Start a runtime using the given low-level OCI runtime.
