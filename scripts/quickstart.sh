@@ -46,5 +46,5 @@ Skiff is running (pid $(cat "$DATA_DIR/skiff.pid"), log $DATA_DIR/skiff.log).
   export KUBECONFIG=$KUBECONFIG_OUT
   kubectl create deployment kubernetes-bootcamp --image=gcr.io/google-samples/kubernetes-bootcamp:v1
   kubectl get pods
-Stop it with: kill \$(cat $DATA_DIR/skiff.pid)
+Stop it (and its containers) with: bash scripts/killall.sh $DATA_DIR
 MSG
