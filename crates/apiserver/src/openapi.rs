@@ -1,11 +1,60 @@
-//! A minimal OpenAPI v3 document set: enough for kubectl to see that every resource
-//! accepts `fieldValidation` (so it validates on the server) and for client-side
-//! apply to fall back to its built-in patch metadata.
+//! The OpenAPI documents: `/openapi/v3` (an index of group-versions) and one v3 document
+//! per group-version with the patch/post/put operations of every resource (each accepts
+//! `fieldValidation`, so kubectl validates on the server) and the component schemas of
+//! the served kinds (field descriptions for `kubectl explain`, group-version-kinds and
+//! the strategic-merge metadata kubectl's client-side apply reads). The schemas are
+//! generated once from k8s-openapi by `crates/apiserver/openapi-gen` and compiled in
+//! compressed; `/openapi/v2` stays a model-less Swagger document for old kubectls.
 
 use crate::resources::all_resources;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::io::Read;
+use std::sync::OnceLock;
 
-const HASH: &str = "skiff-v1-33-0";
+/// `{"api/v1": {NAME: SCHEMA, …}, …}`, gzip-compressed (see `openapi-gen`).
+static SCHEMAS_GZ: &[u8] = include_bytes!("../assets/openapi-v3-schemas.json.gz");
+
+/// The component schemas per group-version path, decompressed on first use.
+fn schemas() -> &'static BTreeMap<String, Value> {
+    static CELL: OnceLock<BTreeMap<String, Value>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let mut text = Vec::new();
+        let read = flate2::read::GzDecoder::new(SCHEMAS_GZ).read_to_end(&mut text);
+        match read.map_err(|e| e.to_string()).and_then(|_| {
+            serde_json::from_slice::<BTreeMap<String, Value>>(&text).map_err(|e| e.to_string())
+        }) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!("compiled-in OpenAPI schemas are unreadable: {e}");
+                BTreeMap::new()
+            }
+        }
+    })
+}
+
+/// The documents, built once: their content never changes while the server runs.
+fn documents() -> &'static BTreeMap<String, (Value, String)> {
+    static CELL: OnceLock<BTreeMap<String, (Value, String)>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let mut docs = BTreeMap::new();
+        for r in all_resources() {
+            let p = gv_path(r.group, r.version);
+            if docs.contains_key(&p) {
+                continue;
+            }
+            if let Some(d) = build_group_version(&p) {
+                // a content hash: kubectl caches documents by their URL
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                d.to_string().hash(&mut h);
+                let hash = format!("{:016X}", h.finish());
+                docs.insert(p, (d, hash));
+            }
+        }
+        docs
+    })
+}
 
 fn gv_path(group: &str, version: &str) -> String {
     if group.is_empty() {
@@ -18,10 +67,10 @@ fn gv_path(group: &str, version: &str) -> String {
 /// `/openapi/v3`: the index of group-version documents.
 pub fn root() -> Value {
     let mut paths = Map::new();
-    for r in all_resources() {
-        let p = gv_path(r.group, r.version);
-        paths.entry(p.clone()).or_insert_with(
-            || json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={HASH}")}),
+    for (p, (_, hash)) in documents() {
+        paths.insert(
+            p.clone(),
+            json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={hash}")}),
         );
     }
     json!({"paths": paths})
@@ -31,8 +80,12 @@ fn param(name: &str) -> Value {
     json!({"name": name, "in": "query", "description": name, "schema": {"type": "string", "uniqueItems": true}})
 }
 
-/// `/openapi/v3/<gv path>`: patch/post/put operations per resource.
+/// `/openapi/v3/<gv path>`: operations per resource and the component schemas.
 pub fn group_version(path: &str) -> Option<Value> {
+    documents().get(path).map(|(d, _)| d.clone())
+}
+
+fn build_group_version(path: &str) -> Option<Value> {
     let mut paths = Map::new();
     for r in all_resources()
         .iter()
@@ -71,7 +124,7 @@ pub fn group_version(path: &str) -> Option<Value> {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.33.0"},
         "paths": paths,
-        "components": {"schemas": {}},
+        "components": {"schemas": schemas().get(path).cloned().unwrap_or_else(|| json!({}))},
     }))
 }
 
@@ -131,6 +184,35 @@ mod tests {
         assert!(root()["paths"]["api/v1"]["serverRelativeURL"]
             .as_str()
             .is_some());
+    }
+
+    #[test]
+    fn schemas_describe_served_kinds() {
+        let d = group_version("apis/apps/v1").expect("apps");
+        let s = &d["components"]["schemas"];
+        let dep = &s["io.k8s.api.apps.v1.Deployment"];
+        assert_eq!(
+            dep["x-kubernetes-group-version-kind"][0]["kind"],
+            "Deployment"
+        );
+        let replicas = &s["io.k8s.api.apps.v1.DeploymentSpec"]["properties"]["replicas"];
+        assert_eq!(replicas["type"], "integer");
+        assert!(replicas["description"]
+            .as_str()
+            .is_some_and(|t| t.contains("desired pods")));
+        let core = group_version("api/v1").expect("core");
+        let containers = &core["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"]
+            ["containers"];
+        assert_eq!(containers["x-kubernetes-patch-merge-key"], "name");
+        for r in all_resources() {
+            let doc = group_version(&gv_path(r.group, r.version)).expect("doc");
+            let found = doc["components"]["schemas"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .any(|(_, v)| v["x-kubernetes-group-version-kind"][0]["kind"] == r.kind);
+            assert!(found, "no schema for {}", r.kind);
+        }
     }
 
     #[test]

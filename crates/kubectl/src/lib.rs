@@ -33,6 +33,7 @@ mod describe_pod;
 mod describe_util;
 mod dispatch;
 mod doc;
+mod explain_render;
 mod flags;
 mod gotab;
 mod gotemplate;
