@@ -74,6 +74,52 @@ fn controller_kind(p: &Value) -> Option<String> {
         .map(|r| s(r, "/kind").to_string())
 }
 
+/// What drain does with one pod (kubectl's filter chain: deleted, DaemonSet, mirror,
+/// local storage, unreplicated; the last passing filter's warning is kept).
+enum Verdict {
+    Skip,
+    Delete(Option<&'static str>),
+    Error(&'static str),
+}
+
+fn filter(ctx: &Ctx, p: &Value) -> Verdict {
+    let phase = s(p, "/status/phase");
+    let finished = phase == "Succeeded" || phase == "Failed";
+    if controller_kind(p).as_deref() == Some("DaemonSet") {
+        if !ctx.p.flag("ignore-daemonsets") {
+            return Verdict::Error("DaemonSet-managed Pods (use --ignore-daemonsets to ignore)");
+        }
+        return Verdict::Skip;
+    }
+    if !s(p, "/metadata/annotations/kubernetes.io~1config.mirror").is_empty() {
+        return Verdict::Skip;
+    }
+    let local = arr(p, "/spec/volumes")
+        .iter()
+        .any(|v| v.get("emptyDir").is_some());
+    // with --delete-emptydir-data the local-storage warning is overwritten by the next
+    // filter's verdict, as in kubectl
+    if local && !finished && !ctx.p.flag("delete-emptydir-data") && !ctx.p.flag("delete-local-data")
+    {
+        return Verdict::Error("Pods with local storage (use --delete-emptydir-data to override)");
+    }
+    if finished || controller_kind(p).is_some() {
+        return Verdict::Delete(None);
+    }
+    if ctx.p.flag("force") {
+        return Verdict::Delete(Some("deleting Pods that declare no controller"));
+    }
+    Verdict::Error("cannot delete Pods that declare no controller (use --force to override)")
+}
+
+fn group<'a>(groups: &mut Vec<(&'a str, Vec<String>)>, msg: &'a str, p: &Value) {
+    let name = format!("{}/{}", s(p, "/metadata/namespace"), s(p, "/metadata/name"));
+    match groups.iter_mut().find(|(m, _)| *m == msg) {
+        Some((_, pods)) => pods.push(name),
+        None => groups.push((msg, vec![name])),
+    }
+}
+
 /// Runs `drain`.
 pub async fn drain(ctx: &Ctx) -> CmdResult {
     let api = Api::connect(ctx).await?;
@@ -85,53 +131,42 @@ pub async fn drain(ctx: &Ctx) -> CmdResult {
             .get(&format!("/api/v1/pods?fieldSelector={}", enc(&fs)))
             .await?;
         let mut evict = Vec::new();
-        let mut ds_pods = Vec::new();
-        let mut errors = Vec::new();
+        // (message, pods) groups in order of first appearance, as kubectl groups them
+        let mut errors: Vec<(&str, Vec<String>)> = Vec::new();
+        let mut warnings: Vec<(&str, Vec<String>)> = Vec::new();
         for p in arr(&list, "/items") {
-            let phase = s(p, "/status/phase");
-            let pname = format!("{}/{}", s(p, "/metadata/namespace"), s(p, "/metadata/name"));
-            if !s(p, "/metadata/annotations/kubernetes.io~1config.mirror").is_empty() {
-                continue;
-            }
-            match controller_kind(p).as_deref() {
-                Some("DaemonSet") => {
-                    if ctx.p.flag("ignore-daemonsets") {
-                        ds_pods.push(pname);
-                    } else {
-                        errors.push(format!("cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): {pname}"));
+            match filter(ctx, p) {
+                Verdict::Skip => {}
+                Verdict::Delete(warning) => {
+                    if let Some(w) = warning {
+                        group(&mut warnings, w, p);
                     }
-                    continue;
+                    evict.push(p.clone());
                 }
-                None if !ctx.p.flag("force") && phase != "Succeeded" && phase != "Failed" => {
-                    errors.push(format!("cannot delete Pods that declare no controller (use --force to override): {pname}"));
-                    continue;
-                }
-                _ => {}
+                Verdict::Error(msg) => group(&mut errors, msg, p),
             }
-            let has_emptydir = arr(p, "/spec/volumes")
-                .iter()
-                .any(|v| v.get("emptyDir").is_some());
-            if has_emptydir
-                && !ctx.p.flag("delete-emptydir-data")
-                && !ctx.p.flag("delete-local-data")
-            {
-                errors.push(format!("cannot delete Pods with local storage (use --delete-emptydir-data to override): {pname}"));
-                continue;
-            }
-            evict.push(p.clone());
         }
         if !errors.is_empty() {
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|(m, pods)| format!("cannot delete {m}: {}", pods.join(", ")))
+                .collect();
+            let agg = if lines.len() == 1 {
+                lines[0].clone()
+            } else {
+                format!("[{}]", lines.join(", "))
+            };
             return Err(CmdError::Msg(format!(
-                "unable to drain node \"{name}\" due to error: {}, continuing command...\nThere are pending nodes to be drained:\n {name}\n{}",
-                errors.join(", "),
-                errors.join("\n")
+                "unable to drain node \"{name}\" due to error: {agg}, continuing command...\nThere are pending nodes to be drained:\n {name}\n{}",
+                lines.join("\n")
             )));
         }
-        if !ds_pods.is_empty() {
-            err(&format!(
-                "Warning: ignoring DaemonSet-managed Pods: {}\n",
-                ds_pods.join(", ")
-            ));
+        if !warnings.is_empty() {
+            let text: Vec<String> = warnings
+                .iter()
+                .map(|(m, pods)| format!("{m}: {}", pods.join(", ")))
+                .collect();
+            err(&format!("Warning: {}\n", text.join("; ")));
         }
         for p in &evict {
             let (ns, pn) = (s(p, "/metadata/namespace"), s(p, "/metadata/name"));
