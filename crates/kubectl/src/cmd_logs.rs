@@ -1,5 +1,6 @@
-//! `kubectl logs`: one pod's container log (`-c`, `--all-containers`, `--previous`,
-//! `--tail`, `--since`, `--timestamps`), streamed with `-f`.
+//! `kubectl logs`: container logs of a pod, a workload's pod or every pod of a selector
+//! (`-c`, `--all-containers`, `--previous`, `--tail`, `--since`, `--timestamps`,
+//! `--prefix`), streamed with `-f`, several streams concurrently like kubectl.
 
 use crate::client::Api;
 use crate::cmd_get::enc;
@@ -38,7 +39,35 @@ fn since_seconds(s: &str) -> Option<u64> {
     })
 }
 
-async fn one(ctx: &Ctx, api: &Api, pod: &str, container: Option<&str>) -> CmdResult {
+/// One log request: a pod's container.
+#[derive(Debug, Clone)]
+struct Request {
+    pod: String,
+    container: String,
+}
+
+/// `[pod/NAME/CONTAINER] ` with `--prefix`.
+fn prefix_of(ctx: &Ctx, r: &Request) -> String {
+    if ctx.p.flag("prefix") {
+        format!("[pod/{}/{}] ", r.pod, r.container)
+    } else {
+        String::new()
+    }
+}
+
+/// Prefixes every line of `text` (the last one may lack its newline).
+fn prefixed(prefix: &str, text: &str) -> String {
+    if prefix.is_empty() {
+        return text.to_string();
+    }
+    text.split_inclusive('\n')
+        .map(|l| format!("{prefix}{l}"))
+        .collect()
+}
+
+async fn one(ctx: &Ctx, api: &Api, r: &Request, default_tail: Option<&str>) -> CmdResult {
+    let (pod, container) = (r.pod.as_str(), Some(r.container.as_str()));
+    let prefix = prefix_of(ctx, r);
     let mut q = Vec::new();
     if let Some(c) = container {
         q.push(format!("container={}", enc(c)));
@@ -49,7 +78,7 @@ async fn one(ctx: &Ctx, api: &Api, pod: &str, container: Option<&str>) -> CmdRes
     if ctx.p.flag("previous") {
         q.push("previous=true".into());
     }
-    if let Some(t) = ctx.p.get("tail").filter(|t| *t != "-1") {
+    if let Some(t) = ctx.p.get("tail").or(default_tail).filter(|t| *t != "-1") {
         q.push(format!("tailLines={}", enc(t)));
     }
     if let Some(s) = ctx.p.get("since") {
@@ -76,10 +105,32 @@ async fn one(ctx: &Ctx, api: &Api, pod: &str, container: Option<&str>) -> CmdRes
         let stream = api.stream(&path, "*/*").await?;
         let mut lines = stream.lines();
         while let Some(Ok(l)) = lines.next().await {
-            out(&format!("{l}\n"));
+            out(&format!("{prefix}{l}\n"));
         }
     } else {
-        out(&api.get_text(&path).await?);
+        out(&prefixed(&prefix, &api.get_text(&path).await?));
+    }
+    Ok(())
+}
+
+/// Reads the requests: concurrently when following several streams (at most
+/// `--max-log-requests`, default 5), else one after the other, as kubectl does.
+async fn consume(ctx: &Ctx, api: &Api, reqs: &[Request], default_tail: Option<&str>) -> CmdResult {
+    if ctx.p.flag("follow") && reqs.len() > 1 {
+        let max: usize = ctx
+            .p
+            .get("max-log-requests")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(5);
+        if reqs.len() > max {
+            return Err(CmdError::Msg(format!("you are attempting to follow {} log streams, but maximum allowed concurrency is {max}, use --max-log-requests to increase the limit", reqs.len())));
+        }
+        let all =
+            futures::future::join_all(reqs.iter().map(|r| one(ctx, api, r, default_tail))).await;
+        return all.into_iter().collect();
+    }
+    for r in reqs {
+        one(ctx, api, r, default_tail).await?;
     }
     Ok(())
 }
@@ -110,19 +161,21 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
             ));
             return Ok(());
         }
+        let mut reqs = Vec::new();
         for p in &pods {
-            let name = p
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            pod_logs(ctx, &api, p, name).await?;
+            reqs.extend(requests(ctx, p));
         }
-        return Ok(());
+        // a selector shows the last 10 lines unless --tail says otherwise
+        return consume(ctx, &api, &reqs, Some("10")).await;
     }
     let target = match ctx.args() {
         [p] => p.clone(),
         [p, c] if ctx.p.get("container").is_none() => {
-            return one(ctx, &api, p, Some(c)).await;
+            let r = Request {
+                pod: p.clone(),
+                container: c.clone(),
+            };
+            return one(ctx, &api, &r, None).await;
         }
         [] => {
             return Err(ctx.usage_h(
@@ -145,12 +198,7 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
         }
         None => get_pod(&api, &target).await?,
     };
-    let pod = obj
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    pod_logs(ctx, &api, &obj, &pod).await
+    consume(ctx, &api, &requests(ctx, &obj), None).await
 }
 
 /// The pod, with logs' own wording for a missing one.
@@ -203,20 +251,47 @@ async fn announce_choice(api: &Api, target: &str, chosen: &str) {
     }
 }
 
-/// Logs of one pod: every container with `--all-containers`, else `-c` or the first.
-async fn pod_logs(ctx: &Ctx, api: &Api, obj: &Value, pod: &str) -> CmdResult {
+/// The requests for one pod: every container with `--all-containers` (init containers,
+/// containers, ephemeral containers), else `-c` or the default container.
+fn requests(ctx: &Ctx, obj: &Value) -> Vec<Request> {
+    let pod = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if ctx.p.flag("all-containers") {
-        for c in obj
-            .pointer("/spec/containers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let name = c.get("name").and_then(Value::as_str).unwrap_or("");
-            one(ctx, api, pod, Some(name)).await?;
+        let mut out = Vec::new();
+        for list in ["initContainers", "containers", "ephemeralContainers"] {
+            for c in obj
+                .pointer(&format!("/spec/{list}"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let name = c.get("name").and_then(Value::as_str).unwrap_or("");
+                out.push(Request {
+                    pod: pod.clone(),
+                    container: name.to_string(),
+                });
+            }
         }
-        return Ok(());
+        return out;
     }
     let container = crate::cmd_exec::pick_container(ctx, obj);
-    one(ctx, api, pod, Some(&container)).await
+    vec![Request { pod, container }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_each_line() {
+        assert_eq!(
+            prefixed("[pod/p/c] ", "a\nb\n"),
+            "[pod/p/c] a\n[pod/p/c] b\n"
+        );
+        assert_eq!(prefixed("[pod/p/c] ", "a\nb"), "[pod/p/c] a\n[pod/p/c] b");
+        assert_eq!(prefixed("", "a\n"), "a\n");
+    }
 }

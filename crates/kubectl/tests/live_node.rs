@@ -353,5 +353,54 @@ fn streaming_commands_match_real_kubectl() {
     if let Some(d) = node.diff(&["rollout", "status", "deploy/kubernetes-bootcamp"], None) {
         diffs.push(d);
     }
+    // two pods now: logs over a selector, and following both streams at once
+    let sel = "app=kubernetes-bootcamp";
+    for (args, follow) in [
+        (&["logs", "-l", sel, "--prefix"][..], false),
+        (&["logs", "-l", sel, "--prefix", "--tail=1"], false),
+        (&["logs", "-l", sel, "--all-containers", "--prefix"], false),
+        (&["logs", "-f", "-l", sel, "--max-log-requests=1"], false),
+        (&["logs", "-f", "-l", sel, "--prefix"], true),
+        (&["logs", "-f", "-l", sel], true),
+    ] {
+        if let Some(d) = sorted_diff(&node, args, follow) {
+            diffs.push(d);
+        }
+    }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// Compares both kubectls with output lines sorted (several pods' logs come in any
+/// order); a following command is stopped after three seconds.
+fn sorted_diff(node: &Node, args: &[&str], follow: bool) -> Option<String> {
+    let run = |bin: &str| -> (String, String, Option<i32>) {
+        let Ok(mut c) = Command::new(bin)
+            .args(args)
+            .env("KUBECONFIG", &node.kubeconfig)
+            .env("HOME", node.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+        else {
+            return (String::new(), format!("cannot run {bin}"), None);
+        };
+        if follow {
+            std::thread::sleep(Duration::from_secs(3));
+            let _ = c.kill();
+        }
+        let Ok(o) = c.wait_with_output() else {
+            return (String::new(), format!("{bin} did not finish"), None);
+        };
+        let sort = |b: &[u8]| {
+            let text = norm(b);
+            let mut l: Vec<&str> = text.lines().collect();
+            l.sort();
+            l.join("\n")
+        };
+        let code = if follow { None } else { o.status.code() };
+        (sort(&o.stdout), sort(&o.stderr), code)
+    };
+    let (a, b) = (run(REAL), run(OURS));
+    (a != b).then(|| format!("{args:?}\n--- real\n{a:?}\n--- ours\n{b:?}"))
 }
