@@ -2,10 +2,12 @@
 //! through pods/eviction, skipping DaemonSet and mirror pods, and wait for them to go).
 
 use crate::client::{Api, ApiError};
+use crate::cmd_create::{dry_run, DryRun};
 use crate::cmd_get::enc;
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::describe_util::{arr, s};
 use crate::flags::{f, Kind, Spec};
+use crate::op_output::with_dry_run;
 use http::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -40,29 +42,51 @@ async fn nodes(ctx: &Ctx, api: &Api) -> Result<Vec<Value>, CmdError> {
     Ok(vec![api.get(&format!("/api/v1/nodes/{name}")).await?])
 }
 
-async fn set_unschedulable(api: &Api, node: &Value, want: bool) -> Result<String, CmdError> {
+/// kubectl's suffix for dry runs.
+fn suffix(mode: DryRun) -> &'static str {
+    match mode {
+        DryRun::None => "",
+        DryRun::Client => " (dry run)",
+        DryRun::Server => " (server dry run)",
+    }
+}
+
+async fn set_unschedulable(
+    api: &Api,
+    node: &Value,
+    want: bool,
+    mode: DryRun,
+) -> Result<String, CmdError> {
     let name = s(node, "/metadata/name");
     let cur = node.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true);
     let verb = if want { "cordoned" } else { "uncordoned" };
+    let dry = suffix(mode);
     if cur == want {
-        return Ok(format!("node/{name} already {verb}"));
+        return Ok(format!("node/{name} already {verb}{dry}"));
     }
-    let patch = json!({"spec": {"unschedulable": if want { json!(true) } else { Value::Null }}});
-    api.send_json(
-        Method::PATCH,
-        &format!("/api/v1/nodes/{name}"),
-        "application/strategic-merge-patch+json",
-        &patch,
-    )
-    .await?;
-    Ok(format!("node/{name} {verb}"))
+    if mode != DryRun::Client {
+        let patch =
+            json!({"spec": {"unschedulable": if want { json!(true) } else { Value::Null }}});
+        api.send_json(
+            Method::PATCH,
+            &with_dry_run(&format!("/api/v1/nodes/{name}"), mode),
+            "application/strategic-merge-patch+json",
+            &patch,
+        )
+        .await?;
+    }
+    Ok(format!("node/{name} {verb}{dry}"))
 }
 
 /// Runs `cordon` (`want` = true) or `uncordon`.
 pub async fn cordon(ctx: &Ctx, want: bool) -> CmdResult {
+    let mode = dry_run(ctx)?;
     let api = Api::connect(ctx).await?;
     for n in nodes(ctx, &api).await? {
-        out(&format!("{}\n", set_unschedulable(&api, &n, want).await?));
+        out(&format!(
+            "{}\n",
+            set_unschedulable(&api, &n, want, mode).await?
+        ));
     }
     Ok(())
 }
@@ -120,12 +144,38 @@ fn group<'a>(groups: &mut Vec<(&'a str, Vec<String>)>, msg: &'a str, p: &Value) 
     }
 }
 
+/// A dry-run drain: `evicting pod NS/NAME (dry run)` per pod; a server dry run sends the
+/// evictions with `dryRun=All`; nothing is waited for.
+async fn evict_dry(api: &Api, pods: &[Value], mode: DryRun) -> CmdResult {
+    for p in pods {
+        let (ns, pn) = (s(p, "/metadata/namespace"), s(p, "/metadata/name"));
+        if mode == DryRun::Server {
+            let body = json!({"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": pn, "namespace": ns},
+                "deleteOptions": {"dryRun": ["All"]}});
+            api.send_json(
+                Method::POST,
+                &with_dry_run(&format!("/api/v1/namespaces/{ns}/pods/{pn}/eviction"), mode),
+                "application/json",
+                &body,
+            )
+            .await?;
+        }
+        out(&format!("evicting pod {ns}/{pn}{}\n", suffix(mode)));
+    }
+    Ok(())
+}
+
 /// Runs `drain`.
 pub async fn drain(ctx: &Ctx) -> CmdResult {
+    let mode = dry_run(ctx)?;
     let api = Api::connect(ctx).await?;
     for n in nodes(ctx, &api).await? {
         let name = s(&n, "/metadata/name").to_string();
-        out(&format!("{}\n", set_unschedulable(&api, &n, true).await?));
+        out(&format!(
+            "{}\n",
+            set_unschedulable(&api, &n, true, mode).await?
+        ));
         let fs = format!("spec.nodeName={name}");
         let list = api
             .get(&format!("/api/v1/pods?fieldSelector={}", enc(&fs)))
@@ -167,6 +217,11 @@ pub async fn drain(ctx: &Ctx) -> CmdResult {
                 .map(|(m, pods)| format!("{m}: {}", pods.join(", ")))
                 .collect();
             err(&format!("Warning: {}\n", text.join("; ")));
+        }
+        if mode != DryRun::None {
+            evict_dry(&api, &evict, mode).await?;
+            out(&format!("node/{name} drained{}\n", suffix(mode)));
+            continue;
         }
         for p in &evict {
             let (ns, pn) = (s(p, "/metadata/namespace"), s(p, "/metadata/name"));

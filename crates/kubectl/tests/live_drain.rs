@@ -2,7 +2,8 @@
 //! become Ready or go away. Nodes are simulated (a Node with a Ready condition and a
 //! renewed Lease); a small "kubelet" loop marks their pods Running and Ready through
 //! pods/status and finishes graceful deletions. The real kubectl works on node `na`,
-//! ours on its twin `nb`.
+//! ours on its twin `nb`. (Server dry runs of evictions are left out: skiff's eviction
+//! subresource does not honour dryRun yet.)
 
 mod live;
 
@@ -211,7 +212,18 @@ fn drain_and_wait_match_real_kubectl() {
         ],
         &["wait", "--for=delete", "pod/w-@", "--timeout=1s"],
         &["wait", "--for=jsonpath={.status.phase}=Running", "pod/w-@"],
+        &["cordon", "@", "--dry-run=client"],
+        &["cordon", "@", "--dry-run=server"],
+        &[
+            "drain",
+            "@",
+            "--dry-run=client",
+            "--force",
+            "--delete-emptydir-data",
+        ],
+        &["get", "node", "@", "-o", "jsonpath={.spec.unschedulable}"],
         &["drain", "@", "--delete-emptydir-data"],
+        &["uncordon", "@", "--dry-run=client"],
         &["drain", "@", "--force"],
         &[
             "drain",
