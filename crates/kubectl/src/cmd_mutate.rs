@@ -9,7 +9,7 @@ use crate::describe_util::{arr, s};
 use crate::flags::{f, Kind, Spec};
 use crate::op_output::{print_obj, with_dry_run};
 use crate::printers::parse_format;
-use crate::resources::Res;
+use crate::resources::{for_kind, Res};
 use http::Method;
 use serde_json::{json, Map, Value};
 
@@ -77,8 +77,46 @@ pub const PATCH_FLAGS: &[Spec] = &[
     f("allow-missing-template-keys", None, Kind::Bool),
 ];
 
-/// Fetches every targeted object (names, TYPE/NAME, `-l`, `--all`).
+/// Fetches every targeted object (names, TYPE/NAME, `-l`, `--all`, `-f`); with `--local`
+/// the objects are the files' own and the server is not asked.
 pub async fn objects(ctx: &Ctx, api: &Api, args: &[String]) -> Result<Vec<(Res, Value)>, CmdError> {
+    let (found, failed) = objects_partial(ctx, api, args).await?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(found),
+    }
+}
+
+/// Like [`objects`], but a file object that cannot be fetched does not stop the others:
+/// kubectl acts on those it found and reports the failure afterwards.
+pub async fn objects_partial(
+    ctx: &Ctx,
+    api: &Api,
+    args: &[String],
+) -> Result<(Vec<(Res, Value)>, Option<CmdError>), CmdError> {
+    let files = ctx.p.all("filename");
+    if ctx.p.flag("local") && files.is_empty() {
+        return Err(CmdError::Msg(
+            "can only use local files by -f pod.yaml or --filename=pod.json when --local=true is set"
+                .into(),
+        ));
+    }
+    if !files.is_empty() {
+        let mut outv = Vec::new();
+        let mut failed = None;
+        for m in crate::manifests::read(&files, ctx.p.flag("recursive"))? {
+            let res = for_kind(Some(api), s(&m.obj, "/apiVersion"), s(&m.obj, "/kind")).await?;
+            if ctx.p.flag("local") {
+                outv.push((res, m.obj));
+                continue;
+            }
+            match api.get(&path_of(api, &res, &m.obj)).await {
+                Ok(live) => outv.push((res, live)),
+                Err(e) => failed = Some(e.into()),
+            }
+        }
+        return Ok((outv, failed));
+    }
     let reqs = parse_targets(ctx, Some(api), args).await?;
     let mut outv = Vec::new();
     for r in reqs {
@@ -103,7 +141,7 @@ pub async fn objects(ctx: &Ctx, api: &Api, args: &[String]) -> Result<Vec<(Res, 
             }
         }
     }
-    Ok(outv)
+    Ok((outv, None))
 }
 
 pub fn path_of(api: &Api, res: &Res, o: &Value) -> String {
@@ -138,7 +176,8 @@ pub async fn meta(ctx: &Ctx, field: &str) -> CmdResult {
     parse_format(ctx, false)?;
     let api = Api::connect(ctx).await?;
     let overwrite = ctx.p.flag("overwrite");
-    for (res, o) in objects(ctx, &api, &targets).await? {
+    let (found, failed) = objects_partial(ctx, &api, &targets).await?;
+    for (res, o) in found {
         let current = o
             .pointer(&format!("/metadata/{field}"))
             .and_then(Value::as_object)
@@ -182,12 +221,16 @@ pub async fn meta(ctx: &Ctx, field: &str) -> CmdResult {
         } else {
             "labeled"
         };
-        let body = json!({"metadata": {field: patch}});
-        let shown = if mode == DryRun::Client {
+        let mut body = json!({"metadata": {field: patch}});
+        let list = ctx.p.flag("list");
+        let shown = if mode == DryRun::Client || ctx.p.flag("local") || list {
             let mut local = o.clone();
             crate::local_patch::merge(&mut local, &body);
             local
         } else {
+            if let Some(rv) = ctx.p.get("resource-version") {
+                body["metadata"]["resourceVersion"] = json!(rv);
+            }
             out(&missing.concat());
             api.send_json(
                 Method::PATCH,
@@ -200,7 +243,55 @@ pub async fn meta(ctx: &Ctx, field: &str) -> CmdResult {
             )
             .await?
         };
+        if list {
+            // one `key=value` line per entry (kubectl's order is Go's map order)
+            let entries = shown
+                .pointer(&format!("/metadata/{field}"))
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            for (k, v) in entries {
+                out(&format!("{k}={}\n", v.as_str().unwrap_or("")));
+            }
+            continue;
+        }
+        let mode = if ctx.p.flag("local") {
+            DryRun::None
+        } else {
+            mode
+        };
         print_obj(ctx, &shown, msg, mode)?;
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+/// Checks `--current-replicas` and `--resource-version` against the object's scale
+/// subresource, as kubectl's scaler does (a kind without one fails there).
+async fn scale_preconditions(ctx: &Ctx, api: &Api, path: &str) -> CmdResult {
+    let replicas = ctx.p.get("current-replicas").filter(|c| *c != "-1");
+    let version = ctx.p.get("resource-version").filter(|r| !r.is_empty());
+    if replicas.is_none() && version.is_none() {
+        return Ok(());
+    }
+    let scale = api.get(&format!("{path}/scale")).await?;
+    if let Some(want) = replicas {
+        let was = scale
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if want.parse::<i64>().ok() != Some(was) {
+            return Err(CmdError::Msg(format!(
+                "Expected replicas to be {want}, was {was}"
+            )));
+        }
+    }
+    if let Some(want) = version {
+        let was = s(&scale, "/metadata/resourceVersion");
+        if want != was {
+            return Err(CmdError::Msg(format!(
+                "Expected resource version to be {want}, was {was}"
+            )));
+        }
     }
     Ok(())
 }
@@ -224,8 +315,10 @@ pub async fn scale(ctx: &Ctx) -> CmdResult {
     let mode = dry_run(ctx)?;
     parse_format(ctx, false)?;
     let api = Api::connect(ctx).await?;
-    for (res, o) in objects(ctx, &api, ctx.args()).await? {
+    let (found, failed) = objects_partial(ctx, &api, ctx.args()).await?;
+    for (res, o) in found {
         if mode != DryRun::Client {
+            scale_preconditions(ctx, &api, &path_of(&api, &res, &o)).await?;
             api.send_json(
                 Method::PATCH,
                 &with_dry_run(&format!("{}/scale", path_of(&api, &res, &o)), mode),
@@ -236,5 +329,5 @@ pub async fn scale(ctx: &Ctx) -> CmdResult {
         }
         print_obj(ctx, &o, "scaled", mode)?;
     }
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }

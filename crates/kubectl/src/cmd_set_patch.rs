@@ -3,7 +3,7 @@
 
 use crate::client::Api;
 use crate::cmd_create::{dry_run, DryRun};
-use crate::cmd_mutate::{objects, path_of};
+use crate::cmd_mutate::{objects, objects_partial, path_of};
 use crate::ctx::{CmdError, CmdResult, Ctx};
 use crate::describe_util::{arr, s};
 use crate::op_output::{print_obj, print_obj_plain, with_dry_run};
@@ -21,7 +21,29 @@ pub async fn set_image(ctx: &Ctx) -> CmdResult {
     let mode = dry_run(ctx)?;
     parse_format(ctx, false)?;
     let api = Api::connect(ctx).await?;
+    // set image resolves every target before changing any
+    let mut failures = Vec::new();
     for (res, o) in objects(ctx, &api, &targets).await? {
+        const TEMPLATED: &[&str] = &[
+            "Pod",
+            "Deployment",
+            "ReplicaSet",
+            "DaemonSet",
+            "StatefulSet",
+            "Job",
+            "CronJob",
+            "ReplicationController",
+        ];
+        if !TEMPLATED.contains(&res.kind.as_str()) {
+            failures.push(format!(
+                "error: {}/{} the object is not a pod or does not have a pod template: *{}.{}",
+                res.kind_group(),
+                s(&o, "/metadata/name"),
+                res.version,
+                res.kind
+            ));
+            continue;
+        }
         let (spec_ptr, wrap): (&str, fn(Value) -> Value) = if res.kind == "Pod" {
             ("/spec", |c| json!({"spec": c}))
         } else if res.kind == "CronJob" {
@@ -62,7 +84,7 @@ pub async fn set_image(ctx: &Ctx) -> CmdResult {
                 )));
             }
         }
-        let shown = if mode == DryRun::Client {
+        let shown = if mode == DryRun::Client || ctx.p.flag("local") {
             local
         } else {
             api.send_json(
@@ -76,7 +98,16 @@ pub async fn set_image(ctx: &Ctx) -> CmdResult {
             )
             .await?
         };
+        let mode = if ctx.p.flag("local") {
+            DryRun::None
+        } else {
+            mode
+        };
         print_obj(ctx, &shown, "image updated", mode)?;
+    }
+    if !failures.is_empty() {
+        crate::ctx::err(&format!("{}\n", failures.join("\n")));
+        return Err(CmdError::Exit(1));
     }
     Ok(())
 }
@@ -119,8 +150,9 @@ pub async fn patch(ctx: &Ctx) -> CmdResult {
     let mode = dry_run(ctx)?;
     parse_format(ctx, false)?;
     let api = Api::connect(ctx).await?;
-    for (res, o) in objects(ctx, &api, ctx.args()).await? {
-        if mode == DryRun::Client {
+    let (found, failed) = objects_partial(ctx, &api, ctx.args()).await?;
+    for (res, o) in found {
+        if mode == DryRun::Client || ctx.p.flag("local") {
             let patched = match kind {
                 "merge" => {
                     let mut v = o.clone();
@@ -154,5 +186,5 @@ pub async fn patch(ctx: &Ctx) -> CmdResult {
         };
         print_obj_plain(ctx, &after, verb)?;
     }
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }

@@ -114,8 +114,8 @@ fn kubelet_round(kubeconfig: &str, nodes: &[&str]) {
     }
 }
 
-/// Outputs with pod-template hashes replaced and the lines sorted (kubectl evicts pods
-/// concurrently, so their lines come in any order).
+/// Outputs with pod-template hashes replaced, klog notices dropped and the lines sorted
+/// (kubectl evicts pods concurrently, so their lines come in any order).
 fn canon(b: &[u8], from: &str, to: &str) -> String {
     let text = norm(b).replace(from, to);
     let re = regex::Regex::new(r"(dep-n[ab])-[a-z0-9]+-[a-z0-9]+").ok();
@@ -123,7 +123,13 @@ fn canon(b: &[u8], from: &str, to: &str) -> String {
         Some(re) => re.replace_all(&text, "$1-POD").into_owned(),
         None => text,
     };
-    let mut lines: Vec<&str> = text.lines().collect();
+    // client-go's klog notices (e.g. "very short watch" when --timeout cuts a watch)
+    // come and go with timing
+    let klog = regex::Regex::new(r"^[IWE]\d{4} ").ok();
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !klog.as_ref().is_some_and(|k| k.is_match(l)))
+        .collect();
     lines.sort();
     lines.join("\n")
 }

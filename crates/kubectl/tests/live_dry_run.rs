@@ -268,7 +268,82 @@ fn dry_runs_match_real_kubectl() {
             std::fs::read_to_string(&one).unwrap_or_default()
         ),
     );
+    let all = dir.join("all.yaml").display().to_string();
+    let _ = std::fs::write(&all, MANIFEST);
+    let missing = dir.join("missing.yaml").display().to_string();
+    let _ = std::fs::write(
+        &missing,
+        format!("{MANIFEST}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: nope}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"),
+    );
     for args in [
+        vec!["label", "-f", &all, "x=1", "--dry-run=client"],
+        vec!["label", "-f", &all, "x=1", "--local", "-o", "yaml"],
+        vec!["label", "-f", &all, "x=1", "--local"],
+        vec!["label", "-f", &missing, "x=1", "--dry-run=server"],
+        vec!["label", "pod", "p", "x=1", "--local"],
+        vec!["label", "pod", "p", "--list"],
+        vec!["label", "pod", "p", "--list", "a-"],
+        vec!["label", "pod", "p", "q=1", "--resource-version=1"],
+        vec!["annotate", "-f", &all, "n=1", "--local", "-o", "name"],
+        vec![
+            "patch",
+            "-f",
+            &all,
+            "-p",
+            r#"{"metadata":{"labels":{"z":"1"}}}"#,
+            "--local",
+            "-o",
+            "yaml",
+        ],
+        vec![
+            "patch",
+            "-f",
+            &missing,
+            "-p",
+            r#"{"metadata":{"labels":{"z":"1"}}}"#,
+            "--dry-run=server",
+        ],
+        vec![
+            "set",
+            "image",
+            "-f",
+            &all,
+            "*=x",
+            "--local",
+            "-o",
+            "jsonpath={..image}",
+        ],
+        vec!["set", "image", "-f", &missing, "web=x", "--dry-run=server"],
+        vec![
+            "scale",
+            "deploy",
+            "web",
+            "--replicas=2",
+            "--current-replicas=5",
+        ],
+        vec![
+            "scale",
+            "deploy",
+            "web",
+            "--replicas=2",
+            "--resource-version=1",
+        ],
+        vec![
+            "scale",
+            "deploy",
+            "web",
+            "--replicas=2",
+            "--current-replicas=5",
+            "--dry-run=client",
+        ],
+        vec![
+            "scale",
+            "-f",
+            &all,
+            "--replicas=2",
+            "--current-replicas=1",
+            "--dry-run=server",
+        ],
         vec!["apply", "-f", &one, "--dry-run=client"],
         vec!["apply", "-f", &one, "--dry-run=server"],
         vec![
