@@ -81,11 +81,16 @@ impl YoukiRuntime {
     }
 
     /// Release a created container: what `Container::start` does, without its
-    /// `chdir` (this runs on a multi-threaded runtime): connect to the notify socket
-    /// through `/proc/self/fd` (the path may exceed `sun_path`), then record Running.
+    /// `chdir` (this runs on a multi-threaded runtime). The state is marked Running
+    /// first: once released, a short-lived process may exit and its monitor remove
+    /// the state directory at any moment. The notify socket is reached through
+    /// `/proc/self/fd` (its path may exceed `sun_path`).
     pub fn start_here(&self, id: &str) -> std::io::Result<()> {
         use std::io::Write;
         let root = self.container_root(id);
+        Container::load(root.clone())
+            .and_then(|mut c| c.set_status(ContainerStatus::Running).save())
+            .map_err(std::io::Error::other)?;
         let dir = std::fs::File::open(&root)?;
         let sock = format!(
             "/proc/self/fd/{}/{}",
@@ -93,17 +98,7 @@ impl YoukiRuntime {
             libcontainer::notify_socket::NOTIFY_FILE
         );
         let mut stream = std::os::unix::net::UnixStream::connect(sock)?;
-        stream.write_all(b"start container")?;
-        drop(stream);
-        drop(dir);
-        match Container::load(root) {
-            Ok(mut c) => c
-                .set_status(ContainerStatus::Running)
-                .save()
-                .map_err(std::io::Error::other),
-            // A process that exits at once lets its monitor remove the state first.
-            Err(_) => Ok(()),
-        }
+        stream.write_all(b"start container")
     }
 }
 
