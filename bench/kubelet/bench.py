@@ -80,11 +80,26 @@ def startup(n=100):
     delete_all()
 
 
-def rss_kb(pid):
+def status_kb(pid, key="VmRSS"):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
+    return 0
+
+
+def rss_kb(pid):
+    return status_kb(pid, "VmRSS")
+
+
+def pss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return 0
 
 
@@ -111,7 +126,9 @@ def density(n=110):
     c0, t0 = cpu_ticks(AGENT_PID), time.monotonic()
     time.sleep(60)
     c1, t1 = cpu_ticks(AGENT_PID), time.monotonic()
-    print(f"  process {AGENT_PID} RSS {rss_kb(AGENT_PID) / 1024:.1f} MiB; "
+    print(f"  process {AGENT_PID} RSS {rss_kb(AGENT_PID) / 1024:.1f} MiB "
+          f"(anon {status_kb(AGENT_PID, 'RssAnon') / 1024:.1f} MiB, file {status_kb(AGENT_PID, 'RssFile') / 1024:.1f} MiB, "
+          f"PSS {pss_kb(AGENT_PID) / 1024:.1f} MiB); "
           f"idle CPU {100 * (c1 - c0) / hz / (t1 - t0):.2f} % of a core over {t1 - t0:.0f} s")
     if AGENT_PID != SERVER_PID:
         print(f"  server process {SERVER_PID} RSS {rss_kb(SERVER_PID) / 1024:.1f} MiB")
@@ -123,18 +140,27 @@ def exec_ratio(name, rounds=20):
     cid = p.status.container_statuses[0].container_id.split("://", 1)[1]
     env = dict(os.environ, KUBECONFIG=KUBECONFIG)
 
-    def timed(cmd):
-        xs = []
-        for _ in range(rounds):
+    # Interleave the variants round by round so machine load hits them alike.
+    cmds = {
+        "kubectl exec -- true": ["/usr/bin/kubectl", "exec", name, "--", "true"],
+        "kubectl get pod (one API call)": ["/usr/bin/kubectl", "get", "pod", name, "-o", "name"],
+        "runc exec true": ["runc", "--root", OCI_ROOT, "exec", cid, "true"],
+    }
+    direct = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
+    if os.path.exists(direct):
+        cmds["kubectl.1.33 exec -- true (no dispatcher)"] = [direct, "exec", name, "--", "true"]
+    xs = {k: [] for k in cmds}
+    for _ in range(rounds):
+        for k, cmd in cmds.items():
             t = time.monotonic()
             subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
-            xs.append((time.monotonic() - t) * 1000)
-        return statistics.median(xs)
-
-    k = timed(["/usr/bin/kubectl", "exec", name, "--", "true"])
-    r = timed(["runc", "--root", OCI_ROOT, "exec", cid, "true"])
+            xs[k].append((time.monotonic() - t) * 1000)
+    med = {k: statistics.median(v) for k, v in xs.items()}
+    k, r = med["kubectl exec -- true"], med["runc exec true"]
     print(f"exec round trip, median of {rounds}: kubectl exec -- true {k:.0f} ms, "
           f"runc exec true {r:.0f} ms, ratio {k / r:.1f}x")
+    for name_, v in med.items():
+        print(f"  {name_}: {v:.0f} ms")
 
 
 if __name__ == "__main__":
