@@ -2,7 +2,7 @@
 # Installs the Debian packages Skiff needs to build, run and test; idempotent.
 set -euo pipefail
 packages=(runc crun containernetworking-plugins iptables iproute2 protobuf-compiler libseccomp-dev
-          docker-registry skopeo etcd-server busybox-static bash-static python3-kubernetes
+          docker-registry skopeo etcd-server busybox-static bash-static python3-kubernetes python3-grpcio
           curl jq tmux util-linux)
 missing=()
 for p in "${packages[@]}"; do

@@ -48,6 +48,23 @@ impl From<ApiError> for CmdError {
 }
 
 impl ApiError {
+    /// cmdutil.AddSourceToErr: names the file in a server error (`error when creating
+    /// "x.yaml": …`).
+    pub fn with_source(self, verb: &str, source: &str) -> ApiError {
+        match self {
+            ApiError::Status {
+                code,
+                reason,
+                message,
+            } if !source.is_empty() => ApiError::Status {
+                code,
+                reason,
+                message: format!("error when {verb} \"{source}\": {message}"),
+            },
+            other => other,
+        }
+    }
+
     /// True for a 404.
     pub fn is_not_found(&self) -> bool {
         matches!(self, ApiError::Status { code: 404, .. })

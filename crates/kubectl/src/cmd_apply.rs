@@ -6,7 +6,7 @@ use crate::cmd_create::{dry_run, DryRun};
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::doc::{to_go_json, Doc};
 use crate::flags::{f, Kind, Spec};
-use crate::op_output::{omit_managed, print_obj, with_dry_run};
+use crate::op_output::{field_validation, omit_managed, print_obj, with_dry_run};
 use crate::printers::{parse_format, render, Format};
 use crate::resources::{for_kind, Res};
 use http::Method;
@@ -183,7 +183,8 @@ fn keyed_list(
     items
 }
 
-fn with_last_applied(obj: &Value) -> (Value, String) {
+/// The object with its last-applied-configuration annotation (and that annotation's text).
+pub fn with_last_applied(obj: &Value) -> (Value, String) {
     let mut clean = obj.clone();
     if let Some(a) = clean
         .pointer_mut("/metadata/annotations")
@@ -240,7 +241,10 @@ async fn apply_one(
     let path = res.path(Some(&ns), Some(&name));
     if ctx.p.flag("server-side") {
         let manager = ctx.p.get("field-manager").unwrap_or("kubectl");
-        let mut q = format!("?fieldManager={manager}&fieldValidation=Strict");
+        let mut q = format!(
+            "?fieldManager={manager}&fieldValidation={}",
+            field_validation(ctx)?
+        );
         if ctx.p.flag("force-conflicts") {
             q.push_str("&force=true");
         }
@@ -263,7 +267,10 @@ async fn apply_one(
             })?;
         return Ok(("serverside-applied", applied));
     }
-    let q = "?fieldManager=kubectl-client-side-apply&fieldValidation=Strict";
+    let q = format!(
+        "?fieldManager=kubectl-client-side-apply&fieldValidation={}",
+        field_validation(ctx)?
+    );
     let (modified, _) = with_last_applied(&obj);
     let current = match api.get(&path).await {
         Ok(c) => c,
@@ -331,6 +338,7 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
         return Err(ctx.usage_h("must specify one of -f and -k"));
     }
     let mode = dry_run(ctx)?;
+    field_validation(ctx)?;
     if mode == DryRun::Client && ctx.p.flag("server-side") {
         return Err(CmdError::Msg("--dry-run=client doesn't work with --server-side (did you mean --dry-run=server instead?)".into()));
     }

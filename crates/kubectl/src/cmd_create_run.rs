@@ -1,7 +1,7 @@
 //! `kubectl create` entry: generators (`deployment`, `namespace`, `configmap`,
 //! `secret generic`) and `-f` manifests; POSTs unless `--dry-run=client`.
 
-use crate::client::Api;
+use crate::client::{Api, ApiError};
 use crate::cmd_create::{self, dry_run, print_result, DryRun};
 use crate::ctx::{CmdError, CmdResult, Ctx};
 use crate::doc::Doc;
@@ -44,31 +44,40 @@ pub async fn run(ctx: &Ctx, sub: Option<&str>) -> CmdResult {
 }
 
 async fn submit(ctx: &Ctx, obj: Doc, mode: DryRun) -> CmdResult {
+    let obj = if ctx.p.flag("save-config") {
+        crate::op_output::save_config(obj)
+    } else {
+        obj
+    };
+    let validation = crate::op_output::field_validation(ctx)?;
     if mode == DryRun::Client {
         return print_result(ctx, &obj, "created", mode);
     }
     let api = Api::connect(ctx).await?;
-    let created = post(&api, &obj.to_value(), mode).await?;
+    let created = post(&api, &obj.to_value(), mode, validation).await?;
     crate::op_output::print_obj(ctx, &created, "created", mode)
 }
 
-async fn post(api: &Api, obj: &Value, mode: DryRun) -> Result<Value, CmdError> {
+async fn post(api: &Api, obj: &Value, mode: DryRun, validation: &str) -> Result<Value, ApiError> {
     let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-    let res = for_kind(Some(api), av, kind).await?;
+    let res = for_kind(Some(api), av, kind)
+        .await
+        .map_err(|e| ApiError::Other(e.to_string()))?;
     let ns = obj
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or(api.namespace.clone());
     let mut path = res.path(Some(&ns), None);
-    path.push_str("?fieldManager=kubectl-create&fieldValidation=Strict");
+    path.push_str(&format!(
+        "?fieldManager=kubectl-create&fieldValidation={validation}"
+    ));
     if mode == DryRun::Server {
         path.push_str("&dryRun=All");
     }
-    Ok(api
-        .send_json(Method::POST, &path, "application/json", obj)
-        .await?)
+    api.send_json(Method::POST, &path, "application/json", obj)
+        .await
 }
 
 async fn create_files(ctx: &Ctx, mode: DryRun) -> CmdResult {
@@ -76,27 +85,39 @@ async fn create_files(ctx: &Ctx, mode: DryRun) -> CmdResult {
     if files.is_empty() {
         return Err(ctx.usage_h("must specify one of -f and -k"));
     }
-    let items = crate::manifests::read(&files, ctx.p.flag("recursive"))?;
+    let validation = crate::op_output::field_validation(ctx)?;
+    let mut items = crate::manifests::read(&files, ctx.p.flag("recursive"))?;
     let api = Api::connect(ctx).await?;
+    for m in &mut items {
+        // the builder fills in the namespace of namespaced kinds
+        let av = m
+            .obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = m.obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        let res = for_kind(Some(&api), av, kind).await?;
+        if res.namespaced && m.obj.pointer("/metadata/namespace").is_none() {
+            if let Some(meta) = m.obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), Value::String(api.namespace.clone()));
+            }
+        }
+        if ctx.p.flag("save-config") {
+            m.obj = crate::cmd_apply::with_last_applied(&m.obj).0;
+        }
+    }
     if mode == DryRun::Client {
         for m in &items {
-            // the builder fills in the namespace of namespaced kinds
-            let mut obj = m.obj.clone();
-            let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-            let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-            let res = for_kind(Some(&api), av, kind).await?;
-            if res.namespaced && obj.pointer("/metadata/namespace").is_none() {
-                if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-                    meta.insert("namespace".into(), Value::String(api.namespace.clone()));
-                }
-            }
-            print_result(ctx, &Doc::from(&obj), "created", mode)?;
+            print_result(ctx, &Doc::from(&m.obj), "created", mode)?;
         }
         return Ok(());
     }
     let mut failed = None;
     for m in &items {
-        match post(&api, &m.obj, mode).await {
+        match post(&api, &m.obj, mode, validation)
+            .await
+            .map_err(|e| CmdError::from(e.with_source("creating", &m.source)))
+        {
             Ok(created) => crate::op_output::print_obj(ctx, &created, "created", mode)?,
             Err(e @ CmdError::Raw(_)) if e.to_string().starts_with("The connection") => {
                 return Err(e)

@@ -126,7 +126,8 @@ pub async fn expose(ctx: &Ctx) -> CmdResult {
             Some(l) => parse_map(l),
             None => obj(&o, "/metadata/labels").cloned().unwrap_or_default(),
         };
-        let svc = service(ctx, &name, labels, ports, selector);
+        let svc =
+            crate::op_output::apply_overrides(ctx, service(ctx, &name, labels, ports, selector))?;
         if mode == DryRun::Client {
             print_result(ctx, &svc, "exposed", mode)?;
             continue;
@@ -193,6 +194,9 @@ fn service(
     }
     if let Some(a) = ctx.p.get("session-affinity") {
         spec = spec.with("sessionAffinity", Doc::s(a));
+    }
+    if let Some(ip) = ctx.p.get("load-balancer-ip").filter(|i| !i.is_empty()) {
+        spec = spec.with("loadBalancerIP", Doc::s(ip));
     }
     Doc::obj()
         .with("kind", Doc::s("Service"))

@@ -27,6 +27,7 @@ pub const FLAGS: &[Spec] = &[
     f("quiet", Some('q'), Kind::Bool),
     f("expose", None, Kind::Bool),
     f("overrides", None, Kind::Value),
+    f("override-type", None, Kind::Value),
     f("privileged", None, Kind::Bool),
     f("field-manager", None, Kind::Value),
     f("pod-running-timeout", None, Kind::Value),
@@ -105,6 +106,12 @@ fn pod(ctx: &Ctx) -> Result<Doc, CmdError> {
     if let Some(p) = ctx.p.get("image-pull-policy") {
         c = c.with("imagePullPolicy", Doc::s(p));
     }
+    if ctx.p.flag("privileged") {
+        c = c.with(
+            "securityContext",
+            Doc::obj().with("privileged", Doc::Bool(true)),
+        );
+    }
     if ctx.p.flag("stdin") {
         c = c
             .with("stdin", Doc::Bool(true))
@@ -134,7 +141,13 @@ fn pod(ctx: &Ctx) -> Result<Doc, CmdError> {
 /// Runs `run`.
 pub async fn run(ctx: &Ctx) -> CmdResult {
     let mode = dry_run(ctx)?;
-    let obj = pod(ctx)?;
+    let attached = ctx.p.flag("attach") || ctx.p.flag("stdin") || ctx.p.flag("tty");
+    if mode != DryRun::None && attached {
+        return Err(ctx.usage_h(
+            "--dry-run=[server|client] can't be used with attached containers options (--attach, --stdin, or --tty)",
+        ));
+    }
+    let obj = crate::op_output::apply_overrides(ctx, pod(ctx)?)?;
     if mode == DryRun::Client {
         return print_result(ctx, &obj, "created", mode);
     }

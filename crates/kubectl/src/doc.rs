@@ -39,6 +39,40 @@ impl Doc {
         self
     }
 
+    /// Applies an RFC 7386 merge patch in place: existing fields keep their position,
+    /// new ones are appended (Go's struct order for the fields generators leave out).
+    pub fn merge_patch(&mut self, patch: &Value) {
+        let Value::Object(pm) = patch else {
+            *self = Doc::from(patch);
+            return;
+        };
+        if !matches!(self, Doc::Obj(_)) {
+            *self = Doc::obj();
+        }
+        let Doc::Obj(fields) = self else {
+            return;
+        };
+        for (k, v) in pm {
+            let pos = fields.iter().position(|(fk, _)| fk == k);
+            match (pos, v) {
+                (Some(i), Value::Null) => {
+                    fields.remove(i);
+                }
+                (None, Value::Null) => {}
+                (Some(i), Value::Object(_)) => fields[i].1.merge_patch(v),
+                (Some(i), other) => fields[i].1 = Doc::from(other),
+                (None, other) => {
+                    let mut d = Doc::obj();
+                    d.merge_patch(other);
+                    if !other.is_object() {
+                        d = Doc::from(other);
+                    }
+                    fields.push((k.clone(), d));
+                }
+            }
+        }
+    }
+
     /// Converts to a serde_json value (object keys become sorted).
     pub fn to_value(&self) -> Value {
         match self {
@@ -85,6 +119,41 @@ pub fn to_go_json(doc: &Doc) -> String {
     write_json(doc, 0, &mut out);
     out.push('\n');
     out
+}
+
+/// Compact JSON in the document's field order, as Go's json.Marshal writes it.
+pub fn to_go_json_compact(doc: &Doc) -> String {
+    let mut out = String::new();
+    write_compact(doc, &mut out);
+    out
+}
+
+fn write_compact(doc: &Doc, out: &mut String) {
+    match doc {
+        Doc::Arr(a) => {
+            out.push('[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_compact(item, out);
+            }
+            out.push(']');
+        }
+        Doc::Obj(f) => {
+            out.push('{');
+            for (i, (k, v)) in f.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                go_quote(k, out);
+                out.push(':');
+                write_compact(v, out);
+            }
+            out.push('}');
+        }
+        scalar => write_json(scalar, 0, out),
+    }
 }
 
 fn write_json(doc: &Doc, level: usize, out: &mut String) {

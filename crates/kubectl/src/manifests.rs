@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 pub struct Manifest {
     /// The object.
     pub obj: Value,
+    /// Where it was read from (the path as given, or `STDIN`).
+    pub source: String,
 }
 
 fn collect(path: &Path, recursive: bool, top: bool, out: &mut Vec<PathBuf>) {
@@ -95,7 +97,10 @@ pub fn read(files: &[String], recursive: bool) -> Result<Vec<Manifest>, CmdError
             let _ = std::io::stdin().read_to_string(&mut text);
             for obj in parse_docs(&text, "STDIN")? {
                 check_metadata(&obj, "STDIN")?;
-                out.push(Manifest { obj });
+                out.push(Manifest {
+                    obj,
+                    source: "STDIN".into(),
+                });
             }
             continue;
         }
@@ -121,7 +126,10 @@ pub fn read(files: &[String], recursive: bool) -> Result<Vec<Manifest>, CmdError
             for obj in parse_docs(&text, &name)? {
                 validate(&obj, &name)?;
                 check_metadata(&obj, &name)?;
-                out.push(Manifest { obj });
+                out.push(Manifest {
+                    obj,
+                    source: name.clone(),
+                });
             }
         }
     }

@@ -3,7 +3,7 @@
 //! `dryRun=All` query parameter of server dry runs.
 
 use crate::cmd_create::{print_result, DryRun};
-use crate::ctx::{CmdResult, Ctx};
+use crate::ctx::{CmdError, CmdResult, Ctx};
 use crate::doc::Doc;
 use crate::printers::Format;
 use serde_json::Value;
@@ -16,6 +16,72 @@ pub fn with_dry_run(path: &str, mode: DryRun) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };
     format!("{path}{sep}dryRun=All")
 }
+
+/// The `fieldValidation` query value for `--validate` (strict/true, warn, ignore/false).
+pub fn field_validation(ctx: &Ctx) -> Result<&'static str, CmdError> {
+    match ctx.p.get("validate") {
+        None | Some("true") | Some("strict") => Ok("Strict"),
+        Some("warn") => Ok("Warn"),
+        Some("false") | Some("ignore") => Ok("Ignore"),
+        Some(o) => Err(CmdError::Msg(format!(
+            "invalid - validate option \"{o}\"; must be one of: strict (or true), warn, ignore (or false)"
+        ))),
+    }
+}
+
+/// `--overrides` (with `--override-type` merge, json or strategic) on a generated object.
+pub fn apply_overrides(ctx: &Ctx, doc: Doc) -> Result<Doc, CmdError> {
+    let Some(text) = ctx.p.get("overrides").filter(|t| !t.is_empty()) else {
+        return Ok(doc);
+    };
+    let patch: Value = serde_json::from_str(text)
+        .map_err(|e| CmdError::Msg(format!("unable to parse \"{text}\": {e}")))?;
+    match ctx.p.get("override-type").unwrap_or("merge") {
+        "merge" => {
+            let mut d = doc;
+            d.merge_patch(&patch);
+            Ok(d)
+        }
+        "json" => crate::local_patch::json(&doc.to_value(), &patch)
+            .map(|v| Doc::from(&v))
+            .map_err(|e| CmdError::Msg(e.to_string())),
+        "strategic" => crate::local_patch::strategic(&doc.to_value(), &patch)
+            .map(|v| Doc::from(&v))
+            .map_err(|e| CmdError::Msg(e.to_string())),
+        t => Err(CmdError::Msg(format!(
+            "--override-type must be one of (json, merge, strategic), got {t}"
+        ))),
+    }
+}
+
+/// `--save-config`: records the object itself (Go's compact JSON) in the
+/// last-applied-configuration annotation, as `kubectl create --save-config` does.
+pub fn save_config(doc: Doc) -> Doc {
+    let text = format!("{}\n", crate::doc::to_go_json_compact(&doc));
+    let Doc::Obj(mut fields) = doc else {
+        return doc;
+    };
+    for (k, v) in fields.iter_mut() {
+        if k != "metadata" {
+            continue;
+        }
+        if let Doc::Obj(meta) = v {
+            let pos = meta.iter().position(|(k, _)| k == "annotations");
+            let entry = (LAST_APPLIED.to_string(), Doc::Str(text.clone()));
+            match pos {
+                Some(i) => {
+                    if let Doc::Obj(a) = &mut meta[i].1 {
+                        a.push(entry);
+                    }
+                }
+                None => meta.push(("annotations".into(), Doc::Obj(vec![entry]))),
+            }
+        }
+    }
+    Doc::Obj(fields)
+}
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Drops `metadata.managedFields` unless `--show-managed-fields` (kubectl's
 /// OmitManagedFieldsPrinter wraps the json and yaml printers only).

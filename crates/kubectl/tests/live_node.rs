@@ -371,8 +371,17 @@ fn streaming_commands_match_real_kubectl() {
 }
 
 /// Compares both kubectls with output lines sorted (several pods' logs come in any
-/// order); a following command is stopped after three seconds.
+/// order); a following command is stopped once it has printed as many lines as the same
+/// command without `-f` (or after 20 s).
 fn sorted_diff(node: &Node, args: &[&str], follow: bool) -> Option<String> {
+    let expected = if follow {
+        let once: Vec<&str> = args.iter().copied().filter(|a| *a != "-f").collect();
+        String::from_utf8_lossy(&node.kubectl(REAL, &once, None).stdout)
+            .lines()
+            .count()
+    } else {
+        0
+    };
     let run = |bin: &str| -> (String, String, Option<i32>) {
         let Ok(mut c) = Command::new(bin)
             .args(args)
@@ -385,13 +394,46 @@ fn sorted_diff(node: &Node, args: &[&str], follow: bool) -> Option<String> {
         else {
             return (String::new(), format!("cannot run {bin}"), None);
         };
+        let mut stdout = Vec::new();
         if follow {
-            std::thread::sleep(Duration::from_secs(3));
+            let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+            let reader = c.stdout.take().map(|mut so| {
+                let lines = lines.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = so.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if let Ok(mut l) = lines.lock() {
+                            l.extend_from_slice(&buf[..n]);
+                        }
+                    }
+                })
+            });
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(20) {
+                let seen = lines
+                    .lock()
+                    .map(|l| l.iter().filter(|b| **b == b'\n').count())
+                    .unwrap_or(0);
+                if seen >= expected {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
             let _ = c.kill();
+            if let Some(r) = reader {
+                let _ = r.join();
+            }
+            stdout = lines.lock().map(|l| l.clone()).unwrap_or_default();
         }
         let Ok(o) = c.wait_with_output() else {
             return (String::new(), format!("{bin} did not finish"), None);
         };
+        if !follow {
+            stdout = o.stdout.clone();
+        }
         let sort = |b: &[u8]| {
             let text = norm(b);
             let mut l: Vec<&str> = text.lines().collect();
@@ -399,7 +441,7 @@ fn sorted_diff(node: &Node, args: &[&str], follow: bool) -> Option<String> {
             l.join("\n")
         };
         let code = if follow { None } else { o.status.code() };
-        (sort(&o.stdout), sort(&o.stderr), code)
+        (sort(&stdout), sort(&o.stderr), code)
     };
     let (a, b) = (run(REAL), run(OURS));
     (a != b).then(|| format!("{args:?}\n--- real\n{a:?}\n--- ours\n{b:?}"))
