@@ -37,3 +37,34 @@ fn default_toleration_seconds_flags_reach_new_pods() {
     assert!(text.contains("node.kubernetes.io/not-ready=17"), "{text}");
     assert!(text.contains("node.kubernetes.io/unreachable=23"), "{text}");
 }
+
+#[test]
+fn server_side_dry_run_delete_keeps_the_object() {
+    let cluster = Cluster::start_with(&[], &["--disable-agent"]);
+    let kubectl = ["/usr/bin/kubectl"];
+    cluster.wait_until("API server answering", Duration::from_secs(30), |c| {
+        c.kubectl(&kubectl, &["get", "ns", "default"])
+            .status
+            .success()
+    });
+    let created = cluster.kubectl(
+        &kubectl,
+        &["create", "configmap", "keep", "--from-literal=a=b"],
+    );
+    assert!(created.status.success(), "{created:?}");
+    // kubectl sends dryRun in the DeleteOptions body, not in the query.
+    let deleted = cluster.kubectl(
+        &kubectl,
+        &["delete", "configmap", "keep", "--dry-run=server"],
+    );
+    assert!(deleted.status.success(), "{deleted:?}");
+    assert!(
+        String::from_utf8_lossy(&deleted.stdout).contains("(server dry run)"),
+        "{deleted:?}"
+    );
+    let still = cluster.kubectl(&kubectl, &["get", "configmap", "keep"]);
+    assert!(
+        still.status.success(),
+        "dry-run delete removed the object: {still:?}"
+    );
+}

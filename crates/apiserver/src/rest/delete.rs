@@ -21,6 +21,8 @@ pub struct DeleteOpts {
     pub pre_uid: Option<String>,
     /// preconditions.resourceVersion.
     pub pre_rv: Option<String>,
+    /// `dryRun: ["All"]` in the body (kubectl sends it there, not in the query).
+    pub dry_run: bool,
 }
 
 impl DeleteOpts {
@@ -82,6 +84,10 @@ impl DeleteOpts {
                 .pointer("/preconditions/resourceVersion")
                 .and_then(Value::as_str)
                 .map(String::from),
+            dry_run: v
+                .get("dryRun")
+                .and_then(Value::as_array)
+                .is_some_and(|d| d.iter().any(|x| x == "All")),
         };
         if v.get("orphanDependents").and_then(Value::as_bool) == Some(true)
             && o.propagation.is_none()
@@ -214,7 +220,7 @@ pub async fn delete_named(ctx: &Ctx, opts: &DeleteOpts) -> ApiResult<(Value, boo
         }
         if pending {
             // Written directly: deletion metadata is server-owned and the update path keeps it.
-            if ctx.dry_run() {
+            if ctx.dry_run() || opts.dry_run {
                 return Ok((new, false));
             }
             match commit_raw(ctx, kv.mod_revision, &obj, new).await? {
@@ -222,7 +228,7 @@ pub async fn delete_named(ctx: &Ctx, opts: &DeleteOpts) -> ApiResult<(Value, boo
                 Commit::Conflict => continue,
             }
         }
-        if ctx.dry_run() {
+        if ctx.dry_run() || opts.dry_run {
             return Ok((obj, true));
         }
         match ctx
