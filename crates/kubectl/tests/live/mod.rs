@@ -193,7 +193,11 @@ pub fn norm(b: &[u8]) -> String {
         let mut words = Vec::new();
         for w in line.split(' ') {
             // runc's own error lines carry a wall-clock stamp (`time="…Z"`): not ours to match
-            let w = if w.starts_with("time=\"") { "time=TIME" } else { w };
+            let w = if w.starts_with("time=\"") {
+                "time=TIME"
+            } else {
+                w
+            };
             words.push(if is_age(w) { "AGE" } else { w });
         }
         let joined = words.join(" ");
