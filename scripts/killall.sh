@@ -17,8 +17,12 @@ if [ -d "$oci" ]; then
     runc --root "$oci" delete -f "$id" >/dev/null 2>&1
   done
 fi
-# Monitors and infra processes carry paths under the data dir in their arguments.
+# Monitors and infra processes carry paths under the data dir in their arguments, except
+# the infra process of a host-network pod: find that one through the sandbox records.
 pkill -KILL -f "runtime-helper .*$dir/" 2>/dev/null
+for pid in $(cat "$dir"/agent/runtime/sandboxes/*/*.json 2>/dev/null | grep -o '"infra_pid": *[0-9]*' | grep -o '[0-9]*$'); do
+  grep -qa "runtime-helper" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+done
 sleep 0.2
 # Unmount deepest first: overlays, netns bind mounts, volumes.
 grep " $dir/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
