@@ -372,6 +372,14 @@ async fn bench(n: usize) {
                     if std::env::var_os("SKIFF_BENCH_SMAPS").is_some() {
                         print_smaps(pid);
                     }
+                    // SKIFF_BENCH_HOLD=SECS: keep the monitor up for inspection.
+                    if let Some(secs) = std::env::var("SKIFF_BENCH_HOLD")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                    {
+                        println!("monitor pid {pid}: holding {secs} s");
+                        tokio::time::sleep(Duration::from_secs(secs)).await;
+                    }
                 }
             }
         }
