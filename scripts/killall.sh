@@ -17,6 +17,14 @@ if [ -d "$oci" ]; then
     runc --root "$oci" delete -f "$id" >/dev/null 2>&1
   done
 fi
+# youki (in-process libcontainer) leaves OCI state files ({"id", "pid", ...}) that runc cannot
+# list: kill those containers by the recorded pid, if it still is that container.
+for st in "$oci"/*/state.json; do
+  [ -f "$st" ] || continue
+  id=$(jq -r '.id // empty' "$st" 2>/dev/null)
+  pid=$(jq -r '.pid // empty' "$st" 2>/dev/null)
+  [ -n "$id" ] && [ -n "$pid" ] && grep -q "$id" "/proc/$pid/cgroup" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+done
 # Monitors and infra processes carry paths under the data dir in their arguments, except
 # the infra process of a host-network pod: find that one through the sandbox records.
 pkill -KILL -f "runtime-helper .*$dir/" 2>/dev/null
@@ -27,6 +35,14 @@ sleep 0.2
 # Unmount deepest first: overlays, netns bind mounts, volumes.
 grep " $dir/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
   umount -l "$m" 2>/dev/null
+done
+# Container and pod cgroups (empty now): container cgroups sit under their pod's parent.
+for parent in $(cat "$dir"/agent/runtime/sandboxes/*/*.json 2>/dev/null | grep -o '"cgroup_parent": *"[^"]*"' | cut -d'"' -f4); do
+  for h in /sys/fs/cgroup/*/; do
+    [ -d "$h${parent#/}" ] || continue
+    find "$h${parent#/}" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
+    rmdir "$h${parent#/}" 2>/dev/null
+  done
 done
 ip link del "$bridge" 2>/dev/null
 exit 0

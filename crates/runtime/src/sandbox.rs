@@ -270,9 +270,9 @@ impl Runtime {
         }
         let dir = self.layout.sandbox_dir(&rec.id);
         cleanup_dir(&dir);
-        if rec.cgroup_parent.starts_with("/skiff/") {
-            remove_cgroup_dirs(&rec.cgroup_parent);
-        }
+        // The pod cgroup (ours or the kubelet's `/kubepods/<qos>/pod<uid>`) is empty once
+        // its containers are gone; nobody else removes it (rmdir skips a busy one).
+        remove_cgroup_dirs(&rec.cgroup_parent);
         self.lock_sandboxes()?.remove(&rec.id);
         Ok(())
     }

@@ -35,7 +35,7 @@ async fn get_until(addr: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn host_port_reaches_the_pod() {
-    let net = 61;
+    let net = 71;
     let mut h = Harness::start(net).await;
     // Unique per test process, away from common service ports.
     let host_port = 20000 + (std::process::id() % 20000) as i32;

@@ -197,3 +197,48 @@ async fn containers_survive_runtime_restart() {
     assert!(log.lines().count() >= 3 && log.lines().all(|l| l.ends_with(" stdout F tick")));
     h.cleanup().await;
 }
+
+/// The kubelet hands in `/kubepods/<qos>/pod<uid>` as the cgroup parent; the OCI runtime
+/// creates it implicitly, so RemovePodSandbox must remove it again (no leak per pod).
+#[tokio::test(flavor = "multi_thread")]
+async fn remove_pod_sandbox_removes_the_pod_cgroup() {
+    let mut h = Harness::start(24).await;
+    let parent = format!(
+        "/kubepods/besteffort/podskifftest-{}-{}",
+        std::process::id(),
+        h.net
+    );
+    let mut cfg = h.pod_config("cg");
+    if let Some(linux) = cfg.linux.as_mut() {
+        linux.cgroup_parent = parent.clone();
+    }
+    let id =
+        h.rt.run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(cfg.clone()),
+            runtime_handler: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .pod_sandbox_id;
+    let c = h.container_config("sleeper", &["sleep", "1000"]);
+    h.run(&(id.clone(), cfg), c).await;
+    let memory_dir = std::path::Path::new("/sys/fs/cgroup/memory").join(&parent[1..]);
+    assert!(memory_dir.is_dir(), "{} not created", memory_dir.display());
+
+    h.rt.stop_pod_sandbox(StopPodSandboxRequest {
+        pod_sandbox_id: id.clone(),
+    })
+    .await
+    .unwrap();
+    h.rt.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id })
+        .await
+        .unwrap();
+    for hierarchy in ["memory", "pids", "cpu,cpuacct"] {
+        let dir = std::path::Path::new("/sys/fs/cgroup")
+            .join(hierarchy)
+            .join(&parent[1..]);
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+    h.cleanup().await;
+}

@@ -1,6 +1,6 @@
 //! Command-line flags, mirroring k3s where it set a convention.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -40,9 +40,10 @@ pub struct NodeArgs {
     /// Use an external CRI runtime instead of Skiff's own (e.g. unix:///run/containerd/containerd.sock).
     #[arg(long)]
     pub container_runtime_endpoint: Option<String>,
-    /// Low-level OCI runtime for Skiff's runtime: runc or crun.
-    #[arg(long, default_value = "runc")]
-    pub oci_runtime: String,
+    /// Low-level OCI runtime for Skiff's runtime: youki (in-process libcontainer, no
+    /// external binary), runc or crun (from $PATH).
+    #[arg(long, value_enum, default_value_t = OciRuntimeArg::Youki)]
+    pub oci_runtime: OciRuntimeArg,
     /// Kubelet HTTPS port.
     #[arg(long, default_value_t = 10250)]
     pub kubelet_port: u16,
@@ -150,4 +151,55 @@ pub enum ImageCommand {
         /// Image reference or id.
         reference: String,
     },
+}
+
+/// The low-level OCI runtimes `--oci-runtime` accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OciRuntimeArg {
+    /// youki's libcontainer inside each container's monitor process.
+    Youki,
+    /// The `runc` binary.
+    Runc,
+    /// The `crun` binary (in a private mount namespace on hybrid cgroup hosts).
+    Crun,
+}
+
+impl From<OciRuntimeArg> for skiff_runtime::OciRuntimeKind {
+    fn from(arg: OciRuntimeArg) -> Self {
+        match arg {
+            OciRuntimeArg::Youki => skiff_runtime::OciRuntimeKind::Youki,
+            OciRuntimeArg::Runc => skiff_runtime::OciRuntimeKind::Runc,
+            OciRuntimeArg::Crun => skiff_runtime::OciRuntimeKind::Crun,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node_args(argv: &[&str]) -> Result<NodeArgs, clap::Error> {
+        let cli = Cli::try_parse_from(argv)?;
+        match cli.command {
+            Command::Server(server) => Ok(server.node),
+            Command::Agent(agent) => Ok(agent.node),
+            Command::Image(_) => panic!("not a node command"),
+        }
+    }
+
+    #[test]
+    fn oci_runtime_defaults_to_youki_and_accepts_runc_and_crun() {
+        let args = node_args(&["skiff", "server"]).unwrap();
+        assert_eq!(args.oci_runtime, OciRuntimeArg::Youki);
+        for (flag, want) in [("runc", OciRuntimeArg::Runc), ("crun", OciRuntimeArg::Crun)] {
+            let args = node_args(&["skiff", "server", "--oci-runtime", flag]).unwrap();
+            assert_eq!(args.oci_runtime, want);
+        }
+    }
+
+    #[test]
+    fn unknown_oci_runtime_is_refused() {
+        let err = node_args(&["skiff", "server", "--oci-runtime", "kata"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+    }
 }

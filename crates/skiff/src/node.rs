@@ -92,10 +92,7 @@ async fn start_runtime(
         }
     }
     let socket = agent_dir.join("run/cri.sock");
-    let oci_runtime = match plan.args.oci_runtime.as_str() {
-        "crun" => skiff_runtime::OciRuntimeKind::Crun,
-        _ => skiff_runtime::OciRuntimeKind::Runc,
-    };
+    let oci_runtime = plan.args.oci_runtime.into();
     let config = skiff_runtime::RuntimeConfig {
         root: agent_dir.join("runtime"),
         socket: socket.clone(),

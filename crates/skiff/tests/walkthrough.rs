@@ -1,5 +1,6 @@
-//! The "Pods and Nodes" tutorial end to end, word for word, once with the real kubectl and
-//! once with `skiff kubectl`, on a real single-node cluster (runtime, CNI, runc).
+//! The "Pods and Nodes" tutorial end to end, word for word, once with the real kubectl on
+//! the default OCI runtime (youki's libcontainer in-process) and once with `skiff kubectl`
+//! on `--oci-runtime runc`, on a real single-node cluster (runtime, CNI, real containers).
 
 mod common;
 
@@ -24,8 +25,35 @@ fn ok(out: std::process::Output, what: &str) -> String {
     text(&out)
 }
 
-fn walkthrough(kubectl: &[&str]) {
-    let cluster = Cluster::start(&[bootcamp_archive("v1")]);
+/// Which low-level runtime left the OCI state of the running containers: youki writes
+/// the OCI `state` document (`"status"`, `"pid"`), runc its own (`"init_process_pid"`).
+fn oci_backends(cluster: &Cluster) -> Vec<&'static str> {
+    let oci = cluster.dir.path().join("agent/runtime/oci");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&oci).into_iter().flatten().flatten() {
+        let Ok(state) = std::fs::read_to_string(entry.path().join("state.json")) else {
+            continue;
+        };
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&state) else {
+            continue;
+        };
+        if doc.get("init_process_pid").is_some() {
+            found.push("runc");
+        } else if doc.get("status").is_some() && doc.get("pid").is_some() {
+            found.push("youki");
+        } else {
+            found.push("unknown");
+        }
+    }
+    found
+}
+
+fn walkthrough(kubectl: &[&str], oci_runtime: Option<&str>) {
+    let flags: Vec<&str> = match oci_runtime {
+        Some(name) => vec!["--oci-runtime", name],
+        None => vec![],
+    };
+    let cluster = Cluster::start_with(&[bootcamp_archive("v1")], &flags);
     cluster.wait_until("node Ready", Duration::from_secs(60), |c| {
         text(&c.kubectl(kubectl, &["get", "nodes"])).contains(" Ready ")
     });
@@ -46,6 +74,13 @@ fn walkthrough(kubectl: &[&str]) {
         let pods = text(&c.kubectl(kubectl, &["get", "pods"]));
         pods.contains("1/1     Running")
     });
+
+    let backend = oci_runtime.unwrap_or("youki");
+    let backends = oci_backends(&cluster);
+    assert!(
+        !backends.is_empty() && backends.iter().all(|b| *b == backend),
+        "expected containers run by {backend}, found {backends:?}"
+    );
 
     // Step 1: get and describe.
     let pods = ok(cluster.kubectl(kubectl, &["get", "pods"]), "get pods");
@@ -192,10 +227,10 @@ fn walkthrough(kubectl: &[&str]) {
 
 #[test]
 fn walkthrough_with_real_kubectl() {
-    walkthrough(&["/usr/bin/kubectl"]);
+    walkthrough(&["/usr/bin/kubectl"], None);
 }
 
 #[test]
 fn walkthrough_with_skiff_kubectl() {
-    walkthrough(&[env!("CARGO_BIN_EXE_skiff"), "kubectl"]);
+    walkthrough(&[env!("CARGO_BIN_EXE_skiff"), "kubectl"], Some("runc"));
 }

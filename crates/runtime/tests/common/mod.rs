@@ -102,12 +102,16 @@ pub async fn connect(socket: &Path) -> Channel {
 
 impl Harness {
     /// Start a runtime; `net` picks bridge `sktest<net>` and CIDR 10.200.<net>.0/24.
-    /// The OCI runtime is runc unless `SKIFF_TEST_OCI=crun|youki` says otherwise
-    /// (to run every suite under another runtime).
+    /// The OCI runtime is the `skiff` binary's default (youki, when this build has it)
+    /// unless `SKIFF_TEST_OCI=runc|crun|youki` says otherwise: CI runs the suites once
+    /// more with `SKIFF_TEST_OCI=runc`.
     pub async fn start(net: u8) -> Harness {
         let kind = match std::env::var("SKIFF_TEST_OCI").as_deref() {
+            Ok("runc") => OciRuntimeKind::Runc,
             Ok("crun") => OciRuntimeKind::Crun,
             Ok("youki") => OciRuntimeKind::Youki,
+            Ok(other) if !other.is_empty() => panic!("SKIFF_TEST_OCI={other}: runc, crun or youki"),
+            _ if cfg!(feature = "youki") => OciRuntimeKind::Youki,
             _ => OciRuntimeKind::Runc,
         };
         Self::start_with(net, kind).await
