@@ -22,7 +22,10 @@ ARCHIVE=$ROOT/target/e2e-images/kubernetes-bootcamp-v1.tar
 [ -f "$ARCHIVE" ] || sh "$ROOT/examples/bootcamp/build-image.sh" "$ARCHIVE" v1
 mkdir -p "$DIR/agent/images"
 cp "$ARCHIVE" "$DIR/agent/images/"
-COMMON="--kubelet-port 20250 --cni-bridge $BRIDGE --node-name bench --node-ip 127.0.0.1 --private-registry /nonexistent"
+# OCI_RUNTIME=youki|runc|crun picks the node's low-level runtime (default: skiff's, youki).
+OCI_RUNTIME=${OCI_RUNTIME:-youki}
+export OCI_RUNTIME SKIFF
+COMMON="--oci-runtime $OCI_RUNTIME --kubelet-port 20250 --cni-bridge $BRIDGE --node-name bench --node-ip 127.0.0.1 --private-registry /nonexistent"
 if [ "${AGENT:-0}" = 1 ]; then
     "$SKIFF" server --data-dir "$DIR/server-side" --https-listen-port 26443 --bind-address 127.0.0.1 \
         --write-kubeconfig "$DIR/kc.yaml" --cluster-cidr 10.199.0.0/16 --disable-agent \

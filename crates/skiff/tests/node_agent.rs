@@ -630,6 +630,32 @@ fn graceful_delete_honours_grace_period() {
     teardown(c);
 }
 
+/// Ids of the containers the OCI runtime keeps state for under `root` (either backend:
+/// youki writes the OCI state document with `pid`, runc `init_process_pid`), one per
+/// line; with `alive_only`, only those whose process still runs.
+fn oci_containers(root: &std::path::Path, alive_only: bool) -> String {
+    let mut out = String::new();
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path().join("state.json")) else {
+            continue;
+        };
+        let Ok(state) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        let pid = state["pid"]
+            .as_u64()
+            .or_else(|| state["init_process_pid"].as_u64())
+            .unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let alive = pid > 0 && !stat.is_empty() && !stat.contains(") Z ");
+        if alive || !alive_only {
+            out.push_str(&entry.file_name().to_string_lossy());
+            out.push('\n');
+        }
+    }
+    out
+}
+
 #[test]
 fn agent_restart_keeps_containers_and_cleans_up_deleted_pods() {
     let mut c = cluster();
@@ -666,14 +692,8 @@ fn agent_restart_keeps_containers_and_cleans_up_deleted_pods() {
 
     // Restart the whole server: the containers keep running.
     c.stop();
-    let runc_root = c.dir.path().join("agent/runtime/oci");
-    let listed = std::process::Command::new("runc")
-        .arg("--root")
-        .arg(&runc_root)
-        .args(["list", "-q"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-        .unwrap_or_default();
+    let oci_root = c.dir.path().join("agent/runtime/oci");
+    let listed = oci_containers(&oci_root, true);
     let short = |id: &Value| {
         id.as_str()
             .unwrap_or_default()
@@ -716,13 +736,7 @@ fn agent_restart_keeps_containers_and_cleans_up_deleted_pods() {
         .to_string();
     let start = Instant::now();
     loop {
-        let listed = std::process::Command::new("runc")
-            .arg("--root")
-            .arg(&runc_root)
-            .args(["list", "-q"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-            .unwrap_or_default();
+        let listed = oci_containers(&oci_root, false);
         if !listed.contains(&doomed_short) {
             break;
         }
