@@ -7,6 +7,7 @@ mod infra;
 mod monitor;
 mod mux;
 pub(crate) mod sys;
+mod trim;
 #[cfg(feature = "youki")]
 mod youki_cli;
 

@@ -141,7 +141,6 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
     if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
         let _ = nix::unistd::dup2_stdout(&null);
     }
-    super::sys::trim_text_pages();
 
     let mut mux = Mux::new(signals, log, Pid::from_raw(init));
     mux.sources = sources;

@@ -2,6 +2,7 @@
 //! output (pipes or pty master), its stdin, the attach socket and its clients and
 //! a signalfd (SIGCHLD reaps, SIGUSR1 reopens the log). Output goes to the CRI
 //! log and to every attached client; attached clients feed stdin and resizes.
+//! Once the loop has been idle for a while it gives back memory (see `trim`).
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
@@ -15,6 +16,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::sys::poll;
+use super::trim::Trimmer;
 use crate::attach::{self, Decoder};
 use crate::logs::{LineBuffer, LogWriter};
 
@@ -22,6 +24,10 @@ use crate::logs::{LineBuffer, LogWriter};
 const MAX_PENDING: usize = 4 << 20;
 /// How long output may keep flowing after the container's init exited.
 const DRAIN: Duration = Duration::from_secs(2);
+/// Idle time after which the monitor trims its memory the first time (right after
+/// setup) and again after later activity.
+const TRIM_FIRST_MS: i32 = 100;
+const TRIM_AGAIN_MS: i32 = 1000;
 
 /// One output of the container.
 pub(crate) struct Source {
@@ -50,6 +56,7 @@ pub(crate) struct Mux {
     pub(crate) init: Pid,
     clients: Vec<Client>,
     stdin_pending: Vec<u8>,
+    trimmer: Trimmer,
 }
 
 enum Slot {
@@ -73,6 +80,7 @@ impl Mux {
             init,
             clients: Vec::new(),
             stdin_pending: Vec::new(),
+            trimmer: Trimmer::default(),
         }
     }
 
@@ -81,6 +89,8 @@ impl Mux {
         let mut exit: Option<i32> = None;
         let mut deadline: Option<Instant> = None;
         let mut buf = vec![0u8; 32 * 1024];
+        // Idle time (ms) after which to trim; None once trimmed and still idle.
+        let mut trim_after = Some(TRIM_FIRST_MS);
         loop {
             if exit.is_some()
                 && (self.sources.is_empty() || deadline.is_some_and(|d| Instant::now() >= d))
@@ -118,8 +128,16 @@ impl Mux {
             let timeout = deadline
                 .map(|d| d.saturating_duration_since(Instant::now()).as_millis() as i32 + 1)
                 .unwrap_or(-1);
-            match poll(&mut fds, timeout) {
-                Ok(_) => {}
+            // While draining after the exit there is no idling to trim for.
+            let trim = trim_after.filter(|_| deadline.is_none());
+            let mut polled = poll(&mut fds, trim.unwrap_or(timeout));
+            if trim.is_some() && matches!(polled, Ok(0)) {
+                polled = self.trimmer.trim_and_poll(&mut buf, &mut fds, timeout);
+                trim_after = None;
+            }
+            match polled {
+                Ok(0) => continue,
+                Ok(_) => trim_after = Some(TRIM_AGAIN_MS),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => break,
             }

@@ -1,8 +1,8 @@
-//! The few raw system calls the monitor needs that `nix` (with the features this
-//! workspace enables) does not offer: `poll(2)` and dropping resident text pages.
+//! The few raw system calls the helpers need that `nix` (with the features this
+//! workspace enables) does not offer: `poll(2)`, and `madvise(2)`/`poll(2)` issued
+//! directly (no libc code runs, so none of its text is faulted back in right after
+//! the monitor dropped it; see `trim`).
 #![allow(unsafe_code)]
-
-use std::io::BufRead;
 
 /// Wait for events on `fds` (see poll(2)); `timeout_ms < 0` waits forever.
 pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io::Result<usize> {
@@ -14,48 +14,91 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io::Result
     Ok(rc as usize)
 }
 
-/// Drop this process's resident pages of read-only file mappings (the big
-/// binary's and the shared libraries' code and constants). They stay in the page
-/// cache and fault back in when used, so afterwards the resident set holds only
-/// what the monitor's steady-state loop actually touches.
-///
-/// Only private mappings that are not writable and hold no anonymous (copied on
-/// write, e.g. relocated RELRO) pages are touched: their pages are clean copies of
-/// the file, so discarding them cannot lose data.
-pub(crate) fn trim_text_pages() {
-    let Ok(f) = std::fs::File::open("/proc/self/smaps") else {
-        return;
-    };
-    let mut ranges = Vec::new();
-    let mut current: Option<(usize, usize)> = None;
-    for line in std::io::BufReader::new(f).lines().map_while(Result::ok) {
-        let mut parts = line.split_whitespace();
-        let first = parts.next().unwrap_or("");
-        if let Some((a, b)) = first.split_once('-') {
-            // A mapping header: "start-end perms offset dev inode path".
-            let perms = parts.next().unwrap_or("");
-            let path = parts.nth(3).unwrap_or("");
-            current = None;
-            if (perms == "r-xp" || perms == "r--p") && path.starts_with('/') {
-                if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-                {
-                    current = Some((a, b - a));
-                }
-            }
-        } else if first == "Anonymous:" {
-            if let Some(r) = current.take() {
-                if parts.next() == Some("0") {
-                    ranges.push(r);
-                }
-            }
+/// `poll(2)` without going through libc (same contract as [`poll`]).
+pub(crate) fn poll_direct(fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io::Result<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: poll reads and writes exactly `fds.len()` entries of the slice.
+        let rc = unsafe {
+            syscall3(
+                libc::SYS_poll,
+                fds.as_mut_ptr() as usize,
+                fds.len(),
+                timeout_ms as isize as usize,
+            )
+        };
+        if rc < 0 {
+            return Err(std::io::Error::from_raw_os_error(-rc as i32));
         }
+        Ok(rc as usize)
     }
-    for (addr, len) in ranges {
-        // SAFETY: the range is a whole, currently mapped, read-only private file
-        // mapping without anonymous pages; MADV_DONTNEED only discards clean
-        // page-table entries, which the kernel re-populates from the file on access.
-        unsafe {
-            libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTNEED);
-        }
+    #[cfg(not(target_arch = "x86_64"))]
+    poll(fds, timeout_ms)
+}
+
+/// `madvise(addr, len, MADV_DONTNEED)` without going through libc.
+///
+/// # Safety
+/// The range must be mapped, and the caller must not need the contents of its
+/// anonymous (private, written) pages: they read back as zeros.
+pub(crate) unsafe fn dontneed_direct(addr: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        syscall3(libc::SYS_madvise, addr, len, libc::MADV_DONTNEED as usize);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTNEED);
+    }
+}
+
+/// A three-argument Linux system call; returns the raw result (`-errno` on failure).
+#[cfg(target_arch = "x86_64")]
+unsafe fn syscall3(nr: libc::c_long, a: usize, b: usize, c: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the x86-64 Linux system-call convention; the kernel clobbers rcx and
+    // r11 only. Memory effects are the called system call's (see the callers).
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a,
+            in("rsi") b,
+            in("rdx") c,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_poll_reports_a_readable_pipe_and_times_out_on_an_empty_one() {
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        let (r, mut w) = std::io::pipe().expect("pipe");
+        let mut fds = [libc::pollfd {
+            fd: r.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        assert_eq!(poll_direct(&mut fds, 0).expect("poll"), 0);
+        w.write_all(b"x").expect("write");
+        assert_eq!(poll_direct(&mut fds, 1000).expect("poll"), 1);
+        assert_ne!(fds[0].revents & libc::POLLIN, 0);
+        // An invalid pointer is reported as EFAULT, not a crash.
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the kernel validates the pointer; nothing is written through it.
+        assert_eq!(
+            unsafe { syscall3(libc::SYS_poll, 8, 1, 0) },
+            -(libc::EFAULT as isize)
+        );
     }
 }
