@@ -16,6 +16,7 @@ pub mod images;
 pub mod logs;
 pub mod netns;
 pub mod oci;
+mod oci_select;
 mod pty;
 pub mod rootfs;
 pub mod runtime;

@@ -71,6 +71,11 @@ pub trait OciRuntime: Send + Sync {
     fn command(&self, args: &[String]) -> Command;
     /// Arguments identifying this runtime to a helper process (`--oci …`).
     fn helper_args(&self) -> Vec<String>;
+    /// `helper_args` for a helper working on existing container `id` (which may
+    /// have been created by another runtime; see `oci_select`).
+    fn helper_args_for(&self, _id: &str) -> Vec<String> {
+        self.helper_args()
+    }
 
     /// The FIFO a created container's process blocks on until started, when the
     /// runtime's `start` is nothing more than reading it (runc's `exec.fifo`).

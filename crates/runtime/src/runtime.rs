@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::cni::Cni;
 use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
-use crate::oci::{BinaryRuntime, OciRuntime};
+use crate::oci::OciRuntime;
 use crate::state::{read_json, write_json, ContainerRecord, Layout, SandboxRecord};
 use crate::streaming::Streams;
 
@@ -39,20 +39,11 @@ impl Runtime {
         layout
             .ensure()
             .map_err(RuntimeError::io(format!("creating {}", cfg.root.display())))?;
-        let oci: Arc<dyn OciRuntime> = match &cfg.oci_runtime {
-            #[cfg(feature = "youki")]
-            crate::config::OciRuntimeKind::Youki => Arc::new(crate::youki::YoukiRuntime {
-                state_root: layout.oci_state_dir(),
-                helper_exe: cfg.helper_exe.clone(),
-            }),
-            #[cfg(not(feature = "youki"))]
-            crate::config::OciRuntimeKind::Youki => {
-                return Err(RuntimeError::InvalidArgument(
-                    "this build has no youki support (cargo feature `youki`)".into(),
-                ))
-            }
-            kind => Arc::new(BinaryRuntime::new(kind, &layout.oci_state_dir())),
-        };
+        let oci: Arc<dyn OciRuntime> = Arc::new(crate::oci_select::PerContainer::new(
+            &cfg.oci_runtime,
+            &layout.oci_state_dir(),
+            &cfg.helper_exe,
+        )?);
         let cni = Cni {
             bin_dir: cfg.cni_bin_dir.clone(),
             settings: cfg.cni_conf.clone(),

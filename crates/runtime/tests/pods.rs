@@ -242,3 +242,51 @@ async fn remove_pod_sandbox_removes_the_pod_cgroup() {
     }
     h.cleanup().await;
 }
+
+/// A node restarted with another `--oci-runtime` keeps managing what the previous one
+/// created: each container is handled by the runtime whose state it has.
+#[cfg(feature = "youki")]
+#[tokio::test(flavor = "multi_thread")]
+async fn switching_oci_runtime_keeps_managing_existing_containers() {
+    use skiff_runtime::OciRuntimeKind;
+    let mut h = Harness::start_with(25, OciRuntimeKind::Runc).await;
+    let pod = h.run_pod("switch").await;
+    let by_runc = h
+        .run(&pod, h.container_config("a", &["sleep", "1000"]))
+        .await;
+
+    h.stop_server().await;
+    h.oci = OciRuntimeKind::Youki;
+    h.start_server().await;
+    let by_youki = h
+        .run(&pod, h.container_config("b", &["sleep", "1000"]))
+        .await;
+    let oci_root = h.root.join("runtime/oci");
+    let state = std::fs::read_to_string(oci_root.join(&by_youki).join("state.json")).unwrap();
+    assert!(state.contains("\"status\""), "not youki state: {state}");
+
+    h.stop_server().await;
+    h.oci = OciRuntimeKind::Runc;
+    h.start_server().await;
+    for id in [&by_runc, &by_youki] {
+        let r = h.exec(id, &["hostname"]).await;
+        assert_eq!(r.stdout, b"switch\n", "exec into {id}");
+        h.rt.stop_container(StopContainerRequest {
+            container_id: id.to_string(),
+            timeout: 2,
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            h.status(id).await.state,
+            ContainerState::ContainerExited as i32
+        );
+        h.rt.remove_container(RemoveContainerRequest {
+            container_id: id.to_string(),
+        })
+        .await
+        .unwrap();
+        assert!(!oci_root.join(id).exists(), "state of {id} left behind");
+    }
+    h.cleanup().await;
+}

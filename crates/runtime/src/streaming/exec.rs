@@ -208,7 +208,7 @@ impl ExecSession {
             .arg(&sock_path)
             .arg("--pid-file")
             .arg(&pid_file)
-            .args(self.oci.helper_args())
+            .args(self.oci.helper_args_for(&self.container_id))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
