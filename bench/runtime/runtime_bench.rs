@@ -150,6 +150,80 @@ fn print_smaps(pid: u32) {
     }
 }
 
+/// PID of the monitor of container `id`.
+fn monitor_pid(id: &str) -> Option<u32> {
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if text.contains("runtime-helper monitor") && text.contains(id) {
+            if let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() {
+                return Some(pid);
+            }
+        }
+    }
+    None
+}
+
+/// Monitor RSS of a container that is idle for 1 s, then prints 200 lines, then
+/// sleeps: before the output, right after it and once the monitor idled again.
+/// Also checks that the lines reached the CRI log.
+async fn monitor_after_output(
+    c: &mut RuntimeServiceClient<Channel>,
+    root: &Path,
+) -> [(u64, u64, u64); 3] {
+    let logs = root.join("logs");
+    let mut config = pod("logs", 0);
+    config.log_directory = logs.display().to_string();
+    let sb = c
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(config),
+            runtime_handler: String::new(),
+        })
+        .await
+        .expect("sandbox")
+        .into_inner()
+        .pod_sandbox_id;
+    let script = "sleep 1; i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done; \
+                  exec sleep 1000";
+    let mut config = container(&["sh", "-c", script]);
+    config.log_path = "burst.log".into();
+    let id = c
+        .create_container(CreateContainerRequest {
+            pod_sandbox_id: sb.clone(),
+            config: Some(config),
+            sandbox_config: None,
+        })
+        .await
+        .expect("create")
+        .into_inner()
+        .container_id;
+    c.start_container(StartContainerRequest {
+        container_id: id.clone(),
+    })
+    .await
+    .expect("start");
+    let t = Instant::now();
+    let pid = monitor_pid(&id).expect("monitor");
+    let at = |ms: u64| tokio::time::sleep_until((t + Duration::from_millis(ms)).into());
+    at(500).await;
+    let idle = rss_kb(pid);
+    at(1300).await;
+    let active = rss_kb(pid);
+    at(2800).await;
+    let again = rss_kb(pid);
+    let log = std::fs::read_to_string(logs.join("burst.log")).unwrap_or_default();
+    assert!(log.contains(" stdout F line 199\n"), "log: {log}");
+    c.stop_pod_sandbox(StopPodSandboxRequest {
+        pod_sandbox_id: sb.clone(),
+    })
+    .await
+    .expect("stop");
+    c.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: sb })
+        .await
+        .expect("remove");
+    [idle, active, again]
+}
+
 fn pod(name: &str, i: usize) -> PodSandboxConfig {
     PodSandboxConfig {
         metadata: Some(PodSandboxMetadata {
@@ -362,28 +436,21 @@ async fn bench(n: usize) {
     .expect("start");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut monitor = (0, 0, 0);
-    if let Ok(rd) = std::fs::read_dir("/proc") {
-        for e in rd.flatten() {
-            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if text.contains("runtime-helper monitor") && text.contains(&id) {
-                if let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() {
-                    monitor = rss_kb(pid);
-                    if std::env::var_os("SKIFF_BENCH_SMAPS").is_some() {
-                        print_smaps(pid);
-                    }
-                    // SKIFF_BENCH_HOLD=SECS: keep the monitor up for inspection.
-                    if let Some(secs) = std::env::var("SKIFF_BENCH_HOLD")
-                        .ok()
-                        .and_then(|v| v.parse().ok())
-                    {
-                        println!("monitor pid {pid}: holding {secs} s");
-                        tokio::time::sleep(Duration::from_secs(secs)).await;
-                    }
-                }
-            }
+    if let Some(pid) = monitor_pid(&id) {
+        monitor = rss_kb(pid);
+        if std::env::var_os("SKIFF_BENCH_SMAPS").is_some() {
+            print_smaps(pid);
+        }
+        // SKIFF_BENCH_HOLD=SECS: keep the monitor up for inspection.
+        if let Some(secs) = std::env::var("SKIFF_BENCH_HOLD")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            println!("monitor pid {pid}: holding {secs} s");
+            tokio::time::sleep(Duration::from_secs(secs)).await;
         }
     }
+    let burst = monitor_after_output(&mut c, &root).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = rss_kb(server.id());
     println!(
@@ -393,6 +460,11 @@ async fn bench(n: usize) {
     println!(
         "monitor RSS: {} KiB (anon {} KiB, PSS {} KiB)",
         monitor.0, monitor.1, monitor.2
+    );
+    let [idle, active, again] = burst;
+    println!(
+        "monitor RSS around 200 log lines: idle {} KiB, right after the output {} KiB, 1.5 s later {} KiB",
+        idle.0, active.0, again.0
     );
 
     c.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: sb })
