@@ -8,6 +8,7 @@ pub mod cni;
 pub mod config;
 pub mod container;
 mod cri;
+mod devices;
 pub mod error;
 pub mod exec;
 mod helper;

@@ -205,6 +205,14 @@ fn special(dst: &str, typ: &str, src: &str, opts: &[&str]) -> Result<Mount, Spec
 }
 
 fn mounts(inp: &SpecInputs<'_>) -> Result<Vec<Mount>, SpecError> {
+    // Privileged containers get /sys and the cgroup tree writable, as with containerd.
+    let privileged = inp
+        .config
+        .linux
+        .as_ref()
+        .and_then(|l| l.security_context.as_ref())
+        .is_some_and(|s| s.privileged);
+    let sys_mode = if privileged { "rw" } else { "ro" };
     let mut out = vec![
         special("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         special(
@@ -236,13 +244,13 @@ fn mounts(inp: &SpecInputs<'_>) -> Result<Vec<Mount>, SpecError> {
             "/sys",
             "sysfs",
             "sysfs",
-            &["nosuid", "noexec", "nodev", "ro"],
+            &["nosuid", "noexec", "nodev", sys_mode],
         )?,
         special(
             "/sys/fs/cgroup",
             "cgroup",
             "cgroup",
-            &["nosuid", "noexec", "nodev", "relatime", "ro"],
+            &["nosuid", "noexec", "nodev", "relatime", sys_mode],
         )?,
     ];
     let cri = &inp.config.mounts;
@@ -293,9 +301,11 @@ fn mounts(inp: &SpecInputs<'_>) -> Result<Vec<Mount>, SpecError> {
 fn resources(
     r: Option<&LinuxContainerResources>,
     memsw: bool,
+    privileged: bool,
 ) -> Result<oci_spec::runtime::LinuxResources, SpecError> {
+    // Privileged containers may use every device (containerd's WithAllDevicesAllowed).
     let deny_all = LinuxDeviceCgroupBuilder::default()
-        .allow(false)
+        .allow(privileged)
         .access("rwm")
         .build()?;
     let mut b = LinuxResourcesBuilder::default().devices(vec![deny_all]);
@@ -389,6 +399,10 @@ pub fn build(inp: &SpecInputs<'_>) -> Result<Spec, SpecError> {
                 .bounding(caps.clone())
                 .effective(caps.clone())
                 .permitted(caps)
+                // oci-spec's defaults put KILL/NET_BIND_SERVICE/AUDIT_WRITE here, which
+                // fails `drop: [ALL]`; containerd leaves both empty (CVE-2022-24769).
+                .inheritable(HashSet::new())
+                .ambient(HashSet::new())
                 .build()?,
         )
         .no_new_privileges(sc.is_some_and(|s| s.no_new_privs))
@@ -459,7 +473,12 @@ pub fn build(inp: &SpecInputs<'_>) -> Result<Spec, SpecError> {
     let linux = linux
         .namespaces(namespaces)
         .cgroups_path(PathBuf::from(inp.cgroup_path))
-        .resources(resources(res, inp.memsw)?)
+        .resources(resources(res, inp.memsw, privileged)?)
+        .devices(if privileged {
+            crate::devices::host_devices(Path::new("/dev"))
+        } else {
+            Vec::new()
+        })
         .masked_paths(masked)
         .readonly_paths(readonly)
         .sysctl(sysctl)
@@ -532,11 +551,24 @@ fn all_caps() -> HashSet<Capability> {
         "BPF",
         "CHECKPOINT_RESTORE",
     ];
+    // Like containerd: only what this process may grant (its bounding set), else the
+    // OCI runtime fails to apply caps the host withholds (this VM drops SYS_RESOURCE).
+    let bounding = bounding_set(&std::fs::read_to_string("/proc/self/status").unwrap_or_default());
     NAMES
         .iter()
         .take(last as usize + 1)
-        .filter_map(|n| parse_cap(n))
+        .enumerate()
+        .filter(|(bit, _)| bounding.is_none_or(|set| set & (1u64 << bit) != 0))
+        .filter_map(|(_, n)| parse_cap(n))
         .collect()
+}
+
+/// The `CapBnd` mask of a `/proc/<pid>/status` text.
+fn bounding_set(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
 }
 
 #[cfg(test)]
@@ -551,6 +583,21 @@ mod tests {
             env: vec!["A=1".into(), "PATH=/img".into()],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn privileged_caps_stay_within_the_bounding_set() {
+        assert_eq!(
+            bounding_set("Name:\tx\nCapBnd:\t000001fffeffffff\nCapAmb:\t0\n"),
+            Some(0x1fffeffffff)
+        );
+        assert_eq!(bounding_set("Name:\tx\n"), None);
+        let own = bounding_set(&std::fs::read_to_string("/proc/self/status").unwrap()).unwrap();
+        let all = all_caps();
+        assert!(!all.is_empty());
+        // SYS_RESOURCE is bit 24: present exactly when this process holds it.
+        let sys_resource = parse_cap("SYS_RESOURCE").unwrap();
+        assert_eq!(all.contains(&sys_resource), own & (1 << 24) != 0);
     }
 
     #[test]

@@ -135,3 +135,64 @@ async fn pids_limit_and_runtime_default_seccomp() {
     );
     h.cleanup().await;
 }
+
+/// `drop: [ALL]` + `add: [NET_BIND_SERVICE]` for a non-root user (a common hardened
+/// pod) runs with exactly that capability; a privileged container gets every
+/// capability this host can grant (its bounding set), not more.
+#[tokio::test(flavor = "multi_thread")]
+async fn dropped_and_added_capabilities_and_privileged() {
+    let mut h = Harness::start(53).await;
+    let pod = h.run_pod("caps").await;
+    let mut c = h.container_config("hardened", &["sleep", "1000"]);
+    if let Some(sc) = c.linux.as_mut().and_then(|l| l.security_context.as_mut()) {
+        sc.run_as_user = Some(Int64Value { value: 1000 });
+        sc.no_new_privs = true;
+        sc.capabilities = Some(Capability {
+            drop_capabilities: vec!["ALL".into()],
+            add_capabilities: vec!["NET_BIND_SERVICE".into()],
+            ..Default::default()
+        });
+    }
+    let hardened = h.run(&pod, c).await;
+    let r = h
+        .exec(&hardened, &["grep", "Cap", "/proc/self/status"])
+        .await;
+    let status = String::from_utf8_lossy(&r.stdout).into_owned();
+    // NET_BIND_SERVICE is bit 10; nothing inheritable or ambient.
+    assert!(status.contains("CapBnd:\t0000000000000400"), "{status}");
+    assert!(status.contains("CapInh:\t0000000000000000"), "{status}");
+    assert!(status.contains("CapAmb:\t0000000000000000"), "{status}");
+
+    let mut p = h.container_config("privileged", &["sleep", "1000"]);
+    if let Some(sc) = p.linux.as_mut().and_then(|l| l.security_context.as_mut()) {
+        sc.privileged = true;
+    }
+    let privileged = h.run(&pod, p).await;
+    let r = h
+        .exec(&privileged, &["grep", "CapEff", "/proc/self/status"])
+        .await;
+    let inside = String::from_utf8_lossy(&r.stdout).into_owned();
+    let host = std::fs::read_to_string("/proc/self/status").unwrap();
+    let host_bnd = host
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    assert!(
+        inside.contains(&host_bnd),
+        "privileged {inside} vs host {host_bnd}"
+    );
+    // The host's devices, as containerd gives privileged containers.
+    let script = "test -c /dev/kmsg && test -b /dev/$(ls /sys/block | head -n 1) && echo ok";
+    let r = h.exec(&privileged, &["sh", "-c", script]).await;
+    let out = String::from_utf8_lossy(&r.stdout).into_owned();
+    assert_eq!(
+        r.exit_code, 0,
+        "no /dev/kmsg in the privileged container: {out}"
+    );
+    assert_eq!(out, "ok\n");
+    let r = h.exec(&hardened, &["sh", "-c", "test -e /dev/kmsg"]).await;
+    assert_ne!(r.exit_code, 0, "an unprivileged container sees /dev/kmsg");
+    h.cleanup().await;
+}

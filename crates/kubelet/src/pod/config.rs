@@ -333,7 +333,14 @@ pub fn container_config(pod: &Pod, inp: ContainerInputs<'_>) -> cri::ContainerCo
                 run_as_group: run_as_group.map(|value| cri::Int64Value { value }),
                 readonly_rootfs: sc.read_only_root_filesystem.unwrap_or(false),
                 no_new_privs: sc.allow_privilege_escalation == Some(false),
-                supplemental_groups: psc.supplemental_groups.clone().unwrap_or_default(),
+                // Upstream adds the pod's fsGroup to every container's groups.
+                supplemental_groups: psc
+                    .supplemental_groups
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain(psc.fs_group)
+                    .collect(),
                 capabilities: Some(cri::Capability {
                     add_capabilities: caps.add.unwrap_or_default(),
                     drop_capabilities: caps.drop.unwrap_or_default(),

@@ -7,6 +7,7 @@ mod config;
 mod env;
 mod expand;
 mod handlers;
+mod ownership;
 mod probe;
 mod resources;
 pub(crate) mod runtime;
@@ -124,7 +125,18 @@ impl Manager {
         let pod = Arc::new(pod);
         self.cache.set(&uid, Some(pod.clone()));
         if let Some(h) = self.workers.get(&uid) {
-            if h.pod_tx.send(Some(pod.clone())).is_ok() {
+            // Our own status writes come back as new versions; like upstream's pod
+            // config (a status-only change is a "reconcile", not a sync), they replace
+            // the worker's copy without waking it, so a failing container is retried
+            // on its back-off rather than once per status write.
+            if !h.pod_tx.is_closed() {
+                h.pod_tx.send_if_modified(|current| {
+                    let wake = current
+                        .as_ref()
+                        .is_none_or(|old| !same_except_status(old, &pod));
+                    *current = Some(pod.clone());
+                    wake
+                });
                 return;
             }
         }
@@ -264,4 +276,16 @@ async fn remove_orphan(cri: &dyn Cri, uid: &str) {
 /// Log directory of a pod (`<ns>_<name>_<uid>` under the logs root).
 pub fn log_dir_of(cfg: &KubeletConfig, pod: &Pod) -> String {
     config::log_dir(cfg, pod)
+}
+
+/// Whether two versions of a pod differ only in status and bookkeeping metadata.
+fn same_except_status(a: &Pod, b: &Pod) -> bool {
+    let strip = |p: &Pod| {
+        let mut p = p.clone();
+        p.status = None;
+        p.metadata.resource_version = None;
+        p.metadata.managed_fields = None;
+        p
+    };
+    strip(a) == strip(b)
 }

@@ -526,3 +526,28 @@ impl Env {
         })
     }
 }
+
+#[test]
+fn status_only_changes_do_not_wake_the_worker() {
+    let base = pod(serde_json::json!({"containers": [{"name": "c", "image": "busybox"}]}));
+    let mut status_only = (*base).clone();
+    status_only.metadata.resource_version = Some("99".into());
+    status_only.status = Some(PodStatus {
+        phase: Some("Pending".into()),
+        message: Some("creating container 1234: failed".into()),
+        ..Default::default()
+    });
+    assert!(super::same_except_status(&base, &status_only));
+
+    let mut deleted = status_only.clone();
+    deleted.metadata.deletion_timestamp = Some(
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()),
+    );
+    assert!(!super::same_except_status(&base, &deleted));
+
+    let mut new_image = (*base).clone();
+    if let Some(spec) = new_image.spec.as_mut() {
+        spec.containers[0].image = Some("busybox:2".into());
+    }
+    assert!(!super::same_except_status(&base, &new_image));
+}

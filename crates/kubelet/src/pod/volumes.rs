@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::api::core::v1::{DownwardAPIVolumeFile, KeyToPath, Pod, Volume};
 
 use super::env::{field_value, format_map, resource_value, EnvContext};
+use super::ownership;
 use crate::api::PodApi;
 
 /// Why a volume could not be set up (FailedMount).
@@ -62,6 +63,12 @@ pub async fn prepare(
         .as_ref()
         .and_then(|s| s.volumes.clone())
         .unwrap_or_default();
+    let fs_group = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.security_context.as_ref())
+        .and_then(|sc| sc.fs_group)
+        .and_then(|g| u32::try_from(g).ok());
     for v in volumes {
         let name = v.name.clone();
         let prepared = if let Some(ed) = &v.empty_dir {
@@ -240,6 +247,27 @@ pub async fn prepare(
                 read_only: false,
             }
         };
+        if v.empty_dir.is_some() {
+            ownership::make_world_writable(&prepared.host_path).map_err(|e| {
+                fail(
+                    &name,
+                    format!("chmod {}: {e}", prepared.host_path.display()),
+                )
+            })?;
+        }
+        if let (Some(gid), None) = (fs_group, &v.host_path) {
+            ownership::set_volume_ownership(&prepared.host_path, gid, prepared.read_only).map_err(
+                |e| {
+                    fail(
+                        &name,
+                        format!(
+                            "setting fsGroup {gid} on {}: {e}",
+                            prepared.host_path.display()
+                        ),
+                    )
+                },
+            )?;
+        }
         out.insert(name, prepared);
     }
     Ok(out)
