@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 const LAYERS: usize = 5;
 const FILES_PER_LAYER: usize = 72;
 const FILE_SIZE: usize = 256 * 1024;
-const RUNS: usize = 3;
+const RUNS: usize = 7;
 
 fn sha(b: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(b)))
@@ -79,6 +79,21 @@ async fn push_blob(http: &reqwest::Client, base: &str, repo: &str, bytes: &[u8])
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
     digest
+}
+
+/// CPU time (user + system) of this process and of its waited-for children, from
+/// /proc/self/stat (clock ticks of 10 ms).
+fn cpu_ms() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // Fields after the parenthesised command name; utime is field 14 overall.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<u64> = rest
+        .split(' ')
+        .skip(11)
+        .take(4)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    ((f[0] + f[1]) * 10, (f[2] + f[3]) * 10)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -164,9 +179,11 @@ async fn run() {
     let reference = format!("127.0.0.1:{port}/bench/img:1");
     let mut skiff = Vec::new();
     let mut skopeo = Vec::new();
+    let (mut skiff_cpu, mut skopeo_cpu) = (0, 0);
     for run in 0..RUNS {
         // skopeo copy to a fresh local OCI dir.
         let dest = work.path().join(format!("skopeo-{run}"));
+        let c0 = cpu_ms();
         let t = Instant::now();
         let st = Command::new("skopeo")
             .args([
@@ -181,13 +198,30 @@ async fn run() {
             .unwrap();
         skopeo.push(t.elapsed());
         assert!(st.success());
+        skopeo_cpu += cpu_ms().1 - c0.1;
         // ImageStore::pull into a fresh store (download, verify, unpack).
         let dir = work.path().join(format!("skiff-{run}"));
         let store = skiff_images::ImageStore::open(&dir, Default::default()).unwrap();
+        let c0 = cpu_ms();
         let t = Instant::now();
         store.pull(&reference, None, None).await.unwrap();
         skiff.push(t.elapsed());
+        skiff_cpu += cpu_ms().0 - c0.0;
     }
+    let spread = |v: &[Duration]| {
+        let ms: Vec<String> = v
+            .iter()
+            .map(|d| format!("{:.0}", d.as_secs_f64() * 1e3))
+            .collect();
+        ms.join(" ")
+    };
+    println!("skiff runs (ms): {}", spread(&skiff));
+    println!("skopeo runs (ms): {}", spread(&skopeo));
+    println!(
+        "CPU per pull (user+sys): skiff {} ms, skopeo {} ms (the registry's own CPU not counted)",
+        skiff_cpu / RUNS as u64,
+        skopeo_cpu / RUNS as u64
+    );
     let (ms, mk) = (median(skiff), median(skopeo));
     println!(
         "skiff pull (download+verify+unpack): median {:.0} ms over {RUNS} runs",
@@ -227,6 +261,24 @@ async fn run() {
         mb(compressed) / unpack.as_secs_f64(),
         unpack.as_secs_f64() * 1e3,
         mb(uncompressed)
+    );
+    // Where unpack time goes: sha256 and inflate alone over the same bytes.
+    let t = Instant::now();
+    for b in &blobs {
+        std::hint::black_box(Sha256::digest(b));
+    }
+    let sha_time = t.elapsed();
+    let t = Instant::now();
+    for b in &blobs {
+        let mut d = flate2::read::MultiGzDecoder::new(&b[..]);
+        std::io::copy(&mut d, &mut std::io::sink()).unwrap();
+    }
+    let inflate_time = t.elapsed();
+    println!(
+        "parts: sha256 {:.0} MB/s, gunzip {:.0} MB/s uncompressed ({:.0} ms for all layers)",
+        mb(compressed) / sha_time.as_secs_f64(),
+        mb(uncompressed) / inflate_time.as_secs_f64(),
+        inflate_time.as_secs_f64() * 1e3
     );
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),

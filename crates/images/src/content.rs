@@ -163,6 +163,12 @@ impl ContentStore {
         }
     }
 
+    /// Makes renames into the blob directory durable.
+    pub fn sync_dir(&self) -> Result<(), ContentError> {
+        let dir = self.root.join("blobs").join("sha256");
+        crate::durable::fsync_dir(&dir).map_err(io(&dir))
+    }
+
     /// Every blob digest in the store.
     pub fn list(&self) -> Vec<String> {
         let dir = self.root.join("blobs").join("sha256");
@@ -208,6 +214,17 @@ impl BlobWriter {
         expected: Option<&str>,
         size: Option<u64>,
     ) -> Result<(String, u64), ContentError> {
+        let digest = self.verify(expected, size)?;
+        self.place(&digest, false)
+    }
+
+    /// Checks digest and size (when given) and flushes buffered bytes to the file; returns the
+    /// digest. Call once, then `place`.
+    pub fn verify(
+        &mut self,
+        expected: Option<&str>,
+        size: Option<u64>,
+    ) -> Result<String, ContentError> {
         let actual = format!(
             "sha256:{}",
             hex::encode(std::mem::take(&mut self.hasher).finalize())
@@ -227,16 +244,28 @@ impl BlobWriter {
                 });
             }
         }
-        if let Some(f) = self.file.take() {
-            let f = f.into_inner().map_err(|e| ContentError::Io {
-                path: self.path.clone(),
-                source: e.into_error(),
-            })?;
-            f.sync_data().map_err(io(&self.path))?;
+        if let Some(f) = self.file.as_mut() {
+            f.flush().map_err(io(&self.path))?;
         }
-        let dest = self.store.path(&actual)?;
+        Ok(actual)
+    }
+
+    /// Renames a verified blob into the store, syncing it first unless the caller already made
+    /// it durable (`synced`, e.g. with one `syncfs` for a whole layer).
+    pub fn place(self, digest: &str, synced: bool) -> Result<(String, u64), ContentError> {
+        if !synced {
+            if let Some(f) = self.file.as_ref() {
+                f.get_ref().sync_data().map_err(io(&self.path))?;
+            }
+        }
+        let dest = self.store.path(digest)?;
         std::fs::rename(&self.path, &dest).map_err(io(&dest))?;
-        Ok((actual, self.written))
+        Ok((digest.to_string(), self.written))
+    }
+
+    /// The file being written (in `ingest/`).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 

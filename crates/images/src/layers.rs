@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::durable;
 use crate::reference::is_digest;
 use crate::unpack::{self, UnpackError, Usage};
 
@@ -80,41 +81,15 @@ impl LayerStore {
         if self.has(diff_id) {
             return Ok(self.usage(diff_id));
         }
-        let tmp = self
-            .root
-            .join(format!("tmp-{:016x}", rand::random::<u64>()));
-        let tmp_rootfs = tmp.join("rootfs");
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| LayerError::Io { path, source }
-        };
-        std::fs::create_dir_all(&tmp_rootfs).map_err(io(&tmp_rootfs))?;
+        let staging = self.stage()?;
         let started = std::time::Instant::now();
-        let result = unpack::unpack_layer(blob, media_type, Some(diff_id), &tmp_rootfs);
-        let usage = match result {
-            Ok((_, usage)) => usage,
-            Err(source) => {
-                let _ = std::fs::remove_dir_all(&tmp);
-                return Err(LayerError::Unpack {
-                    digest: digest.to_string(),
-                    source,
-                });
-            }
-        };
-        let meta = tmp.join("usage.json");
-        let _ = std::fs::write(&meta, serde_json::to_vec(&usage).unwrap_or_default());
-        let dest = self
-            .root
-            .join(diff_id.strip_prefix("sha256:").unwrap_or(diff_id));
-        if let Err(e) = std::fs::rename(&tmp, &dest) {
-            let _ = std::fs::remove_dir_all(&tmp);
-            if !self.has(diff_id) {
-                return Err(LayerError::Io {
-                    path: dest,
-                    source: e,
-                });
-            }
-        }
+        let (_, usage) = unpack::unpack_layer(blob, media_type, Some(diff_id), staging.rootfs())
+            .map_err(|source| LayerError::Unpack {
+                digest: digest.to_string(),
+                source,
+            })?;
+        staging.sync()?;
+        staging.commit(diff_id, usage)?;
         tracing::debug!(
             diff_id,
             bytes = usage.bytes,
@@ -122,6 +97,32 @@ impl LayerStore {
             "layer unpacked"
         );
         Ok(usage)
+    }
+
+    /// A fresh staging directory to unpack a layer into (removed unless committed).
+    pub fn stage(&self) -> Result<Staging, LayerError> {
+        let dir = self
+            .root
+            .join(format!("tmp-{:016x}", rand::random::<u64>()));
+        let rootfs = dir.join("rootfs");
+        std::fs::create_dir_all(&rootfs).map_err(|source| LayerError::Io {
+            path: rootfs.clone(),
+            source,
+        })?;
+        Ok(Staging {
+            store: self.clone(),
+            dir,
+            rootfs,
+            committed: false,
+        })
+    }
+
+    /// Makes renames in the layers directory durable.
+    pub fn sync_dir(&self) -> Result<(), LayerError> {
+        durable::fsync_dir(&self.root).map_err(|source| LayerError::Io {
+            path: self.root.clone(),
+            source,
+        })
     }
 
     /// Recorded usage of an unpacked layer.
@@ -162,6 +163,58 @@ impl LayerStore {
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(source) => Err(LayerError::Io { path: dir, source }),
+        }
+    }
+}
+
+/// A layer being unpacked in `layers/tmp-*`: removed on drop unless committed, so a failed or
+/// interrupted unpack leaves nothing behind.
+pub struct Staging {
+    store: LayerStore,
+    dir: PathBuf,
+    rootfs: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    /// Where the layer's files go.
+    pub fn rootfs(&self) -> &Path {
+        &self.rootfs
+    }
+
+    /// Writes everything staged so far (and anything else on that filesystem) to disk.
+    pub fn sync(&self) -> Result<(), LayerError> {
+        durable::syncfs(&self.dir).map_err(|source| LayerError::Io {
+            path: self.dir.clone(),
+            source,
+        })
+    }
+
+    /// Records `usage` and renames the staging directory into place as layer `diff_id`; the
+    /// caller has made the files durable (`sync`) first. Another unpack of the same layer that
+    /// won the race is fine.
+    pub fn commit(mut self, diff_id: &str, usage: Usage) -> Result<(), LayerError> {
+        let meta = self.dir.join("usage.json");
+        let _ = std::fs::write(&meta, serde_json::to_vec(&usage).unwrap_or_default());
+        let dest = self
+            .store
+            .root
+            .join(diff_id.strip_prefix("sha256:").unwrap_or(diff_id));
+        match std::fs::rename(&self.dir, &dest) {
+            Ok(()) => {
+                self.committed = true;
+                Ok(())
+            }
+            Err(_) if self.store.has(diff_id) => Ok(()),
+            Err(source) => Err(LayerError::Io { path: dest, source }),
+        }
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }

@@ -3,6 +3,7 @@
 //! unpacked directory per layer for the runtime to stack as overlayfs lower dirs.
 
 mod content;
+mod durable;
 mod error;
 mod import;
 mod layers;
@@ -15,6 +16,7 @@ pub mod registries;
 pub mod registry;
 mod shared_meta;
 mod store;
+mod stream;
 mod types;
 pub mod unpack;
 

@@ -16,10 +16,13 @@ use crate::meta::{LayerRef, Record};
 use crate::reference::Reference;
 use crate::registry::{RegistryError, Session};
 use crate::store::ImageStore;
+use crate::stream;
 use crate::types::{Image, ImageConfig, ProgressFn, PullProgress, RegistryAuth};
 
 /// Layers downloaded at once per pull.
 const PARALLEL_DOWNLOADS: usize = 3;
+/// Chunks buffered between a layer's download and its unpacker.
+const STREAM_CHUNKS: usize = 64;
 /// Progress is reported at most every this many bytes per layer.
 const PROGRESS_STEP: u64 = 512 * 1024;
 /// Nested indexes followed at most.
@@ -151,14 +154,11 @@ impl ImageStore {
                 let progress = progress.clone();
                 async move {
                     if !self.inner.layers.has(diff_id) {
-                        {
-                            let _permit = sem
-                                .acquire()
-                                .await
-                                .map_err(|e| ImageError::Internal(e.to_string()))?;
-                            self.fetch_blob(session, desc, progress.as_ref()).await?;
-                        }
-                        self.ensure_layer(diff_id, &desc.digest, &desc.media_type)
+                        let _permit = sem
+                            .acquire()
+                            .await
+                            .map_err(|e| ImageError::Internal(e.to_string()))?;
+                        self.fetch_layer(session, desc, diff_id, progress.as_ref())
                             .await?;
                     }
                     if let Some(p) = &progress {
@@ -173,6 +173,16 @@ impl ImageStore {
                 }
             });
         futures::future::try_join_all(jobs).await?;
+        // Layers and blobs were renamed into place after their data was synced; make the renames
+        // durable before the index records the image.
+        let (layers, content) = (self.inner.layers.clone(), self.inner.content.clone());
+        tokio::task::spawn_blocking(move || -> Result<(), ImageError> {
+            layers.sync_dir()?;
+            content.sync_dir()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| ImageError::Internal(e.to_string()))??;
         let mut docs = Vec::new();
         for d in &resolved.docs {
             docs.push(self.inner.content.put(d)?);
@@ -186,6 +196,97 @@ impl ImageStore {
             docs,
         );
         self.commit(rec)
+    }
+
+    /// Makes layer `diff_id` available: unpacked from the stored blob when present, else streamed
+    /// from the registry, unpacking while downloading (see `stream`).
+    async fn fetch_layer(
+        &self,
+        session: &Session,
+        desc: &Descriptor,
+        diff_id: &str,
+        progress: Option<&ProgressFn>,
+    ) -> Result<(), ImageError> {
+        let content = &self.inner.content;
+        content.path(&desc.digest)?;
+        if !content.has(&desc.digest) {
+            let _layer = self.inner.layer_locks.lock(diff_id).await;
+            let _blob = self.inner.blob_locks.lock(&desc.digest).await;
+            if self.inner.layers.has(diff_id) {
+                return Ok(());
+            }
+            if !content.has(&desc.digest) {
+                return self.stream_layer(session, desc, diff_id, progress).await;
+            }
+        }
+        self.ensure_layer(diff_id, &desc.digest, &desc.media_type)
+            .await
+    }
+
+    /// Downloads a layer blob and unpacks it as it arrives; call with its layer and blob locks.
+    async fn stream_layer(
+        &self,
+        session: &Session,
+        desc: &Descriptor,
+        diff_id: &str,
+        progress: Option<&ProgressFn>,
+    ) -> Result<(), ImageError> {
+        if !crate::reference::is_digest(diff_id) {
+            return Err(crate::layers::LayerError::BadDiffId(diff_id.to_string()).into());
+        }
+        let mut resp = session.blob(&desc.digest).await?;
+        let url = resp.url().to_string();
+        let blob = self.inner.content.writer()?;
+        let staging = self.inner.layers.stage()?;
+        let want = stream::Expected {
+            digest: desc.digest.clone(),
+            size: desc.size,
+            diff_id: diff_id.to_string(),
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_CHUNKS);
+        let worker =
+            tokio::task::spawn_blocking(move || stream::unpack_incoming(rx, blob, staging, &want));
+        let sent = async {
+            let (mut received, mut reported) = (0u64, 0u64);
+            while let Some(chunk) = resp.chunk().await.map_err(|source| RegistryError::Http {
+                url: url.clone(),
+                source,
+            })? {
+                received += chunk.len() as u64;
+                if desc.size > 0 && received > desc.size {
+                    return Err(ContentError::SizeMismatch {
+                        digest: desc.digest.clone(),
+                        expected: desc.size,
+                        actual: received,
+                    }
+                    .into());
+                }
+                if tx.send(chunk).await.is_err() {
+                    break; // the unpacker stopped; its result says why
+                }
+                if let Some(p) = progress {
+                    if received - reported >= PROGRESS_STEP {
+                        reported = received;
+                        p(PullProgress {
+                            layer: desc.digest.clone(),
+                            downloaded: reported,
+                            total: desc.size,
+                            done: false,
+                        });
+                    }
+                }
+            }
+            Ok::<_, ImageError>(())
+        }
+        .await;
+        drop(tx);
+        let unpacked = worker
+            .await
+            .map_err(|e| ImageError::Internal(e.to_string()))?;
+        // A failed download (which makes the caller try the next endpoint) explains whatever the
+        // unpacker saw of the truncated stream.
+        sent?;
+        unpacked
     }
 
     /// Downloads one blob into the content store unless present, verifying size and digest.

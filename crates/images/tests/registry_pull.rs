@@ -328,6 +328,42 @@ async fn corrupt_blob_is_rejected_by_digest() {
 }
 
 #[tokio::test]
+async fn streamed_layer_with_wrong_digest_commits_nothing() {
+    let reg = Registry::start(None);
+    let push = Pusher::new(&reg);
+    let big: String = (0..50_000).map(|i| format!("line {i}\n")).collect();
+    let l = Layer::gz(Tar::new().dir("etc").file("etc/big", &big).finish());
+    let blob_digest = sha(&l.blob);
+    let mut tampered = l.blob.clone();
+    push.image("tamper/img", "1", &[l]).await;
+    // Another gzip header mtime: same length, same tar inside (so the unpack and the diff_id
+    // check succeed while streaming), but the blob no longer hashes to its digest.
+    tampered[4] ^= 0x5a;
+    std::fs::write(reg.blob_file(&blob_digest), &tampered).unwrap();
+    let (d, store) = store("");
+    let err = store
+        .pull(&format!("{}/tamper/img:1", reg.host()), None, None)
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("digest mismatch") && msg.contains(&blob_digest),
+        "{msg}"
+    );
+    assert!(store.list().is_empty());
+    let content = d.path().join("content");
+    assert!(
+        tree(&content.join("layers")).is_empty(),
+        "no layer, no staging dir"
+    );
+    assert!(!content
+        .join("blobs/sha256")
+        .join(&blob_digest[7..])
+        .exists());
+    assert!(tree(&content.join("ingest")).is_empty());
+}
+
+#[tokio::test]
 async fn hostile_layers_are_rejected_and_host_untouched() {
     let reg = Registry::start(None);
     let push = Pusher::new(&reg);

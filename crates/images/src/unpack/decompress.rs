@@ -60,11 +60,11 @@ pub fn open(path: &Path, media_type: &str) -> std::io::Result<(Box<dyn Read + Se
 }
 
 /// Wraps a buffered reader in the decompressor its leading bytes call for.
-pub fn wrap<R: BufRead + Send + 'static>(
+pub fn wrap<'a, R: BufRead + Send + 'a>(
     mut reader: R,
-) -> std::io::Result<(Box<dyn Read + Send>, Compression)> {
+) -> std::io::Result<(Box<dyn Read + Send + 'a>, Compression)> {
     let found = from_magic(reader.fill_buf()?);
-    let r: Box<dyn Read + Send> = match found {
+    let r: Box<dyn Read + Send + 'a> = match found {
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(reader)?),
         Compression::None => Box::new(reader),

@@ -4,7 +4,7 @@
 mod apply;
 pub mod decompress;
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -68,7 +68,43 @@ pub fn unpack_layer(
     diff_id: Option<&str>,
     dest: &Path,
 ) -> Result<(String, Usage), UnpackError> {
-    let (reader, _compression) = decompress::open(blob, media_type).map_err(UnpackError::Stream)?;
+    let file = std::fs::File::open(blob).map_err(UnpackError::Stream)?;
+    let reader = std::io::BufReader::with_capacity(256 * 1024, file);
+    let (compression, result) = unpack_stream(reader, diff_id, dest);
+    if let Some(announced) = decompress::from_media_type(media_type) {
+        if compression.is_some_and(|found| found != announced) {
+            tracing::warn!(
+                media_type,
+                ?compression,
+                "layer media type disagrees with its magic bytes; using the bytes"
+            );
+        }
+    }
+    result
+}
+
+/// Unpacks a (possibly compressed) layer stream into `dest` (existing and empty), reading the
+/// decompressed stream to its end so the diff_id covers all of it; the compression is chosen by
+/// the magic bytes. The reader is left wherever the decompressor stopped (callers that hash the
+/// compressed bytes drain it themselves). Returns the compression found (None if the stream could
+/// not even be opened) and the diff_id with the usage.
+pub fn unpack_stream<R: BufRead + Send>(
+    reader: R,
+    diff_id: Option<&str>,
+    dest: &Path,
+) -> (Option<Compression>, Result<(String, Usage), UnpackError>) {
+    let (reader, compression) = match decompress::wrap(reader) {
+        Ok(x) => x,
+        Err(e) => return (None, Err(UnpackError::Stream(e))),
+    };
+    (Some(compression), apply_tar(reader, diff_id, dest))
+}
+
+fn apply_tar(
+    reader: impl Read,
+    diff_id: Option<&str>,
+    dest: &Path,
+) -> Result<(String, Usage), UnpackError> {
     // Decompress in large chunks: tar reads 512-byte headers, which would otherwise each cost an
     // inflate call.
     let mut buffered = std::io::BufReader::with_capacity(
