@@ -526,3 +526,86 @@ fn pod_cidr_assigned_after_registration_reaches_the_runtime() {
     );
     teardown(c);
 }
+
+/// A hardened pod as people write them: non-root user with fsGroup, an init container
+/// writing to a shared emptyDir, read-only root file system, `drop: [ALL]` + one added
+/// capability, limits; and a privileged pod. Behaviour as upstream's kubelet/containerd.
+#[test]
+fn security_contexts_fs_group_and_privileged() {
+    let c = cluster();
+    apply(
+        &c,
+        &format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: hardened
+spec:
+  nodeName: {node}
+  securityContext: {{runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000}}
+  initContainers:
+  - name: init
+    image: {IMAGE}
+    command: ["sh", "-c", "echo init-done > /work/flag"]
+    volumeMounts: [{{name: work, mountPath: /work}}]
+  containers:
+  - name: main
+    image: {IMAGE}
+    command: ["sh", "-c", "sleep 3600"]
+    volumeMounts: [{{name: work, mountPath: /work}}]
+    securityContext:
+      readOnlyRootFilesystem: true
+      allowPrivilegeEscalation: false
+      capabilities: {{drop: [ALL], add: [NET_BIND_SERVICE]}}
+    resources: {{limits: {{cpu: 200m, memory: 64Mi}}}}
+  volumes: [{{name: work, emptyDir: {{}}}}]
+"#,
+            node = c.node_name
+        ),
+    );
+    apply(
+        &c,
+        &shell_pod(&c, "privileged", "sleep 3600", "").replace(
+            "    command:",
+            "    securityContext: {privileged: true}\n    command:",
+        ),
+    );
+    wait_pod(&c, "hardened", "Running", 60, running_ready);
+    wait_pod(&c, "privileged", "Running", 60, running_ready);
+
+    let out = exec(&c, "hardened", "id; cat /work/flag; stat -c '%g %a' /work/flag; touch /x 2>&1; grep -E 'CapBnd|NoNewPrivs' /proc/self/status");
+    assert!(out.contains("uid=1000 gid=3000 groups=2000"), "{out}");
+    assert!(
+        out.contains("init-done\n2000 "),
+        "flag written by init and owned by the fsGroup: {out}"
+    );
+    assert!(out.contains("Read-only file system"), "{out}");
+    assert!(out.contains("CapBnd:\t0000000000000400"), "{out}");
+    assert!(out.contains("NoNewPrivs:\t1"), "{out}");
+
+    let out = exec(
+        &c,
+        "privileged",
+        "test -c /dev/kmsg && echo devices; grep CapEff /proc/self/status",
+    );
+    assert!(out.contains("devices"), "{out}");
+    let host = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let bounding = host
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    assert!(out.contains(&bounding), "{out} vs host {bounding}");
+    ok(
+        &c,
+        &[
+            "delete",
+            "pod",
+            "hardened",
+            "privileged",
+            "--grace-period=1",
+        ],
+    );
+    teardown(c);
+}
