@@ -46,16 +46,7 @@ async fn host_port_reaches_the_pod() {
         host_port,
         host_ip: String::new(),
     }];
-    let id =
-        h.rt.run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(cfg.clone()),
-            runtime_handler: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let pod = (id, cfg);
+    let pod = h.run_pod_with(cfg).await;
     let c = h.container_config(
         "web",
         &[

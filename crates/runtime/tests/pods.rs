@@ -212,17 +212,10 @@ async fn remove_pod_sandbox_removes_the_pod_cgroup() {
     if let Some(linux) = cfg.linux.as_mut() {
         linux.cgroup_parent = parent.clone();
     }
-    let id =
-        h.rt.run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(cfg.clone()),
-            runtime_handler: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
+    let pod = h.run_pod_with(cfg).await;
+    let id = pod.0.clone();
     let c = h.container_config("sleeper", &["sleep", "1000"]);
-    h.run(&(id.clone(), cfg), c).await;
+    h.run(&pod, c).await;
     let memory_dir = std::path::Path::new("/sys/fs/cgroup/memory").join(&parent[1..]);
     assert!(memory_dir.is_dir(), "{} not created", memory_dir.display());
 

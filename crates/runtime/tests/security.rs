@@ -26,16 +26,7 @@ async fn shared_pid_namespace_between_containers() {
             ..Default::default()
         });
     }
-    let id =
-        h.rt.run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(cfg.clone()),
-            runtime_handler: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let pod = (id, cfg);
+    let pod = h.run_pod_with(cfg).await;
     let mut a = h.container_config("a", &["sleep", "4242"]);
     pid_mode(&mut a, NamespaceMode::Pod as i32);
     h.run(&pod, a).await;

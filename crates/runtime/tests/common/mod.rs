@@ -211,6 +211,11 @@ impl Harness {
 
     pub async fn run_pod(&mut self, name: &str) -> (String, PodSandboxConfig) {
         let cfg = self.pod_config(name);
+        self.run_pod_with(cfg).await
+    }
+
+    /// RunPodSandbox with a config the test adjusted (from `pod_config`).
+    pub async fn run_pod_with(&mut self, cfg: PodSandboxConfig) -> (String, PodSandboxConfig) {
         let id = self
             .rt
             .run_pod_sandbox(RunPodSandboxRequest {
