@@ -203,6 +203,15 @@ impl BlobWriter {
         }
     }
 
+    /// Flushes what is buffered and starts its writeback (see `durable::start_writeback`).
+    pub fn start_writeback(&mut self) -> Result<(), ContentError> {
+        if let Some(f) = self.file.as_mut() {
+            f.flush().map_err(io(&self.path))?;
+            crate::durable::start_writeback(f.get_ref());
+        }
+        Ok(())
+    }
+
     /// Bytes written so far.
     pub fn written(&self) -> u64 {
         self.written

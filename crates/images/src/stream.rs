@@ -14,6 +14,9 @@ use crate::error::ImageError;
 use crate::layers::{LayerError, Staging};
 use crate::unpack;
 
+/// The blob's writeback is started every this many bytes.
+const WRITEBACK_STEP: u64 = 4 << 20;
+
 /// What one streamed layer should turn out to be.
 pub(crate) struct Expected {
     /// Blob digest from the manifest.
@@ -39,7 +42,12 @@ impl BufRead for Incoming {
             let Some(chunk) = self.rx.blocking_recv() else {
                 break;
             };
-            if let Err(e) = self.blob.write(&chunk) {
+            let before = self.blob.written();
+            let mut stored = self.blob.write(&chunk);
+            if stored.is_ok() && before / WRITEBACK_STEP != self.blob.written() / WRITEBACK_STEP {
+                stored = self.blob.start_writeback();
+            }
+            if let Err(e) = stored {
                 let msg = e.to_string();
                 self.write_error = Some(e);
                 return Err(io::Error::other(msg));

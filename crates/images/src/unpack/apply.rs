@@ -18,6 +18,8 @@ use super::UnpackError;
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
 const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+/// Files at least this large get their writeback started as soon as they are written.
+const WRITEBACK_MIN: u64 = 64 * 1024;
 
 /// Space and inodes a layer directory takes.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -135,6 +137,9 @@ impl Applier {
                     .open(&path)
                     .map_err(|e| write_err(&path, e))?;
                 let n = copy_big(entry, &mut f).map_err(UnpackError::Stream)?;
+                if n >= WRITEBACK_MIN {
+                    crate::durable::start_writeback(&f);
+                }
                 self.usage.bytes += n;
             }
             tar::EntryType::Directory => {

@@ -46,20 +46,6 @@ pub enum UnpackError {
     },
 }
 
-/// Hashes everything read through it.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 /// Unpacks `blob` into `dest` (which must exist and be empty). `diff_id` of `None` skips the check
 /// (docker-save tars whose config is read later); returns the diff_id computed and the usage.
 pub fn unpack_layer(
@@ -85,56 +71,115 @@ pub fn unpack_layer(
 
 /// Unpacks a (possibly compressed) layer stream into `dest` (existing and empty), reading the
 /// decompressed stream to its end so the diff_id covers all of it; the compression is chosen by
-/// the magic bytes. The reader is left wherever the decompressor stopped (callers that hash the
-/// compressed bytes drain it themselves). Returns the compression found (None if the stream could
-/// not even be opened) and the diff_id with the usage.
+/// the magic bytes. Decompression runs on a second thread, feeding the tar reader through a short
+/// queue of large buffers, so one big layer keeps two cores busy. The reader is left wherever the
+/// decompressor stopped (callers that hash the compressed bytes drain it themselves). Returns the
+/// compression found (None if the stream could not even be opened) and the diff_id with the usage.
 pub fn unpack_stream<R: BufRead + Send>(
     reader: R,
     diff_id: Option<&str>,
     dest: &Path,
 ) -> (Option<Compression>, Result<(String, Usage), UnpackError>) {
-    let (reader, compression) = match decompress::wrap(reader) {
+    let (mut decoder, compression) = match decompress::wrap(reader) {
         Ok(x) => x,
         Err(e) => return (None, Err(UnpackError::Stream(e))),
     };
-    (Some(compression), apply_tar(reader, diff_id, dest))
-}
-
-fn apply_tar(
-    reader: impl Read,
-    diff_id: Option<&str>,
-    dest: &Path,
-) -> Result<(String, Usage), UnpackError> {
-    // Decompress in large chunks: tar reads 512-byte headers, which would otherwise each cost an
-    // inflate call.
-    let mut buffered = std::io::BufReader::with_capacity(
-        256 * 1024,
-        HashingReader {
-            inner: reader,
+    let result = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(PIPE_DEPTH);
+        scope.spawn(move || inflate_into(&mut decoder, &tx));
+        let mut pipe = PipeReader {
+            rx,
+            current: Vec::new(),
+            pos: 0,
             hasher: Sha256::new(),
-        },
-    );
-    let usage = {
-        let mut archive = tar::Archive::new(&mut buffered);
-        let mut applier = apply::Applier::new(dest);
-        let entries = archive.entries().map_err(UnpackError::Stream)?;
-        for entry in entries {
-            let mut entry = entry.map_err(UnpackError::Stream)?;
-            applier.apply(&mut entry)?;
-        }
-        applier.finish()?
-    };
-    // Read what the tar reader left (end-of-archive blocks, padding) so the hash covers it all.
-    std::io::copy(&mut buffered, &mut std::io::sink()).map_err(UnpackError::Stream)?;
-    let hashing = buffered.into_inner();
-    let actual = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
-    if let Some(expected) = diff_id {
-        if expected != actual {
-            return Err(UnpackError::DiffId {
+        };
+        let usage = apply_tar(&mut pipe, dest)?;
+        // Read what the tar reader left (end-of-archive blocks, padding) so the hash covers it all.
+        std::io::copy(&mut pipe, &mut std::io::sink()).map_err(UnpackError::Stream)?;
+        let actual = format!("sha256:{}", hex::encode(pipe.hasher.finalize()));
+        match diff_id {
+            Some(expected) if expected != actual => Err(UnpackError::DiffId {
                 expected: expected.to_string(),
                 actual,
-            });
+            }),
+            _ => Ok((actual, usage)),
+        }
+    });
+    (Some(compression), result)
+}
+
+/// Buffers in flight between the decompressing thread and the tar reader.
+const PIPE_DEPTH: usize = 4;
+/// Size of each decompressed buffer handed over.
+const PIPE_BUF: usize = 256 * 1024;
+
+/// Decompresses into full buffers and sends them; stops at the end, on an error (sent on), or
+/// when the tar side hung up.
+fn inflate_into(
+    decoder: &mut dyn Read,
+    tx: &std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
+) {
+    loop {
+        let mut buf = vec![0u8; PIPE_BUF];
+        let mut filled = 0;
+        while filled < buf.len() {
+            match decoder.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+        if filled == 0 {
+            return;
+        }
+        buf.truncate(filled);
+        if tx.send(Ok(buf)).is_err() {
+            return;
         }
     }
-    Ok((actual, usage))
+}
+
+/// The tar side of the pipe: reads the buffers the decompressing thread sends, hashing each as
+/// it arrives (the diff_id).
+struct PipeReader {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    pos: usize,
+    hasher: Sha256,
+}
+
+impl Read for PipeReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.current.len() {
+            match self.rx.recv() {
+                Ok(Ok(next)) => {
+                    self.hasher.update(&next);
+                    self.current = next;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0), // the decompressor finished
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Applies every entry of the tar stream under `dest`.
+fn apply_tar(reader: &mut PipeReader, dest: &Path) -> Result<Usage, UnpackError> {
+    let mut archive = tar::Archive::new(reader);
+    let mut applier = apply::Applier::new(dest);
+    let entries = archive.entries().map_err(UnpackError::Stream)?;
+    for entry in entries {
+        let mut entry = entry.map_err(UnpackError::Stream)?;
+        applier.apply(&mut entry)?;
+    }
+    applier.finish()
 }
