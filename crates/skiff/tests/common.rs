@@ -239,12 +239,41 @@ impl Drop for Cluster {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let sandboxes: Vec<String> =
+            std::fs::read_dir(self.dir.path().join("agent/runtime/sandboxes"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
         let _ = Command::new("bash")
             .arg(repo_root().join("scripts/killall.sh"))
             .arg(self.dir.path())
             .arg(&self.bridge)
             .status();
+        // Every test also checks that killall leaves no CNI iptables rules behind.
+        let left = cni_rules_of(&sandboxes);
+        if !left.is_empty() && !std::thread::panicking() {
+            panic!("CNI iptables rules left behind: {left:#?}");
+        }
     }
+}
+
+/// NAT rules the CNI plugins made for any of these sandbox ids (`id: "<id>"` comments).
+pub fn cni_rules_of(sandboxes: &[String]) -> Vec<String> {
+    let out = Command::new("iptables")
+        .args(["-w", "-t", "nat", "-S"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    out.lines()
+        .filter(|l| {
+            sandboxes
+                .iter()
+                .any(|id| l.contains(&format!("id: \\\"{id}\\\"")))
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// Plain HTTP GET on loopback (no client crate needed): returns status line + body.
