@@ -86,9 +86,11 @@ pub fn unpack_stream<R: BufRead + Send>(
     };
     let result = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(PIPE_DEPTH);
-        scope.spawn(move || inflate_into(&mut decoder, &tx));
+        let (recycle, reuse) = std::sync::mpsc::sync_channel(PIPE_DEPTH + 1);
+        scope.spawn(move || inflate_into(&mut decoder, &tx, &reuse));
         let mut pipe = PipeReader {
             rx,
+            recycle,
             current: Vec::new(),
             pos: 0,
             hasher: Sha256::new(),
@@ -113,14 +115,16 @@ const PIPE_DEPTH: usize = 4;
 /// Size of each decompressed buffer handed over.
 const PIPE_BUF: usize = 256 * 1024;
 
-/// Decompresses into full buffers and sends them; stops at the end, on an error (sent on), or
-/// when the tar side hung up.
+/// Decompresses into full buffers (reusing those the tar side is done with) and sends them;
+/// stops at the end, on an error (sent on), or when the tar side hung up.
 fn inflate_into(
     decoder: &mut dyn Read,
     tx: &std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
+    reuse: &std::sync::mpsc::Receiver<Vec<u8>>,
 ) {
     loop {
-        let mut buf = vec![0u8; PIPE_BUF];
+        let mut buf = reuse.try_recv().unwrap_or_default();
+        buf.resize(PIPE_BUF, 0);
         let mut filled = 0;
         while filled < buf.len() {
             match decoder.read(&mut buf[filled..]) {
@@ -147,6 +151,8 @@ fn inflate_into(
 /// it arrives (the diff_id).
 struct PipeReader {
     rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    /// Emptied buffers go back to the decompressing thread (saves allocating and faulting in).
+    recycle: std::sync::mpsc::SyncSender<Vec<u8>>,
     current: Vec<u8>,
     pos: usize,
     hasher: Sha256,
@@ -158,7 +164,10 @@ impl Read for PipeReader {
             match self.rx.recv() {
                 Ok(Ok(next)) => {
                     self.hasher.update(&next);
-                    self.current = next;
+                    let done = std::mem::replace(&mut self.current, next);
+                    if done.capacity() > 0 {
+                        let _ = self.recycle.try_send(done);
+                    }
                     self.pos = 0;
                 }
                 Ok(Err(e)) => return Err(e),
