@@ -428,3 +428,66 @@ spec:
     teardown(c);
     drop(registry);
 }
+
+/// `skiff image pull|list|rm|import` against a node's store, the pull resolved through a
+/// registries.yaml mirror and showing per-layer progress.
+#[test]
+fn image_cli_pulls_with_progress_lists_removes_and_imports() {
+    let registry = Registry::start();
+    registry.push(&bootcamp_archive("v1"), "skiff/bootcamp:v1");
+    let dir = tempfile::tempdir().unwrap();
+    let registries = dir.path().join("registries.yaml");
+    std::fs::write(
+        &registries,
+        format!(
+            "mirrors:\n  registry.test:\n    endpoint:\n      - \"http://127.0.0.1:{}\"\n",
+            registry.port
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let image = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_skiff"))
+            .arg("image")
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--private-registry")
+            .arg(&registries)
+            .args(args)
+            .output()
+            .expect("skiff image");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+
+    let (ok_pull, out) = image(&["pull", "registry.test/skiff/bootcamp:v1"]);
+    assert!(ok_pull, "{out}");
+    // One "done" line per layer (the bootcamp image has two) and a summary.
+    assert!(out.matches(": done (").count() >= 2, "{out}");
+    assert!(
+        out.contains("pulled registry.test/skiff/bootcamp:v1 (sha256:"),
+        "{out}"
+    );
+    let (_, list) = image(&["list"]);
+    assert!(
+        list.lines().next().unwrap_or_default().starts_with("IMAGE"),
+        "{list}"
+    );
+    assert!(list.contains("registry.test/skiff/bootcamp:v1"), "{list}");
+
+    let (ok_rm, out) = image(&["rm", "registry.test/skiff/bootcamp:v1"]);
+    assert!(ok_rm, "{out}");
+    let (_, list) = image(&["list"]);
+    assert!(!list.contains("registry.test/skiff/bootcamp:v1"), "{list}");
+
+    let (ok_missing, out) = image(&["pull", "registry.test/skiff/missing:v1"]);
+    assert!(!ok_missing, "pulling a missing image must fail: {out}");
+
+    let (ok_import, out) = image(&["import", &bootcamp_archive("v1").to_string_lossy()]);
+    assert!(ok_import, "{out}");
+    let (_, list) = image(&["list"]);
+    assert!(list.contains("kubernetes-bootcamp:v1"), "{list}");
+}
