@@ -5,6 +5,7 @@
 mod content;
 mod durable;
 mod error;
+mod fetch;
 mod import;
 mod layers;
 mod locks;

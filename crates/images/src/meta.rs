@@ -61,6 +61,11 @@ pub struct MetaIndex {
     /// Images by id.
     #[serde(default)]
     pub images: BTreeMap<String, Record>,
+    /// Content fetched without unpacking (`ImageStore::fetch`), by normalised reference: its
+    /// blobs are kept (garbage collection spares them), but it is no image — `list`/`get` never
+    /// show it, since its layers are not unpacked. A later pull of that reference consumes it.
+    #[serde(default)]
+    pub fetched: BTreeMap<String, Record>,
 }
 
 impl MetaIndex {
@@ -156,6 +161,27 @@ impl MetaIndex {
             return self.by_id_prefix(s);
         }
         None
+    }
+
+    /// Keys of the fetched-content records a reference or id names: the normalised reference
+    /// itself, or every record of the image id (`sha256:<id>` or a unique-enough id prefix).
+    pub fn resolve_fetched(&self, reference_or_id: &str) -> Vec<String> {
+        let s = reference_or_id.trim();
+        if let Ok(r) = Reference::parse(s) {
+            let key = r.to_string();
+            if self.fetched.contains_key(&key) {
+                return vec![key];
+            }
+        }
+        let hex = s.strip_prefix("sha256:").unwrap_or(s);
+        if hex.len() < 4 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Vec::new();
+        }
+        self.fetched
+            .iter()
+            .filter(|(_, rec)| rec.image.id[7..].starts_with(hex))
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     fn by_id_prefix(&self, hex: &str) -> Option<String> {

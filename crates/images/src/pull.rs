@@ -20,7 +20,7 @@ use crate::stream;
 use crate::types::{Image, ImageConfig, ProgressFn, PullProgress, RegistryAuth};
 
 /// Layers downloaded at once per pull.
-const PARALLEL_DOWNLOADS: usize = 3;
+pub(crate) const PARALLEL_DOWNLOADS: usize = 3;
 /// Chunks buffered between a layer's download and its unpacker.
 const STREAM_CHUNKS: usize = 64;
 /// Progress is reported at most every this many bytes per layer.
@@ -28,14 +28,23 @@ const PROGRESS_STEP: u64 = 512 * 1024;
 /// Nested indexes followed at most.
 const MAX_INDEX_DEPTH: usize = 3;
 
+/// What a pull leaves behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Blobs stored and layers unpacked: an image ready to run.
+    Unpack,
+    /// Blobs stored and verified only (`ImageStore::fetch`).
+    ContentOnly,
+}
+
 /// A manifest resolved for this platform.
-struct Resolved {
+pub(crate) struct Resolved {
     /// The digest the reference resolved to (an index's, when it names an index).
-    top_digest: String,
+    pub top_digest: String,
     /// Raw index/manifest documents on the way down.
-    docs: Vec<Vec<u8>>,
+    pub docs: Vec<Vec<u8>>,
     /// The platform manifest.
-    manifest: Manifest,
+    pub manifest: Manifest,
 }
 
 impl ImageStore {
@@ -61,7 +70,9 @@ impl ImageStore {
                     let this = self.clone();
                     let k = key.clone();
                     let handle = tokio::spawn(async move {
-                        let res = this.pull_once(&r, auth.as_ref(), progress).await;
+                        let res = this
+                            .pull_once(&r, auth.as_ref(), progress, Mode::Unpack)
+                            .await;
                         this.inner
                             .inflight
                             .lock()
@@ -85,11 +96,13 @@ impl ImageStore {
             .map_err(|e| Arc::try_unwrap(e).unwrap_or_else(ImageError::Shared))
     }
 
-    async fn pull_once(
+    /// Pulls (or, in `ContentOnly` mode, fetches) from the first endpoint that has the image.
+    pub(crate) async fn pull_once(
         &self,
         r: &Reference,
         auth: Option<&RegistryAuth>,
         progress: Option<ProgressFn>,
+        mode: Mode,
     ) -> Result<Image, ImageError> {
         let started = std::time::Instant::now();
         let _gc = self.inner.gc_lock.read().await;
@@ -108,9 +121,12 @@ impl ImageStore {
                 }
             };
             match resolve(&session, r).await {
-                Ok(resolved) => match self.fetch(&session, r, resolved, progress.clone()).await {
+                Ok(resolved) => match self
+                    .complete(&session, r, resolved, progress.clone(), mode)
+                    .await
+                {
                     Ok(image) => {
-                        tracing::info!(reference = %r, endpoint = %ep.base_url, elapsed_ms = started.elapsed().as_millis() as u64, "image pulled");
+                        tracing::info!(reference = %r, endpoint = %ep.base_url, ?mode, elapsed_ms = started.elapsed().as_millis() as u64, "image pulled");
                         return Ok(image);
                     }
                     // The endpoint failed mid-pull (connection, HTTP error): blobs already
@@ -128,12 +144,32 @@ impl ImageStore {
                 }
             }
         }
-        Err(wrap(last.unwrap_or_else(|| {
-            ImageError::Internal("no registry endpoints".into())
-        })))
+        let err = last.unwrap_or_else(|| ImageError::Internal("no registry endpoints".into()));
+        // No registry could serve it, but its content was fetched before: unpack that.
+        if mode == Mode::Unpack {
+            if let Some(image) = self.unpack_fetched(r, progress.as_ref()).await? {
+                tracing::warn!(reference = %r, error = %err, "registry unavailable; unpacked the content fetched earlier");
+                return Ok(image);
+            }
+        }
+        Err(wrap(err))
     }
 
-    async fn fetch(
+    async fn complete(
+        &self,
+        session: &Session,
+        r: &Reference,
+        resolved: Resolved,
+        progress: Option<ProgressFn>,
+        mode: Mode,
+    ) -> Result<Image, ImageError> {
+        match mode {
+            Mode::Unpack => self.pull_resolved(session, r, resolved, progress).await,
+            Mode::ContentOnly => self.fetch_resolved(session, r, resolved, progress).await,
+        }
+    }
+
+    async fn pull_resolved(
         &self,
         session: &Session,
         r: &Reference,
@@ -195,7 +231,7 @@ impl ImageStore {
             &config,
             docs,
         );
-        self.commit(rec)
+        self.commit_unpacked(&r.to_string(), rec)
     }
 
     /// Makes layer `diff_id` available: unpacked from the stored blob when present, else streamed
@@ -290,7 +326,7 @@ impl ImageStore {
     }
 
     /// Downloads one blob into the content store unless present, verifying size and digest.
-    async fn fetch_blob(
+    pub(crate) async fn fetch_blob(
         &self,
         session: &Session,
         desc: &Descriptor,
@@ -310,7 +346,11 @@ impl ImageStore {
             url: url.clone(),
             source,
         })? {
+            let before = w.written();
             w.write(&chunk)?;
+            if before / stream::WRITEBACK_STEP != w.written() / stream::WRITEBACK_STEP {
+                w.start_writeback()?;
+            }
             if desc.size > 0 && w.written() > desc.size {
                 return Err(ContentError::SizeMismatch {
                     digest: desc.digest.clone(),

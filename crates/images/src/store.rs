@@ -106,16 +106,24 @@ impl ImageStore {
             .collect()
     }
 
-    /// Removes an image (all its tags and digests, as CRI `RemoveImage` does) and
-    /// garbage-collects blobs and layers no other image uses.
+    /// Removes an image (all its tags and digests, as CRI `RemoveImage` does) and content fetched
+    /// under that reference or id, and garbage-collects blobs and layers nothing else uses.
     pub async fn remove(&self, reference_or_id: &str) -> Result<(), ImageError> {
         let _gc = self.inner.gc_lock.write().await;
         self.inner.meta.update(|meta| {
-            let id = meta
-                .resolve(reference_or_id)
-                .ok_or_else(|| ImageError::NotFound(reference_or_id.to_string()))?;
-            meta.images.remove(&id);
-            Ok(())
+            // Content fetched without unpacking under that name goes too.
+            let fetched = meta.resolve_fetched(reference_or_id);
+            for key in &fetched {
+                meta.fetched.remove(key);
+            }
+            match meta.resolve(reference_or_id) {
+                Some(id) => {
+                    meta.images.remove(&id);
+                    Ok(())
+                }
+                None if !fetched.is_empty() => Ok(()),
+                None => Err(ImageError::NotFound(reference_or_id.to_string())),
+            }
         })?;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || gc(&inner))
@@ -199,6 +207,7 @@ pub(crate) fn gc(inner: &Inner) -> Result<(), ImageError> {
             let blobs = meta
                 .images
                 .values()
+                .chain(meta.fetched.values())
                 .flat_map(|r| r.blobs.iter().cloned())
                 .collect();
             let diffs = meta

@@ -15,7 +15,7 @@ use crate::layers::{LayerError, Staging};
 use crate::unpack;
 
 /// The blob's writeback is started every this many bytes.
-const WRITEBACK_STEP: u64 = 4 << 20;
+pub(crate) const WRITEBACK_STEP: u64 = 4 << 20;
 
 /// What one streamed layer should turn out to be.
 pub(crate) struct Expected {

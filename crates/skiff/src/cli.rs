@@ -141,6 +141,10 @@ pub enum ImageCommand {
     Pull {
         /// Image reference, e.g. gcr.io/google-samples/kubernetes-bootcamp:v1.
         reference: String,
+        /// Only download and verify the blobs into the content store (like `ctr content
+        /// fetch`); the image is listed once a later pull unpacks them.
+        #[arg(long)]
+        no_unpack: bool,
     },
     /// List images.
     #[command(alias = "ls")]

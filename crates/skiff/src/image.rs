@@ -1,4 +1,5 @@
-//! `skiff image …`: import, pull (with progress), list and remove images in the node's store.
+//! `skiff image …`: import, pull (with progress; `--no-unpack` only fetches the blobs), list and
+//! remove images in the node's store.
 
 use crate::cli::{ImageArgs, ImageCommand};
 use crate::node;
@@ -17,11 +18,25 @@ pub async fn run(args: ImageArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        ImageCommand::Pull { reference } => {
+        ImageCommand::Pull {
+            reference,
+            no_unpack: false,
+        } => {
             let progress = progress_printer();
             let image = store.pull(&reference, None, Some(progress)).await?;
             println!(
                 "\npulled {} ({}, {} bytes)",
+                reference, image.id, image.size
+            );
+        }
+        ImageCommand::Pull {
+            reference,
+            no_unpack: true,
+        } => {
+            let progress = progress_printer();
+            let image = store.fetch(&reference, None, Some(progress)).await?;
+            println!(
+                "\nfetched {} ({}, {} bytes; not unpacked)",
                 reference, image.id, image.size
             );
         }

@@ -491,3 +491,64 @@ fn image_cli_pulls_with_progress_lists_removes_and_imports() {
     let (_, list) = image(&["list"]);
     assert!(list.contains("kubernetes-bootcamp:v1"), "{list}");
 }
+
+#[test]
+fn image_cli_pull_no_unpack_fetches_then_pull_unpacks_offline() {
+    let registry = Registry::start();
+    registry.push(&bootcamp_archive("v1"), "skiff/fetched:v1");
+    let dir = tempfile::tempdir().unwrap();
+    let registries = dir.path().join("registries.yaml");
+    std::fs::write(
+        &registries,
+        format!(
+            "mirrors:\n  registry.test:\n    endpoint:\n      - \"http://127.0.0.1:{}\"\n",
+            registry.port
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let image = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_skiff"))
+            .arg("image")
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--private-registry")
+            .arg(&registries)
+            .args(args)
+            .output()
+            .expect("skiff image");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+
+    let (ok, out) = image(&["pull", "--no-unpack", "registry.test/skiff/fetched:v1"]);
+    assert!(ok, "{out}");
+    // The same per-layer progress as a pull (the bootcamp image has two layers).
+    assert!(out.matches(": done (").count() >= 2, "{out}");
+    assert!(
+        out.contains("fetched registry.test/skiff/fetched:v1 (sha256:")
+            && out.contains("not unpacked"),
+        "{out}"
+    );
+    // Content only: not an image yet.
+    let (_, list) = image(&["list"]);
+    assert!(!list.contains("skiff/fetched"), "{list}");
+
+    // With the registry gone, a pull can only succeed by unpacking the fetched blobs.
+    drop(registry);
+    let (ok, out) = image(&["pull", "registry.test/skiff/fetched:v1"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("pulled registry.test/skiff/fetched:v1 (sha256:"),
+        "{out}"
+    );
+    let (_, list) = image(&["list"]);
+    assert!(list.contains("registry.test/skiff/fetched:v1"), "{list}");
+    let (ok, out) = image(&["rm", "registry.test/skiff/fetched:v1"]);
+    assert!(ok, "{out}");
+    let (_, list) = image(&["list"]);
+    assert!(!list.contains("skiff/fetched"), "{list}");
+}
