@@ -39,6 +39,9 @@ pub struct Details {
     pub causes: Vec<Cause>,
     /// `details.retryAfterSeconds`.
     pub retry_after: Option<u32>,
+    /// Render `details: {}` even when empty (upstream's generic 404 does; kubectl debug
+    /// reads `details.name` from it without a nil check).
+    pub always: bool,
 }
 
 /// Shorthand result of request handlers.
@@ -76,11 +79,13 @@ impl ApiError {
 
     /// The generic 404 for unknown paths and resources.
     pub fn no_route() -> Self {
-        Self::new(
+        let mut e = Self::new(
             404,
             "NotFound",
             "the server could not find the requested resource",
-        )
+        );
+        e.details.always = true;
+        e
     }
 
     /// `pods "x" already exists` (409).
@@ -242,7 +247,7 @@ impl ApiError {
             "reason": self.reason,
             "code": self.code,
         });
-        if !details.is_empty() {
+        if !details.is_empty() || d.always {
             st["details"] = Value::Object(details);
         }
         st
@@ -299,6 +304,17 @@ mod tests {
         assert_eq!(s["details"]["kind"], "pods");
         let s = ApiError::not_found("apps", "deployments", "d").to_status();
         assert_eq!(s["message"], "deployments.apps \"d\" not found");
+    }
+
+    #[test]
+    fn generic_not_found_has_empty_details_like_upstream() {
+        let s = ApiError::no_route().to_status();
+        assert_eq!(s["details"], json!({}));
+        assert_eq!(s["reason"], "NotFound");
+        assert!(ApiError::new(400, "BadRequest", "x")
+            .to_status()
+            .get("details")
+            .is_none());
     }
 
     #[test]
