@@ -316,7 +316,14 @@ impl Runtime {
         if rec.phase != ContainerPhase::Started {
             return None;
         }
+        // An exit is final: remember it instead of re-reading the file on every list.
+        if let Some(e) = self.exits.lock().ok().and_then(|m| m.get(&rec.id).cloned()) {
+            return Some(e);
+        }
         if let Ok(Some(e)) = read_json::<ExitRecord>(&self.layout.exit_file(&rec.id)) {
+            if let Ok(mut exits) = self.exits.lock() {
+                exits.insert(rec.id.clone(), e.clone());
+            }
             return Some(e);
         }
         // Monitor and container both gone without a record: report an unknown exit.
@@ -432,6 +439,9 @@ impl Runtime {
         .await
         .map_err(|e| RuntimeError::Internal(e.to_string()))??;
         self.lock_containers()?.remove(&rec.id);
+        if let Ok(mut exits) = self.exits.lock() {
+            exits.remove(&rec.id);
+        }
         Ok(())
     }
 
@@ -496,15 +506,13 @@ impl Runtime {
         let all: Vec<_> = self.lock_containers()?.values().cloned().collect();
         let mut out = Vec::new();
         for rec in all {
-            let (state, _) = self.state_of(&rec);
+            // Cheap filters first: the state costs file and /proc reads per container,
+            // and the kubelet lists per pod (quadratic in pods otherwise).
             if let Some(f) = filter {
                 if !f.id.is_empty() && !rec.id.starts_with(&f.id) {
                     continue;
                 }
                 if !f.pod_sandbox_id.is_empty() && !rec.sandbox_id.starts_with(&f.pod_sandbox_id) {
-                    continue;
-                }
-                if f.state.as_ref().is_some_and(|s| s.state != state) {
                     continue;
                 }
                 if !f
@@ -514,6 +522,10 @@ impl Runtime {
                 {
                     continue;
                 }
+            }
+            let (state, _) = self.state_of(&rec);
+            if filter.is_some_and(|f| f.state.as_ref().is_some_and(|s| s.state != state)) {
+                continue;
             }
             out.push(Container {
                 id: rec.id.clone(),

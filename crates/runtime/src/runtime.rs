@@ -26,6 +26,8 @@ pub struct Runtime {
     pub sandboxes: Mutex<HashMap<String, SandboxRecord>>,
     /// Containers by id.
     pub containers: Mutex<HashMap<String, ContainerRecord>>,
+    /// Exit records already read (final), by container id.
+    pub exits: Mutex<HashMap<String, crate::state::ExitRecord>>,
     /// Streaming sessions.
     pub streams: Arc<Streams>,
 }
@@ -56,6 +58,7 @@ impl Runtime {
             cni: RwLock::new(cni),
             sandboxes: Mutex::default(),
             containers: Mutex::default(),
+            exits: Mutex::default(),
             streams,
         };
         rt.recover()?;

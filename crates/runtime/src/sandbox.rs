@@ -315,12 +315,9 @@ impl Runtime {
         let all: Vec<_> = self.lock_sandboxes()?.values().cloned().collect();
         let mut out = Vec::new();
         for rec in all {
-            let state = if Self::sandbox_ready(&rec) { 0 } else { 1 };
+            // Cheap filters first: the state costs a /proc read per sandbox.
             if let Some(f) = filter {
                 if !f.id.is_empty() && !rec.id.starts_with(&f.id) {
-                    continue;
-                }
-                if f.state.as_ref().is_some_and(|s| s.state != state) {
                     continue;
                 }
                 if !f
@@ -330,6 +327,10 @@ impl Runtime {
                 {
                     continue;
                 }
+            }
+            let state = if Self::sandbox_ready(&rec) { 0 } else { 1 };
+            if filter.is_some_and(|f| f.state.as_ref().is_some_and(|s| s.state != state)) {
+                continue;
             }
             out.push(PodSandbox {
                 id: rec.id.clone(),
