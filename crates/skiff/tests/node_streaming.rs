@@ -429,30 +429,34 @@ spec:
     drop(registry);
 }
 
-/// `skiff image pull|list|rm|import` against a node's store, the pull resolved through a
-/// registries.yaml mirror and showing per-layer progress.
-#[test]
-fn image_cli_pulls_with_progress_lists_removes_and_imports() {
-    let registry = Registry::start();
-    registry.push(&bootcamp_archive("v1"), "skiff/bootcamp:v1");
-    let dir = tempfile::tempdir().unwrap();
-    let registries = dir.path().join("registries.yaml");
-    std::fs::write(
-        &registries,
-        format!(
-            "mirrors:\n  registry.test:\n    endpoint:\n      - \"http://127.0.0.1:{}\"\n",
-            registry.port
-        ),
-    )
-    .unwrap();
-    let data = dir.path().join("data");
-    let image = |args: &[&str]| {
+/// `skiff image …` on a fresh data dir whose registries.yaml mirrors `registry.test` to
+/// the test registry.
+struct ImageCli {
+    dir: tempfile::TempDir,
+}
+
+impl ImageCli {
+    fn new(registry: &Registry) -> ImageCli {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("registries.yaml"),
+            format!(
+                "mirrors:\n  registry.test:\n    endpoint:\n      - \"http://127.0.0.1:{}\"\n",
+                registry.port
+            ),
+        )
+        .unwrap();
+        ImageCli { dir }
+    }
+
+    /// Runs `skiff image ARGS`: (success, stdout + stderr).
+    fn run(&self, args: &[&str]) -> (bool, String) {
         let out = Command::new(env!("CARGO_BIN_EXE_skiff"))
             .arg("image")
             .arg("--data-dir")
-            .arg(&data)
+            .arg(self.dir.path().join("data"))
             .arg("--private-registry")
-            .arg(&registries)
+            .arg(self.dir.path().join("registries.yaml"))
             .args(args)
             .output()
             .expect("skiff image");
@@ -461,7 +465,17 @@ fn image_cli_pulls_with_progress_lists_removes_and_imports() {
             String::from_utf8_lossy(&out.stdout).into_owned()
                 + &String::from_utf8_lossy(&out.stderr),
         )
-    };
+    }
+}
+
+/// `skiff image pull|list|rm|import` against a node's store, the pull resolved through a
+/// registries.yaml mirror and showing per-layer progress.
+#[test]
+fn image_cli_pulls_with_progress_lists_removes_and_imports() {
+    let registry = Registry::start();
+    registry.push(&bootcamp_archive("v1"), "skiff/bootcamp:v1");
+    let cli = ImageCli::new(&registry);
+    let image = |args: &[&str]| cli.run(args);
 
     let (ok_pull, out) = image(&["pull", "registry.test/skiff/bootcamp:v1"]);
     assert!(ok_pull, "{out}");
@@ -496,33 +510,8 @@ fn image_cli_pulls_with_progress_lists_removes_and_imports() {
 fn image_cli_pull_no_unpack_fetches_then_pull_unpacks_offline() {
     let registry = Registry::start();
     registry.push(&bootcamp_archive("v1"), "skiff/fetched:v1");
-    let dir = tempfile::tempdir().unwrap();
-    let registries = dir.path().join("registries.yaml");
-    std::fs::write(
-        &registries,
-        format!(
-            "mirrors:\n  registry.test:\n    endpoint:\n      - \"http://127.0.0.1:{}\"\n",
-            registry.port
-        ),
-    )
-    .unwrap();
-    let data = dir.path().join("data");
-    let image = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_skiff"))
-            .arg("image")
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("--private-registry")
-            .arg(&registries)
-            .args(args)
-            .output()
-            .expect("skiff image");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let cli = ImageCli::new(&registry);
+    let image = |args: &[&str]| cli.run(args);
 
     let (ok, out) = image(&["pull", "--no-unpack", "registry.test/skiff/fetched:v1"]);
     assert!(ok, "{out}");
