@@ -31,6 +31,8 @@ pub mod streaming;
 pub mod user;
 #[cfg(feature = "youki")]
 pub mod youki;
+#[cfg(feature = "youki")]
+mod youki_executor;
 
 pub use config::{CniSettings, OciRuntimeKind, RuntimeConfig};
 pub use error::RuntimeError;

@@ -71,7 +71,16 @@ impl YoukiRuntime {
             .with_stderr(stderr)
             .validate_id()
             .map_err(|e| failed("create", e))?;
+        // libcontainer sets the environment in hash order; keep the spec's (see executor).
+        let spec = libcontainer::oci_spec::runtime::Spec::load(bundle.join("config.json"))
+            .map_err(|e| failed("create", e))?;
+        let env = spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.env().clone())
+            .unwrap_or_default();
         builder
+            .with_executor(crate::youki_executor::SkiffExecutor::new(&env, None))
             .as_init(bundle)
             .with_systemd(false)
             .with_detach(true)

@@ -283,3 +283,39 @@ async fn switching_oci_runtime_keeps_managing_existing_containers() {
     }
     h.cleanup().await;
 }
+
+/// The environment keeps the order the config lists it in, for the container's own
+/// process and for execs (as with runc; libcontainer sets it in hash order otherwise).
+#[tokio::test(flavor = "multi_thread")]
+async fn environment_keeps_the_configured_order() {
+    let mut h = Harness::start(26).await;
+    let pod = h.run_pod("envorder").await;
+    let mut c = h.container_config("main", &["sleep", "1000"]);
+    let names = [
+        "ZETA", "ALPHA", "MID", "BETA", "OMEGA", "GAMMA", "DELTA", "EPS",
+    ];
+    c.envs = names
+        .iter()
+        .enumerate()
+        .map(|(i, k)| KeyValue {
+            key: k.to_string(),
+            value: i.to_string(),
+        })
+        .collect();
+    let id = h.run(&pod, c).await;
+    let order = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_string()))
+            .filter(|k| names.contains(&k.as_str()))
+            .collect()
+    };
+    let init = h
+        .exec(&id, &["sh", "-c", "tr '\\0' '\\n' < /proc/1/environ"])
+        .await;
+    assert_eq!(order(&String::from_utf8_lossy(&init.stdout)), names);
+    for _ in 0..3 {
+        let exec = h.exec(&id, &["env"]).await;
+        assert_eq!(order(&String::from_utf8_lossy(&exec.stdout)), names);
+    }
+    h.cleanup().await;
+}

@@ -7,14 +7,13 @@ use std::path::PathBuf;
 
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
-use libcontainer::oci_spec::runtime::{LinuxSeccomp, Spec};
+use libcontainer::oci_spec::runtime::Spec;
 use libcontainer::syscall::syscall::SyscallType;
-use libcontainer::workload::default::DefaultExecutor;
-use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use nix::unistd::Pid;
 
 use crate::oci::OciRuntime;
 use crate::youki::YoukiRuntime;
+use crate::youki_executor::SkiffExecutor;
 
 /// Run one verb; returns the exit code (`exec`: the exec'd process's).
 pub(crate) fn main(args: &[String]) -> i32 {
@@ -91,7 +90,7 @@ fn exec(root: &std::path::Path, args: &[String]) -> Result<i32, String> {
     // Like `runc exec`, the process inherits the container's process settings
     // (user, capabilities, env, cwd, no_new_privileges) and its seccomp filter;
     // libcontainer's tenant builder takes the first from a process.json only and
-    // drops the second, which `SeccompExecutor` re-applies.
+    // drops the second, which `SkiffExecutor` re-applies.
     let container = Container::load(root.join(id)).map_err(|e| format!("exec: {e}"))?;
     let spec = Spec::load(container.bundle().join("config.json"))
         .map_err(|e| format!("exec: loading spec: {e}"))?;
@@ -104,9 +103,10 @@ fn exec(root: &std::path::Path, args: &[String]) -> Result<i32, String> {
         .join(format!("exec-{}.json", std::process::id()));
     let text = serde_json::to_vec(&process).map_err(|e| e.to_string())?;
     std::fs::write(&process_file, text).map_err(|e| format!("exec: {e}"))?;
-    let executor = SeccompExecutor {
-        seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
-    };
+    let executor = SkiffExecutor::new(
+        process.env().as_deref().unwrap_or_default(),
+        spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
+    );
     let built = ContainerBuilder::new(id.clone(), SyscallType::default())
         .with_root_path(root)
         .and_then(|b| b.with_pid_file(pid_file.as_ref()))
@@ -128,31 +128,4 @@ fn exec(root: &std::path::Path, args: &[String]) -> Result<i32, String> {
         Pid::from_raw(pid.as_raw()),
         &mut seen,
     ))
-}
-
-/// Runs the workload like libcontainer's default executor, after loading the
-/// container's seccomp filter (which the tenant builder leaves out). Without
-/// CAP_SYS_ADMIN the filter can only be loaded under no_new_privs, so that is set
-/// when the first attempt is refused (stricter than runc, never looser).
-#[derive(Clone)]
-struct SeccompExecutor {
-    seccomp: Option<LinuxSeccomp>,
-}
-
-impl Executor for SeccompExecutor {
-    fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
-        if let Some(profile) = &self.seccomp {
-            if libcontainer::seccomp::initialize_seccomp(profile).is_err() {
-                nix::sys::prctl::set_no_new_privs()
-                    .map_err(|e| ExecutorError::Other(format!("no_new_privs: {e}")))?;
-                libcontainer::seccomp::initialize_seccomp(profile)
-                    .map_err(|e| ExecutorError::Other(format!("seccomp: {e}")))?;
-            }
-        }
-        DefaultExecutor {}.exec(spec)
-    }
-
-    fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
-        DefaultExecutor {}.validate(spec)
-    }
 }
