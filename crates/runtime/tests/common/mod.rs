@@ -379,6 +379,14 @@ impl Harness {
                     nix::mount::umount2(&e.path().join("rootfs"), nix::mount::MntFlags::MNT_DETACH);
             }
         }
+        kill_youki_containers(&rtroot.join("oci"));
+        let sandbox_ids: Vec<String> = std::fs::read_dir(rtroot.join("sandboxes"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        remove_cni_rules(&sandbox_ids);
         if let Ok(rd) = std::fs::read_dir(rtroot.join("sandboxes")) {
             for e in rd.flatten() {
                 if let Ok(text) = std::fs::read_to_string(e.path().join("sandbox.json")) {
@@ -388,6 +396,9 @@ impl Harness {
                                 nix::unistd::Pid::from_raw(pid as i32),
                                 nix::sys::signal::Signal::SIGKILL,
                             );
+                        }
+                        if let Some(parent) = v["cgroup_parent"].as_str() {
+                            remove_cgroup_tree(parent);
                         }
                     }
                 }
@@ -405,6 +416,62 @@ impl Harness {
             .output();
         let _ = std::fs::remove_dir_all(&self.root);
     }
+}
+
+/// After a failed test: kill the containers libcontainer created (its state holds the
+/// pid; `runc delete` cannot read it), if the pid still is that container.
+fn kill_youki_containers(oci_root: &Path) {
+    for entry in std::fs::read_dir(oci_root).into_iter().flatten().flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path().join("state.json")) else {
+            continue;
+        };
+        let Ok(state) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let (Some(id), Some(pid)) = (state["id"].as_str(), state["pid"].as_i64()) else {
+            continue;
+        };
+        let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        if cgroup.contains(id) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// After a failed test: the (now empty) cgroups below `parent` in every hierarchy.
+fn remove_cgroup_tree(parent: &str) {
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    for hierarchy in std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let top = hierarchy.path().join(parent.trim_start_matches('/'));
+        for child in std::fs::read_dir(&top).into_iter().flatten().flatten() {
+            let _ = std::fs::remove_dir(child.path());
+        }
+        let _ = std::fs::remove_dir(&top);
+    }
+}
+
+/// After a failed test: the CNI plugins' NAT rules for these sandboxes (no CNI DEL ran).
+fn remove_cni_rules(sandbox_ids: &[String]) {
+    if sandbox_ids.is_empty() {
+        return;
+    }
+    let script = r#"
+rules=$(iptables -w -t nat -S | grep -F -f <(printf 'id: \\"%s\\"\n' "$@"))
+chains=$(grep -o -- '-j CNI-[A-Za-z0-9-]*' <<<"$rules" | awk '{print $2}' | grep -v '^CNI-HOSTPORT-' | sort -u)
+while IFS= read -r rule; do [ -n "$rule" ] && eval "iptables -w -t nat -D ${rule#-A }"; done <<<"$rules"
+for c in $chains; do iptables -w -t nat -F "$c" && iptables -w -t nat -X "$c"; done
+"#;
+    let _ = std::process::Command::new("bash")
+        .args(["-c", script, "cni-cleanup"])
+        .args(sandbox_ids)
+        .output();
 }
 
 impl Drop for Harness {
