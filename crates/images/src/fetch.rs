@@ -3,18 +3,14 @@
 //! content only — no image is listed until a pull unpacks it, reusing the fetched blobs (even
 //! with the registry gone).
 
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
-
 use crate::error::ImageError;
-use crate::manifest::ConfigFile;
+use crate::layer_jobs::for_each_layer;
 use crate::meta::Record;
-use crate::pull::{build_record, Mode, Resolved, PARALLEL_DOWNLOADS};
+use crate::pull::{build_record, Mode, Resolved};
 use crate::reference::Reference;
 use crate::registry::Session;
 use crate::store::ImageStore;
-use crate::types::{Image, ProgressFn, PullProgress, RegistryAuth};
+use crate::types::{Image, ProgressFn, RegistryAuth};
 
 impl ImageStore {
     /// Downloads an image's blobs (manifests, config, layers) into the content store without
@@ -43,35 +39,14 @@ impl ImageStore {
         progress: Option<ProgressFn>,
     ) -> Result<Image, ImageError> {
         let m = &resolved.manifest;
-        self.fetch_blob(session, &m.config, None).await?;
-        let config = ConfigFile::parse(&self.inner.content.read(&m.config.digest)?)?;
-        config.check_layers(m)?;
-        let sem = Arc::new(Semaphore::new(PARALLEL_DOWNLOADS));
-        let jobs = m.layers.iter().map(|desc| {
-            let sem = Arc::clone(&sem);
-            let progress = progress.clone();
-            async move {
-                let _permit = sem
-                    .acquire()
-                    .await
-                    .map_err(|e| ImageError::Internal(e.to_string()))?;
-                self.fetch_blob(session, desc, progress.as_ref()).await?;
-                if let Some(p) = &progress {
-                    p(PullProgress {
-                        layer: desc.digest.clone(),
-                        downloaded: desc.size,
-                        total: desc.size,
-                        done: true,
-                    });
-                }
-                Ok::<_, ImageError>(())
-            }
-        });
-        // Wait for every layer, not just the first failure: a blob still being committed on a
-        // blocking thread would otherwise land after the fetch returned.
-        for res in futures::future::join_all(jobs).await {
-            res?;
-        }
+        let config = self.fetch_config(session, m).await?;
+        let layers = m.layers.iter().map(|d| (d.digest.clone(), d)).collect();
+        let progress = progress.as_ref();
+        for_each_layer(layers, progress, |desc| async move {
+            self.fetch_blob(session, desc, progress).await?;
+            Ok(desc.size)
+        })
+        .await?;
         let mut docs = Vec::new();
         for d in &resolved.docs {
             docs.push(self.inner.content.put(d)?);
@@ -124,29 +99,13 @@ impl ImageStore {
         if !rec.blobs.iter().all(|b| self.inner.content.has(b)) {
             return Ok(None);
         }
-        let sem = Arc::new(Semaphore::new(PARALLEL_DOWNLOADS));
-        let jobs = rec.layers.iter().map(|l| {
-            let sem = Arc::clone(&sem);
-            async move {
-                let _permit = sem
-                    .acquire()
-                    .await
-                    .map_err(|e| ImageError::Internal(e.to_string()))?;
-                self.ensure_layer(&l.diff_id, &l.digest, &l.media_type)
-                    .await?;
-                if let Some(p) = progress {
-                    let size = self.inner.content.size(&l.digest).unwrap_or(0);
-                    p(PullProgress {
-                        layer: l.digest.clone(),
-                        downloaded: size,
-                        total: size,
-                        done: true,
-                    });
-                }
-                Ok::<_, ImageError>(())
-            }
-        });
-        futures::future::try_join_all(jobs).await?;
+        let layers = rec.layers.iter().map(|l| (l.digest.clone(), l)).collect();
+        for_each_layer(layers, progress, |l| async move {
+            self.ensure_layer(&l.diff_id, &l.digest, &l.media_type)
+                .await?;
+            Ok(self.inner.content.size(&l.digest).unwrap_or(0))
+        })
+        .await?;
         let layers = self.inner.layers.clone();
         tokio::task::spawn_blocking(move || layers.sync_dir())
             .await

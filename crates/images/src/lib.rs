@@ -7,6 +7,7 @@ mod durable;
 mod error;
 mod fetch;
 mod import;
+mod layer_jobs;
 mod layers;
 mod locks;
 pub mod manifest;

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use tokio::sync::Semaphore;
 
 use crate::content::ContentError;
 use crate::error::ImageError;
+use crate::layer_jobs::for_each_layer;
 use crate::manifest::{self, ConfigFile, Descriptor, Document, Manifest};
 use crate::meta::{LayerRef, Record};
 use crate::reference::Reference;
@@ -20,7 +20,6 @@ use crate::stream;
 use crate::types::{Image, ImageConfig, ProgressFn, PullProgress, RegistryAuth};
 
 /// Layers downloaded at once per pull.
-pub(crate) const PARALLEL_DOWNLOADS: usize = 3;
 /// Chunks buffered between a layer's download and its unpacker.
 const STREAM_CHUNKS: usize = 64;
 /// Progress is reported at most every this many bytes per layer.
@@ -169,6 +168,18 @@ impl ImageStore {
         }
     }
 
+    /// Downloads and checks the image config of `m` (its diff_ids must match the layers).
+    pub(crate) async fn fetch_config(
+        &self,
+        session: &Session,
+        m: &Manifest,
+    ) -> Result<ConfigFile, ImageError> {
+        self.fetch_blob(session, &m.config, None).await?;
+        let config = ConfigFile::parse(&self.inner.content.read(&m.config.digest)?)?;
+        config.check_layers(m)?;
+        Ok(config)
+    }
+
     async fn pull_resolved(
         &self,
         session: &Session,
@@ -177,38 +188,21 @@ impl ImageStore {
         progress: Option<ProgressFn>,
     ) -> Result<Image, ImageError> {
         let m = &resolved.manifest;
-        self.fetch_blob(session, &m.config, None).await?;
-        let config = ConfigFile::parse(&self.inner.content.read(&m.config.digest)?)?;
-        config.check_layers(m)?;
-        let sem = Arc::new(Semaphore::new(PARALLEL_DOWNLOADS));
-        let jobs = m
+        let config = self.fetch_config(session, m).await?;
+        let layers = m
             .layers
             .iter()
             .zip(&config.rootfs.diff_ids)
-            .map(|(desc, diff_id)| {
-                let sem = Arc::clone(&sem);
-                let progress = progress.clone();
-                async move {
-                    if !self.inner.layers.has(diff_id) {
-                        let _permit = sem
-                            .acquire()
-                            .await
-                            .map_err(|e| ImageError::Internal(e.to_string()))?;
-                        self.fetch_layer(session, desc, diff_id, progress.as_ref())
-                            .await?;
-                    }
-                    if let Some(p) = &progress {
-                        p(PullProgress {
-                            layer: desc.digest.clone(),
-                            downloaded: desc.size,
-                            total: desc.size,
-                            done: true,
-                        });
-                    }
-                    Ok::<_, ImageError>(())
-                }
-            });
-        futures::future::try_join_all(jobs).await?;
+            .map(|(desc, diff_id)| (desc.digest.clone(), (desc, diff_id)))
+            .collect();
+        let progress = progress.as_ref();
+        for_each_layer(layers, progress, |(desc, diff_id)| async move {
+            if !self.inner.layers.has(diff_id) {
+                self.fetch_layer(session, desc, diff_id, progress).await?;
+            }
+            Ok(desc.size)
+        })
+        .await?;
         // Layers and blobs were renamed into place after their data was synced; make the renames
         // durable before the index records the image.
         let (layers, content) = (self.inner.layers.clone(), self.inner.content.clone());
