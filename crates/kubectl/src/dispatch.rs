@@ -91,6 +91,13 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 fn unknown_command(name: &str) -> CmdError {
     let all = crate::cmd_misc::ALL_COMMANDS;
+    if all.contains(&name) {
+        // A real kubectl command this CLI does not have (yet): say so instead of
+        // suggesting the very word that was typed.
+        return CmdError::Raw(format!(
+            "error: \"{name}\" is not implemented by skiff kubectl; run it with the kubectl binary"
+        ));
+    }
     let sugg: Vec<&str> = all
         .iter()
         .filter(|c| levenshtein(name, c) <= 2 || (c.starts_with(name) && !name.is_empty()))
@@ -184,5 +191,22 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         "drain" => crate::cmd_node::drain(&ctx).await,
         "logs" => crate::cmd_logs::run(&ctx).await,
         _ => Err(unknown_command(&cmd)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_commands_get_suggestions_and_unimplemented_ones_say_so() {
+        let typo = unknown_command("gte").to_string();
+        assert!(typo.contains("unknown command \"gte\""), "{typo}");
+        assert!(typo.contains("Did you mean this?\n\tget"), "{typo}");
+        // `debug` is a kubectl command (in the list) that this CLI does not implement.
+        assert!(crate::cmd_misc::ALL_COMMANDS.contains(&"debug"));
+        let text = unknown_command("debug").to_string();
+        assert!(text.contains("not implemented by skiff kubectl"), "{text}");
+        assert!(!text.contains("Did you mean"), "{text}");
     }
 }
