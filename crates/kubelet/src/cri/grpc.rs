@@ -42,6 +42,38 @@ pub async fn connect_cri(endpoint: &str) -> Result<GrpcCri, CriError> {
     })
 }
 
+impl GrpcCri {
+    /// ListPodSandbox with an optional filter.
+    async fn sandboxes(
+        &self,
+        filter: Option<cri::PodSandboxFilter>,
+    ) -> Result<Vec<cri::PodSandbox>, CriError> {
+        let req = cri::ListPodSandboxRequest { filter };
+        Ok(self
+            .runtime
+            .clone()
+            .list_pod_sandbox(req)
+            .await?
+            .into_inner()
+            .items)
+    }
+
+    /// ListContainers with an optional filter.
+    async fn containers(
+        &self,
+        filter: Option<cri::ContainerFilter>,
+    ) -> Result<Vec<cri::Container>, CriError> {
+        let req = cri::ListContainersRequest { filter };
+        Ok(self
+            .runtime
+            .clone()
+            .list_containers(req)
+            .await?
+            .into_inner()
+            .containers)
+    }
+}
+
 /// Label selector for the objects of pod `uid`.
 fn pod_selector(uid: &str) -> std::collections::HashMap<String, String> {
     std::collections::HashMap::from([(super::labels::POD_UID.to_string(), uid.to_string())])
@@ -122,30 +154,15 @@ impl Cri for GrpcCri {
     }
 
     async fn list_pod_sandbox(&self) -> Result<Vec<cri::PodSandbox>, CriError> {
-        let req = cri::ListPodSandboxRequest { filter: None };
-        Ok(self
-            .runtime
-            .clone()
-            .list_pod_sandbox(req)
-            .await?
-            .into_inner()
-            .items)
+        self.sandboxes(None).await
     }
 
     async fn pod_sandboxes_of(&self, uid: &str) -> Result<Vec<cri::PodSandbox>, CriError> {
-        let req = cri::ListPodSandboxRequest {
-            filter: Some(cri::PodSandboxFilter {
-                label_selector: pod_selector(uid),
-                ..Default::default()
-            }),
-        };
-        Ok(self
-            .runtime
-            .clone()
-            .list_pod_sandbox(req)
-            .await?
-            .into_inner()
-            .items)
+        self.sandboxes(Some(cri::PodSandboxFilter {
+            label_selector: pod_selector(uid),
+            ..Default::default()
+        }))
+        .await
     }
 
     async fn create_container(
@@ -194,30 +211,15 @@ impl Cri for GrpcCri {
     }
 
     async fn list_containers(&self) -> Result<Vec<cri::Container>, CriError> {
-        let req = cri::ListContainersRequest { filter: None };
-        Ok(self
-            .runtime
-            .clone()
-            .list_containers(req)
-            .await?
-            .into_inner()
-            .containers)
+        self.containers(None).await
     }
 
     async fn containers_of(&self, uid: &str) -> Result<Vec<cri::Container>, CriError> {
-        let req = cri::ListContainersRequest {
-            filter: Some(cri::ContainerFilter {
-                label_selector: pod_selector(uid),
-                ..Default::default()
-            }),
-        };
-        Ok(self
-            .runtime
-            .clone()
-            .list_containers(req)
-            .await?
-            .into_inner()
-            .containers)
+        self.containers(Some(cri::ContainerFilter {
+            label_selector: pod_selector(uid),
+            ..Default::default()
+        }))
+        .await
     }
 
     async fn container_status(&self, id: &str) -> Result<cri::ContainerStatus, CriError> {
