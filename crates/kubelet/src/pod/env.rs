@@ -308,48 +308,18 @@ pub async fn container_env(
                 let div = r.divisor.as_ref().map(|d| d.0.as_str());
                 resource_value(c, &r.resource, div, ctx)?
             } else if let Some(k) = &from.config_map_key_ref {
-                match config_map_data(api, &ns, &k.name, &mut cms).await? {
-                    Some(d) => match d.get(&k.key) {
-                        Some(v) => v.clone(),
-                        None if k.optional == Some(true) => continue,
-                        None => {
-                            return Err(EnvError::MissingKey {
-                                kind: "ConfigMap",
-                                ns: ns.clone(),
-                                name: k.name.clone(),
-                                key: k.key.clone(),
-                            })
-                        }
-                    },
-                    None if k.optional == Some(true) => continue,
-                    None => {
-                        return Err(EnvError::NotFound {
-                            kind: "configmap",
-                            name: k.name.clone(),
-                        })
-                    }
+                let data = config_map_data(api, &ns, &k.name, &mut cms).await?;
+                let source = KeySource::CONFIG_MAP;
+                match key_ref_value(data, source, &ns, &k.name, &k.key, k.optional)? {
+                    Some(v) => v,
+                    None => continue,
                 }
             } else if let Some(k) = &from.secret_key_ref {
-                match secret_data(api, &ns, &k.name, &mut secrets).await? {
-                    Some(d) => match d.get(&k.key) {
-                        Some(v) => v.clone(),
-                        None if k.optional == Some(true) => continue,
-                        None => {
-                            return Err(EnvError::MissingKey {
-                                kind: "Secret",
-                                ns: ns.clone(),
-                                name: k.name.clone(),
-                                key: k.key.clone(),
-                            })
-                        }
-                    },
-                    None if k.optional == Some(true) => continue,
-                    None => {
-                        return Err(EnvError::NotFound {
-                            kind: "secret",
-                            name: k.name.clone(),
-                        })
-                    }
+                let data = secret_data(api, &ns, &k.name, &mut secrets).await?;
+                let source = KeySource::SECRET;
+                match key_ref_value(data, source, &ns, &k.name, &k.key, k.optional)? {
+                    Some(v) => v,
+                    None => continue,
                 }
             } else {
                 String::new()
@@ -378,6 +348,55 @@ pub async fn container_env(
         }
     }
     Ok(out)
+}
+
+/// Where a `*KeyRef` points: its kind as upstream's two messages spell it.
+struct KeySource {
+    /// In "couldn't find key … in ConfigMap ns/name".
+    kind: &'static str,
+    /// In "configmap \"name\" not found".
+    lower: &'static str,
+}
+
+impl KeySource {
+    const CONFIG_MAP: KeySource = KeySource {
+        kind: "ConfigMap",
+        lower: "configmap",
+    };
+    const SECRET: KeySource = KeySource {
+        kind: "Secret",
+        lower: "secret",
+    };
+}
+
+/// The value of `key` in a ConfigMap's or Secret's `data` (`None` when the object or key
+/// is absent and the reference is optional: the variable is then left out).
+fn key_ref_value(
+    data: Option<BTreeMap<String, String>>,
+    source: KeySource,
+    ns: &str,
+    name: &str,
+    key: &str,
+    optional: Option<bool>,
+) -> Result<Option<String>, EnvError> {
+    let optional = optional == Some(true);
+    match data {
+        Some(mut d) => match d.remove(key) {
+            Some(v) => Ok(Some(v)),
+            None if optional => Ok(None),
+            None => Err(EnvError::MissingKey {
+                kind: source.kind,
+                ns: ns.to_string(),
+                name: name.to_string(),
+                key: key.to_string(),
+            }),
+        },
+        None if optional => Ok(None),
+        None => Err(EnvError::NotFound {
+            kind: source.lower,
+            name: name.to_string(),
+        }),
+    }
 }
 
 async fn config_map_data(
@@ -429,4 +448,50 @@ pub fn expand_all(items: &[String], env: &[(String, String)]) -> Vec<String> {
         .iter()
         .map(|s| expand(s, &|n| map.get(n).map(|v| v.to_string())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> Option<BTreeMap<String, String>> {
+        Some(BTreeMap::from([("k".to_string(), "v".to_string())]))
+    }
+
+    #[test]
+    fn key_refs_resolve_skip_when_optional_and_fail_like_upstream() {
+        let get = |d, src, key: &str, opt| key_ref_value(d, src, "ns", "cfg", key, opt);
+        assert_eq!(
+            get(data(), KeySource::CONFIG_MAP, "k", None).ok().flatten(),
+            Some("v".into())
+        );
+        assert!(matches!(
+            get(data(), KeySource::SECRET, "x", Some(true)),
+            Ok(None)
+        ));
+        assert!(matches!(
+            get(None, KeySource::SECRET, "k", Some(true)),
+            Ok(None)
+        ));
+        match get(data(), KeySource::CONFIG_MAP, "x", None) {
+            Err(EnvError::MissingKey {
+                kind,
+                ns,
+                name,
+                key,
+            }) => {
+                assert_eq!(
+                    (kind, ns.as_str(), name.as_str(), key.as_str()),
+                    ("ConfigMap", "ns", "cfg", "x")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match get(None, KeySource::SECRET, "k", Some(false)) {
+            Err(EnvError::NotFound { kind, name }) => {
+                assert_eq!((kind, name.as_str()), ("secret", "cfg"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
