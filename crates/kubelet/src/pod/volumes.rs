@@ -89,26 +89,15 @@ pub async fn prepare(
             }
         } else if let Some(cm) = &v.config_map {
             let dir = plugin_dir(base, "configmap", &name);
-            let files = match api
-                .config_map(&ns, &cm.name)
-                .await
-                .map_err(|e| fail(&name, e.to_string()))?
-            {
-                Some(obj) => {
-                    let mut data: BTreeMap<String, Vec<u8>> = obj
-                        .data
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k, v.into_bytes()))
-                        .collect();
-                    for (k, v) in obj.binary_data.unwrap_or_default() {
-                        data.insert(k, v.0);
-                    }
-                    project(&data, cm.items.as_deref(), &name, "configmap", &cm.name)?
-                }
-                None if cm.optional == Some(true) => vec![],
-                None => return Err(fail(&name, format!("configmap \"{}\" not found", cm.name))),
-            };
+            let data = config_map_files(api, &ns, &cm.name, &name).await?;
+            let files = project_source(
+                data,
+                cm.items.as_deref(),
+                &name,
+                "configmap",
+                &cm.name,
+                cm.optional,
+            )?;
             write_dir(&dir, &files, cm.default_mode.unwrap_or(0o644), &name)?;
             Prepared {
                 host_path: dir,
@@ -117,26 +106,15 @@ pub async fn prepare(
         } else if let Some(sec) = &v.secret {
             let dir = plugin_dir(base, "secret", &name);
             let sname = sec.secret_name.clone().unwrap_or_default();
-            let files = match api
-                .secret(&ns, &sname)
-                .await
-                .map_err(|e| fail(&name, e.to_string()))?
-            {
-                Some(obj) => {
-                    let mut data: BTreeMap<String, Vec<u8>> = obj
-                        .string_data
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k, v.into_bytes()))
-                        .collect();
-                    for (k, v) in obj.data.unwrap_or_default() {
-                        data.insert(k, v.0);
-                    }
-                    project(&data, sec.items.as_deref(), &name, "secret", &sname)?
-                }
-                None if sec.optional == Some(true) => vec![],
-                None => return Err(fail(&name, format!("secret \"{sname}\" not found"))),
-            };
+            let data = secret_files(api, &ns, &sname, &name).await?;
+            let files = project_source(
+                data,
+                sec.items.as_deref(),
+                &name,
+                "secret",
+                &sname,
+                sec.optional,
+            )?;
             write_dir(&dir, &files, sec.default_mode.unwrap_or(0o644), &name)?;
             Prepared {
                 host_path: dir,
@@ -155,58 +133,26 @@ pub async fn prepare(
             let mut files = vec![];
             for src in pr.sources.iter().flatten() {
                 if let Some(cm) = &src.config_map {
-                    match api
-                        .config_map(&ns, &cm.name)
-                        .await
-                        .map_err(|e| fail(&name, e.to_string()))?
-                    {
-                        Some(obj) => {
-                            let data = obj
-                                .data
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(|(k, v)| (k, v.into_bytes()))
-                                .collect();
-                            files.extend(project(
-                                &data,
-                                cm.items.as_deref(),
-                                &name,
-                                "configmap",
-                                &cm.name,
-                            )?);
-                        }
-                        None if cm.optional == Some(true) => {}
-                        None => {
-                            return Err(fail(&name, format!("configmap \"{}\" not found", cm.name)))
-                        }
-                    }
+                    let data = config_map_files(api, &ns, &cm.name, &name).await?;
+                    files.extend(project_source(
+                        data,
+                        cm.items.as_deref(),
+                        &name,
+                        "configmap",
+                        &cm.name,
+                        cm.optional,
+                    )?);
                 }
                 if let Some(sec) = &src.secret {
-                    match api
-                        .secret(&ns, &sec.name)
-                        .await
-                        .map_err(|e| fail(&name, e.to_string()))?
-                    {
-                        Some(obj) => {
-                            let data = obj
-                                .data
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(|(k, v)| (k, v.0))
-                                .collect();
-                            files.extend(project(
-                                &data,
-                                sec.items.as_deref(),
-                                &name,
-                                "secret",
-                                &sec.name,
-                            )?);
-                        }
-                        None if sec.optional == Some(true) => {}
-                        None => {
-                            return Err(fail(&name, format!("secret \"{}\" not found", sec.name)))
-                        }
-                    }
+                    let data = secret_files(api, &ns, &sec.name, &name).await?;
+                    files.extend(project_source(
+                        data,
+                        sec.items.as_deref(),
+                        &name,
+                        "secret",
+                        &sec.name,
+                        sec.optional,
+                    )?);
                 }
                 if let Some(da) = &src.downward_api {
                     files.extend(downward(
@@ -274,6 +220,74 @@ pub async fn prepare(
 }
 
 type File = (String, Vec<u8>, Option<i32>);
+
+/// A ConfigMap's `data` and `binaryData` as file contents; `None` when it does not exist.
+async fn config_map_files(
+    api: &dyn PodApi,
+    ns: &str,
+    name: &str,
+    volume: &str,
+) -> Result<Option<BTreeMap<String, Vec<u8>>>, VolumeError> {
+    let obj = api
+        .config_map(ns, name)
+        .await
+        .map_err(|e| fail(volume, e.to_string()))?;
+    Ok(obj.map(|obj| {
+        let mut data: BTreeMap<String, Vec<u8>> = obj
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.into_bytes()))
+            .collect();
+        for (k, v) in obj.binary_data.unwrap_or_default() {
+            data.insert(k, v.0);
+        }
+        data
+    }))
+}
+
+/// A Secret's `data` (and `stringData`, as stored) as file contents; `None` when it does
+/// not exist.
+async fn secret_files(
+    api: &dyn PodApi,
+    ns: &str,
+    name: &str,
+    volume: &str,
+) -> Result<Option<BTreeMap<String, Vec<u8>>>, VolumeError> {
+    let obj = api
+        .secret(ns, name)
+        .await
+        .map_err(|e| fail(volume, e.to_string()))?;
+    Ok(obj.map(|obj| {
+        let mut data: BTreeMap<String, Vec<u8>> = obj
+            .string_data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.into_bytes()))
+            .collect();
+        for (k, v) in obj.data.unwrap_or_default() {
+            data.insert(k, v.0);
+        }
+        data
+    }))
+}
+
+/// The files of a configMap/secret source: its keys (or `items`), nothing when it is
+/// missing and optional, else upstream's "<kind> \"name\" not found".
+fn project_source(
+    data: Option<BTreeMap<String, Vec<u8>>>,
+    items: Option<&[KeyToPath]>,
+    volume: &str,
+    kind: &str,
+    obj: &str,
+    optional: Option<bool>,
+) -> Result<Vec<File>, VolumeError> {
+    match data {
+        Some(data) => project(&data, items, volume, kind, obj),
+        None if optional == Some(true) => Ok(vec![]),
+        None => Err(fail(volume, format!("{kind} \"{obj}\" not found"))),
+    }
+}
 
 fn project(
     data: &BTreeMap<String, Vec<u8>>,
