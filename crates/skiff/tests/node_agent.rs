@@ -6,26 +6,10 @@
 mod common;
 mod node_support;
 
-use common::{bootcamp_archive, leftovers, Cluster};
+use common::{bootcamp_archive, Cluster};
 use node_support::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-
-fn cluster() -> Cluster {
-    let c = Cluster::start(&[bootcamp_archive("v1")]);
-    c.wait_until("node Ready", Duration::from_secs(60), |c| {
-        String::from_utf8_lossy(&kubectl(c, &["get", "nodes"]).stdout).contains(" Ready ")
-    });
-    c
-}
-
-/// Drops the cluster and checks that nothing (mounts, processes) is left behind.
-fn teardown(c: Cluster) {
-    let root = c.dir.path().to_path_buf();
-    drop(c);
-    let left = leftovers(&root);
-    assert!(left.is_empty(), "left behind: {left:#?}");
-}
 
 #[test]
 fn node_registers_with_capacity_info_and_lease() {

@@ -6,27 +6,12 @@
 mod common;
 mod node_support;
 
-use common::{bootcamp_archive, free_port, leftovers, Cluster};
+use common::{free_port, Cluster};
 use node_support::*;
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn cluster() -> Cluster {
-    let c = Cluster::start(&[bootcamp_archive("v1")]);
-    c.wait_until("node Ready", Duration::from_secs(60), |c| {
-        String::from_utf8_lossy(&kubectl(c, &["get", "nodes"]).stdout).contains(" Ready ")
-    });
-    c
-}
-
-fn teardown(c: Cluster) {
-    let root = c.dir.path().to_path_buf();
-    drop(c);
-    let left = leftovers(&root);
-    assert!(left.is_empty(), "left behind: {left:#?}");
-}
 
 fn exec(c: &Cluster, pod: &str, script: &str) -> String {
     ok(c, &["exec", pod, "--", "sh", "-c", script])

@@ -6,26 +6,11 @@
 mod common;
 mod node_support;
 
-use common::{bootcamp_archive, free_port, http_get, leftovers, repo_root, Cluster};
+use common::{bootcamp_archive, free_port, http_get, repo_root, Cluster};
 use node_support::*;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn cluster_with(extra: &[&str]) -> Cluster {
-    let c = Cluster::start_with(&[bootcamp_archive("v1")], extra);
-    c.wait_until("node Ready", Duration::from_secs(60), |c| {
-        String::from_utf8_lossy(&kubectl(c, &["get", "nodes"]).stdout).contains(" Ready ")
-    });
-    c
-}
-
-fn teardown(c: Cluster) {
-    let root = c.dir.path().to_path_buf();
-    drop(c);
-    let left = leftovers(&root);
-    assert!(left.is_empty(), "left behind: {left:#?}");
-}
 
 fn web_pod(c: &Cluster) -> String {
     format!(

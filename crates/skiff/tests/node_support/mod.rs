@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use crate::common::Cluster;
+use crate::common::{bootcamp_archive, leftovers, Cluster};
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -175,4 +175,27 @@ spec:
         node = c.node_name,
         script = serde_json::to_string(script).unwrap_or_default(),
     )
+}
+
+/// A single-node cluster with the bootcamp image pre-imported (plus `extra` server
+/// flags), once its node is Ready.
+pub fn cluster_with(extra: &[&str]) -> Cluster {
+    let c = Cluster::start_with(&[bootcamp_archive("v1")], extra);
+    c.wait_until("node Ready", Duration::from_secs(60), |c| {
+        String::from_utf8_lossy(&kubectl(c, &["get", "nodes"]).stdout).contains(" Ready ")
+    });
+    c
+}
+
+/// `cluster_with` no extra flags.
+pub fn cluster() -> Cluster {
+    cluster_with(&[])
+}
+
+/// Drops the cluster and checks that nothing (mounts, processes) is left behind.
+pub fn teardown(c: Cluster) {
+    let root = c.dir.path().to_path_buf();
+    drop(c);
+    let left = leftovers(&root);
+    assert!(left.is_empty(), "left behind: {left:#?}");
 }
