@@ -7,6 +7,7 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::{DownwardAPIVolumeFile, KeyToPath, Pod, Volume};
+use k8s_openapi::ByteString;
 
 use super::env::{field_value, format_map, resource_value, EnvContext};
 use super::ownership;
@@ -232,18 +233,7 @@ async fn config_map_files(
         .config_map(ns, name)
         .await
         .map_err(|e| fail(volume, e.to_string()))?;
-    Ok(obj.map(|obj| {
-        let mut data: BTreeMap<String, Vec<u8>> = obj
-            .data
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, v.into_bytes()))
-            .collect();
-        for (k, v) in obj.binary_data.unwrap_or_default() {
-            data.insert(k, v.0);
-        }
-        data
-    }))
+    Ok(obj.map(|o| file_contents(o.data, o.binary_data)))
 }
 
 /// A Secret's `data` (and `stringData`, as stored) as file contents; `None` when it does
@@ -258,18 +248,26 @@ async fn secret_files(
         .secret(ns, name)
         .await
         .map_err(|e| fail(volume, e.to_string()))?;
-    Ok(obj.map(|obj| {
-        let mut data: BTreeMap<String, Vec<u8>> = obj
-            .string_data
+    Ok(obj.map(|o| file_contents(o.string_data, o.data)))
+}
+
+/// Text entries as bytes, overlaid by the binary ones.
+fn file_contents(
+    text: Option<BTreeMap<String, String>>,
+    binary: Option<BTreeMap<String, ByteString>>,
+) -> BTreeMap<String, Vec<u8>> {
+    let mut out: BTreeMap<String, Vec<u8>> = text
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.into_bytes()))
+        .collect();
+    out.extend(
+        binary
             .unwrap_or_default()
             .into_iter()
-            .map(|(k, v)| (k, v.into_bytes()))
-            .collect();
-        for (k, v) in obj.data.unwrap_or_default() {
-            data.insert(k, v.0);
-        }
-        data
-    }))
+            .map(|(k, v)| (k, v.0)),
+    );
+    out
 }
 
 /// The files of a configMap/secret source: its keys (or `items`), nothing when it is
@@ -492,5 +490,23 @@ fn check_host_path(path: &str, type_: &str, volume: &str) -> Result<(), VolumeEr
             _ => bad("block device"),
         },
         other => Err(fail(volume, format!("invalid HostPathType {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_entries_overlay_text_ones() {
+        let text = BTreeMap::from([
+            ("a".to_string(), "text".to_string()),
+            ("b".to_string(), "old".to_string()),
+        ]);
+        let binary = BTreeMap::from([("b".to_string(), ByteString(vec![0, 1]))]);
+        let files = file_contents(Some(text), Some(binary));
+        assert_eq!(files.get("a").map(Vec::as_slice), Some(&b"text"[..]));
+        assert_eq!(files.get("b").map(Vec::as_slice), Some(&[0u8, 1][..]));
+        assert!(file_contents(None, None).is_empty());
     }
 }
