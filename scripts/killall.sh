@@ -44,19 +44,8 @@ for parent in $(cat "$dir"/agent/runtime/sandboxes/*/*.json 2>/dev/null | grep -
     rmdir "$h${parent#/}" 2>/dev/null
   done
 done
-# CNI's iptables rules (bridge ipMasq, portmap) of this node's sandboxes: without a CNI DEL
-# they would pile up and slow every later iptables call. Rules carry `id: "<sandbox id>"`.
-ids=$(ls "$dir/agent/runtime/sandboxes" 2>/dev/null)
-if [ -n "$ids" ] && command -v iptables >/dev/null 2>&1; then
-  rules=$(iptables -w -t nat -S 2>/dev/null | grep -F -f <(printf 'id: \\"%s\\"\n' $ids))
-  chains=$(grep -o -- '-j CNI-[A-Za-z0-9-]*' <<<"$rules" | awk '{print $2}' | grep -v '^CNI-HOSTPORT-' | sort -u)
-  while IFS= read -r rule; do
-    # `iptables -S` quotes like a shell does, so the rule can be replayed with -D.
-    [ -n "$rule" ] && eval "iptables -w -t nat -D ${rule#-A }" 2>/dev/null
-  done <<<"$rules"
-  for chain in $chains; do
-    iptables -w -t nat -F "$chain" 2>/dev/null && iptables -w -t nat -X "$chain" 2>/dev/null
-  done
-fi
+# CNI's iptables rules of this node's sandboxes (no CNI DEL ran for them).
+# shellcheck disable=SC2046
+bash "$(dirname "$0")/cni-rules-cleanup.sh" $(ls "$dir/agent/runtime/sandboxes" 2>/dev/null)
 ip link del "$bridge" 2>/dev/null
 exit 0

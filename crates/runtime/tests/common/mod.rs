@@ -462,14 +462,9 @@ fn remove_cni_rules(sandbox_ids: &[String]) {
     if sandbox_ids.is_empty() {
         return;
     }
-    let script = r#"
-rules=$(iptables -w -t nat -S | grep -F -f <(printf 'id: \\"%s\\"\n' "$@"))
-chains=$(grep -o -- '-j CNI-[A-Za-z0-9-]*' <<<"$rules" | awk '{print $2}' | grep -v '^CNI-HOSTPORT-' | sort -u)
-while IFS= read -r rule; do [ -n "$rule" ] && eval "iptables -w -t nat -D ${rule#-A }"; done <<<"$rules"
-for c in $chains; do iptables -w -t nat -F "$c" && iptables -w -t nat -X "$c"; done
-"#;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/cni-rules-cleanup.sh");
     let _ = std::process::Command::new("bash")
-        .args(["-c", script, "cni-cleanup"])
+        .arg(script)
         .args(sandbox_ids)
         .output();
 }
