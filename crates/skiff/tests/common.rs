@@ -320,3 +320,48 @@ pub fn leftovers(root: &Path) -> Vec<String> {
     }
     found
 }
+
+/// One container's OCI state as the node's low-level runtime left it.
+pub struct OciState {
+    /// Container id (its directory name).
+    pub id: String,
+    /// `youki` (the OCI state document: `status`, `pid`), `runc` (`init_process_pid`) or
+    /// `unknown`.
+    pub backend: &'static str,
+    /// The container's init pid (0 when not recorded).
+    pub pid: u64,
+}
+
+impl OciState {
+    /// Whether the recorded process still runs (and is not a zombie).
+    pub fn alive(&self) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        self.pid > 0 && !stat.is_empty() && !stat.contains(") Z ")
+    }
+}
+
+/// The containers with OCI state under `oci_root` (`<data-dir>/agent/runtime/oci`).
+pub fn oci_states(oci_root: &Path) -> Vec<OciState> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(oci_root).into_iter().flatten().flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path().join("state.json")) else {
+            continue;
+        };
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let (backend, pid) = if let Some(pid) = doc.get("init_process_pid") {
+            ("runc", pid.as_u64())
+        } else if doc.get("status").is_some() && doc.get("pid").is_some() {
+            ("youki", doc["pid"].as_u64())
+        } else {
+            ("unknown", None)
+        };
+        out.push(OciState {
+            id: entry.file_name().to_string_lossy().into_owned(),
+            backend,
+            pid: pid.unwrap_or_default(),
+        });
+    }
+    out
+}

@@ -6,7 +6,7 @@
 mod common;
 mod node_support;
 
-use common::{bootcamp_archive, Cluster};
+use common::{bootcamp_archive, oci_states, Cluster};
 use node_support::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -614,30 +614,14 @@ fn graceful_delete_honours_grace_period() {
     teardown(c);
 }
 
-/// Ids of the containers the OCI runtime keeps state for under `root` (either backend:
-/// youki writes the OCI state document with `pid`, runc `init_process_pid`), one per
-/// line; with `alive_only`, only those whose process still runs.
+/// Ids of the containers with OCI state under `root` (either backend), one per line;
+/// with `alive_only`, only those whose process still runs.
 fn oci_containers(root: &std::path::Path, alive_only: bool) -> String {
-    let mut out = String::new();
-    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
-        let Ok(text) = std::fs::read_to_string(entry.path().join("state.json")) else {
-            continue;
-        };
-        let Ok(state) = serde_json::from_str::<Value>(&text) else {
-            continue;
-        };
-        let pid = state["pid"]
-            .as_u64()
-            .or_else(|| state["init_process_pid"].as_u64())
-            .unwrap_or_default();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let alive = pid > 0 && !stat.is_empty() && !stat.contains(") Z ");
-        if alive || !alive_only {
-            out.push_str(&entry.file_name().to_string_lossy());
-            out.push('\n');
-        }
-    }
-    out
+    oci_states(root)
+        .iter()
+        .filter(|state| !alive_only || state.alive())
+        .map(|state| format!("{}\n", state.id))
+        .collect()
 }
 
 #[test]

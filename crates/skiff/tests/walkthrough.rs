@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bootcamp_archive, free_port, http_get, Cluster};
+use common::{bootcamp_archive, free_port, http_get, oci_states, Cluster};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -23,29 +23,6 @@ fn ok(out: std::process::Output, what: &str) -> String {
         text(&out)
     );
     text(&out)
-}
-
-/// Which low-level runtime left the OCI state of the running containers: youki writes
-/// the OCI `state` document (`"status"`, `"pid"`), runc its own (`"init_process_pid"`).
-fn oci_backends(cluster: &Cluster) -> Vec<&'static str> {
-    let oci = cluster.dir.path().join("agent/runtime/oci");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(&oci).into_iter().flatten().flatten() {
-        let Ok(state) = std::fs::read_to_string(entry.path().join("state.json")) else {
-            continue;
-        };
-        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&state) else {
-            continue;
-        };
-        if doc.get("init_process_pid").is_some() {
-            found.push("runc");
-        } else if doc.get("status").is_some() && doc.get("pid").is_some() {
-            found.push("youki");
-        } else {
-            found.push("unknown");
-        }
-    }
-    found
 }
 
 fn walkthrough(kubectl: &[&str], oci_runtime: Option<&str>) {
@@ -76,7 +53,10 @@ fn walkthrough(kubectl: &[&str], oci_runtime: Option<&str>) {
     });
 
     let backend = oci_runtime.unwrap_or("youki");
-    let backends = oci_backends(&cluster);
+    let backends: Vec<&str> = oci_states(&cluster.dir.path().join("agent/runtime/oci"))
+        .iter()
+        .map(|state| state.backend)
+        .collect();
     assert!(
         !backends.is_empty() && backends.iter().all(|b| *b == backend),
         "expected containers run by {backend}, found {backends:?}"
