@@ -280,12 +280,12 @@ pub fn log_dir_of(cfg: &KubeletConfig, pod: &Pod) -> String {
 
 /// Whether two versions of a pod differ only in status and bookkeeping metadata.
 fn same_except_status(a: &Pod, b: &Pod) -> bool {
-    let strip = |p: &Pod| {
-        let mut p = p.clone();
-        p.status = None;
-        p.metadata.resource_version = None;
-        p.metadata.managed_fields = None;
-        p
+    // Runs on every watch event: compare the spec in place, copy only the metadata.
+    let meta = |p: &Pod| {
+        let mut m = p.metadata.clone();
+        m.resource_version = None;
+        m.managed_fields = None;
+        m
     };
-    strip(a) == strip(b)
+    a.spec == b.spec && meta(a) == meta(b)
 }
