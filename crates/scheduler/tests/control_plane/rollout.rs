@@ -187,16 +187,24 @@ async fn rolling_update_undo_restart_pause_scale_with_kubectl() {
     all_on(&c, "nginx:3", 6).await;
     c.ok(&["scale", "deployment/web", "--replicas=2"]).await;
     all_on(&c, "nginx:3", 2).await;
+    // The controller writes status after the pods are gone (as upstream: eventually), so
+    // the exact counts are awaited rather than read once (that raced in a CI run).
+    wait_for(30, "deployment status 2/2/2/2", || async {
+        let st = deps.get("web").await.ok().and_then(|d| d.status);
+        let counts = st.map(|st| {
+            (
+                st.replicas,
+                st.updated_replicas,
+                st.ready_replicas,
+                st.available_replicas,
+            )
+        });
+        (counts == Some((Some(2), Some(2), Some(2), Some(2))))
+            .then_some(())
+            .ok_or(format!("{counts:?}"))
+    })
+    .await;
     let d = deps.get("web").await.expect("deployment");
     let st = d.status.expect("status");
-    assert_eq!(
-        (
-            st.replicas,
-            st.updated_replicas,
-            st.ready_replicas,
-            st.available_replicas
-        ),
-        (Some(2), Some(2), Some(2), Some(2))
-    );
     assert_eq!(st.observed_generation, d.metadata.generation);
 }
