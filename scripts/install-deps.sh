@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Skiff needs to build, run and test; idempotent.
+# After installing, it checks that every file and command the build, the quickstart and the
+# tests use is present, so a package that lacks a part (as protobuf-compiler without
+# libprotobuf-dev lacks google/protobuf/*.proto) fails here, not minutes into a build.
 set -euo pipefail
-packages=(runc crun containernetworking-plugins iptables iproute2 protobuf-compiler libseccomp-dev
-          docker-registry skopeo etcd-server busybox-static bash-static python3-kubernetes python3-grpcio
-          curl jq tmux util-linux)
+packages=(runc crun containernetworking-plugins iptables nftables iproute2 protobuf-compiler libprotobuf-dev
+          libseccomp-dev docker-registry skopeo etcd-server busybox-static bash-static python3-kubernetes
+          python3-grpcio curl jq tmux util-linux bsdutils procps psmisc coreutils gzip tar)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,3 +22,6 @@ for svc in docker-registry etcd; do
   systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
+
+# Fail now, not minutes into a build, if anything the build or the tests need is absent.
+bash "$(dirname "$0")/check-deps.sh"

@@ -7,8 +7,12 @@ DATA_DIR=${SKIFF_DATA_DIR:-/var/lib/skiff}
 KUBECONFIG_OUT=${SKIFF_KUBECONFIG:-/etc/skiff/skiff.yaml}
 PORT=${SKIFF_PORT:-6443}
 
+step() { echo "==> $*"; }
+step "installing Debian packages (scripts/install-deps.sh)"
 bash scripts/install-deps.sh
-cargo build --release -q -p skiff
+# A fresh release build takes about 5 minutes on 2 cores: show cargo's progress.
+step "building skiff (cargo build --release -p skiff)"
+cargo build --release -p skiff
 BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/skiff
 install -m 0755 "$BIN" /usr/local/bin/skiff
 
@@ -16,13 +20,16 @@ install -m 0755 "$BIN" /usr/local/bin/skiff
 mkdir -p "$DATA_DIR/agent/images"
 for v in v1 v2; do
   out="$DATA_DIR/agent/images/kubernetes-bootcamp-$v.tar"
-  [ -s "$out" ] || bash examples/bootcamp/build-image.sh "$out" "$v"
+  [ -s "$out" ] && continue
+  step "building the tutorial's image kubernetes-bootcamp:$v"
+  bash examples/bootcamp/build-image.sh "$out" "$v"
 done
 
 if [ -f "$DATA_DIR/skiff.pid" ] && kill -0 "$(cat "$DATA_DIR/skiff.pid")" 2>/dev/null; then
   kill "$(cat "$DATA_DIR/skiff.pid")"; sleep 2
 fi
 mkdir -p "$(dirname "$KUBECONFIG_OUT")"
+step "starting skiff server (log: $DATA_DIR/skiff.log)"
 nohup "$BIN" server --data-dir "$DATA_DIR" --https-listen-port "$PORT" \
   --write-kubeconfig "$KUBECONFIG_OUT" >"$DATA_DIR/skiff.log" 2>&1 &
 echo $! >"$DATA_DIR/skiff.pid"

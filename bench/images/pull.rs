@@ -5,6 +5,7 @@
 //! each used; then unpack throughput from local blobs and what sha256 and gunzip alone cost on
 //! the same bytes.
 //! Run: `cargo bench -p skiff-images --bench pull` (prints figures and the ratio).
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

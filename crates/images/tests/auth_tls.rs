@@ -1,5 +1,6 @@
 //! Bearer-token auth (a token endpoint in front of a real registry) and HTTPS registries with a
 //! private CA / insecure_skip_verify from registries.yaml.
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Air-gap import of OCI archives (the bootcamp image) and docker-save tars.
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! host on the bridge gateway address and on 127.0.0.1 (portmap turns on
 //! route_localnet for the bridge and masquerades hairpin/localhost traffic), and
 //! the mapping is gone after the sandbox is removed.
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 
 mod common;
 

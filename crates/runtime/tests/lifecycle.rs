@@ -1,5 +1,6 @@
 //! Container lifecycle through the CRI socket: exit codes, log format, OOM kill,
 //! stop escalation, ExecSync — under runc, crun and (feature `youki`) libcontainer.
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Pod networking and sharing: two containers of one pod over localhost and a
 //! shared emptyDir, a pod reaching another pod's IP, and recovery after a runtime restart.
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 
 mod common;
 

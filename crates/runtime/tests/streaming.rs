@@ -1,5 +1,6 @@
 //! Streaming through the runtime's WebSocket server: exec (pipes and TTY) with the
 //! channel protocol and exit status, and port-forward into a pod's netns.
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 
 mod common;
 

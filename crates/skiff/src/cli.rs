@@ -53,6 +53,9 @@ pub struct NodeArgs {
     /// Extra node labels (key=value).
     #[arg(long = "node-label")]
     pub node_labels: Vec<String>,
+    /// Cluster domain: the search domains pods get (`<ns>.svc.<domain>`).
+    #[arg(long, default_value = "cluster.local")]
+    pub cluster_domain: String,
 }
 
 #[derive(Args, Debug)]

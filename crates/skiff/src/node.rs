@@ -47,6 +47,7 @@ where
         Some(endpoint) => endpoint.clone(),
         None => start_runtime(&plan, &agent_dir, shutdown()).await?,
     };
+    let kubernetes_service_host = kubernetes_service_ip(&kube).await?;
     let mut node_labels = BTreeMap::new();
     for label in &plan.args.node_labels {
         if let Some((k, v)) = label.split_once('=') {
@@ -64,10 +65,10 @@ where
         client_ca_pem: plan.client_ca_pem.clone(),
         cluster_cidr: plan.cluster_cidr.clone(),
         pod_cidr: None,
-        kubernetes_service_host: "10.43.0.1".into(),
+        kubernetes_service_host,
         kubernetes_service_port: 443,
         cluster_dns: Vec::new(),
-        cluster_domain: "cluster.local".into(),
+        cluster_domain: plan.args.cluster_domain.clone(),
         node_labels,
         heartbeat: Duration::from_secs(10),
         sync_period: Duration::from_secs(10),
@@ -76,6 +77,36 @@ where
         .await
         .context("node agent")?;
     Ok(())
+}
+
+/// The ClusterIP of `default/kubernetes`, which pods get as `KUBERNETES_SERVICE_HOST`. It is
+/// read from the API (as the upstream kubelet does) so that it follows the server's
+/// `--service-cidr`, also on agents, which do not know that flag.
+async fn kubernetes_service_ip(kube: &kube::Client) -> anyhow::Result<String> {
+    let services: kube::Api<k8s_openapi::api::core::v1::Service> =
+        kube::Api::namespaced(kube.clone(), "default");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = services.get_opt("kubernetes").await;
+        let ip = found.as_ref().ok().and_then(|svc| {
+            svc.as_ref()?
+                .spec
+                .as_ref()?
+                .cluster_ip
+                .clone()
+                .filter(|ip| !ip.is_empty() && ip != "None")
+        });
+        match (ip, found) {
+            (Some(ip), _) => return Ok(ip),
+            (None, Err(err)) if tokio::time::Instant::now() >= deadline => {
+                return Err(err).context("reading the ClusterIP of default/kubernetes")
+            }
+            (None, _) if tokio::time::Instant::now() >= deadline => {
+                anyhow::bail!("service default/kubernetes has no ClusterIP")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
 }
 
 async fn start_runtime(

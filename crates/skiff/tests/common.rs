@@ -1,6 +1,6 @@
 //! Shared harness for the end-to-end suites: a real `skiff server` in a temp dir with its
 //! own ports, bridge and CIDR, torn down (containers, mounts, netns, links) when dropped.
-
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 #![allow(dead_code)]
 
 use std::io::{Read, Write};

@@ -799,3 +799,29 @@ fn agent_joins_a_server_with_the_token_and_runs_pods() {
     }
     teardown(c);
 }
+
+/// `KUBERNETES_SERVICE_HOST` is the ClusterIP of `default/kubernetes`, so it follows the
+/// server's `--service-cidr` (it was hard-coded to 10.43.0.1).
+#[test]
+fn service_host_env_follows_the_service_cidr() {
+    let c = cluster_with(&["--service-cidr=10.77.0.0/16"]);
+    let svc_ip = ok(
+        &c,
+        &[
+            "get",
+            "svc",
+            "kubernetes",
+            "-o",
+            "jsonpath={.spec.clusterIP}",
+        ],
+    );
+    assert_eq!(svc_ip, "10.77.0.1");
+    apply(&c, &shell_pod(&c, "envcheck", "env; sleep 3600", ""));
+    wait_pod(&c, "envcheck", "Running", 60, running_ready);
+    let env = ok(&c, &["exec", "envcheck", "--", "env"]);
+    assert!(
+        env.contains("KUBERNETES_SERVICE_HOST=10.77.0.1\n"),
+        "env:\n{env}"
+    );
+    teardown(c);
+}

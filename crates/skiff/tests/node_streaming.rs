@@ -2,6 +2,7 @@
 //! (-f, --tail, --timestamps), exec exit codes, exec -ti through `script`, attach,
 //! port-forward, cp, proxy + pods/proxy, the Python client's `stream` exec, and pulls from a
 //! real registry through a registries.yaml mirror (incl. ErrImagePull/ImagePullBackOff).
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 
 mod common;
 mod node_support;

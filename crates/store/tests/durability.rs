@@ -4,6 +4,7 @@
 //! environment variable), reads the keys the child prints after each
 //! acknowledged create, kills it with SIGKILL mid-stream, reopens the store
 //! and checks every acknowledged key is there with its value.
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 
 use skiff_store::{SqliteOptions, SqliteStore, Store};
 use std::io::{BufRead, BufReader};

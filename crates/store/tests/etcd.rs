@@ -2,7 +2,7 @@
 //!
 //! Each test starts its own `etcd` on free loopback ports with a temporary
 //! data directory and kills it (by PID) when done.
-
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 #![cfg(feature = "etcd")]
 
 mod conformance;

@@ -1,4 +1,5 @@
 //! The `Store` contract, checked against the embedded SQLite backend.
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 
 mod conformance;
 

@@ -1,5 +1,6 @@
 //! Test fixtures: a real Debian docker-registry per test (killed by PID on drop), a builder of
 //! layer tars (including hostile ones), and pushing images over the distribution API.
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 #![allow(dead_code)]
 
 use std::io::Write;

@@ -1,5 +1,6 @@
 //! Test harness: a busybox rootfs layer, a runtime served on a unique socket with a
 //! unique bridge and CIDR, a real tonic client, and cleanup of everything it made.
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 #![allow(dead_code)]
 
 use std::collections::HashMap;

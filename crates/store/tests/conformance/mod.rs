@@ -1,6 +1,6 @@
 //! Backend-independent checks of the `Store` contract (etcd semantics),
 //! run against every backend by its own test file.
-
+#![allow(clippy::unwrap_used, missing_docs)] // test code: a failed unwrap is a failed test
 #![allow(dead_code)]
 
 use futures::StreamExt;
