@@ -12,7 +12,7 @@ needed_files=(
 )
 # kubectl comes with the machine image (the real client the tests compare against).
 needed_commands=(protoc runc crun iptables nft ip skopeo etcd python3 curl jq tmux script unshare
-                 nsenter kill timeout gzip tar sha256sum kubectl)
+                 nsenter kill timeout gzip tar sha256sum openssl kubectl)
 absent=()
 for f in "${needed_files[@]}"; do [ -e "$f" ] || absent+=("$f"); done
 for c in "${needed_commands[@]}"; do command -v "$c" >/dev/null || absent+=("command $c"); done

@@ -6,7 +6,7 @@
 set -euo pipefail
 packages=(runc crun containernetworking-plugins iptables nftables iproute2 protobuf-compiler libprotobuf-dev
           libseccomp-dev docker-registry skopeo etcd-server busybox-static bash-static python3-kubernetes
-          python3-grpcio curl jq tmux util-linux bsdutils procps psmisc coreutils gzip tar)
+          python3-grpcio curl jq tmux util-linux bsdutils procps psmisc coreutils gzip tar openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
