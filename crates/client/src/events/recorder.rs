@@ -161,13 +161,14 @@ impl EventSink for Recorder {
 async fn send_loop(client: kube::Client, mut rx: mpsc::Receiver<Event>) {
     let mut correlator = Correlator::default();
     while let Some(ev) = rx.recv().await {
-        let decided = correlator.correlate(ev, Timestamp::now());
-        let reason = match &decided {
-            Correlated::Create(e) | Correlated::Patch { event: e, .. } => e.reason.clone(),
+        let (ev, patch) = match correlator.correlate(ev, Timestamp::now()) {
+            Correlated::Create(ev) => (ev, None),
+            Correlated::Patch { event, patch } => (event, Some(patch)),
             Correlated::Skip => continue,
         };
+        let reason = ev.reason.as_deref().unwrap_or("");
         for attempt in 1..=MAX_TRIES {
-            match write(&client, &decided).await {
+            match write(&client, &ev, patch.as_ref()).await {
                 Ok(written) => {
                     correlator.update_state(&written);
                     break;
@@ -175,17 +176,17 @@ async fn send_loop(client: kube::Client, mut rx: mpsc::Receiver<Event>) {
                 Err(kube::Error::Api(e)) => {
                     // the server refused it: writing it again would be refused again
                     if e.is_already_exists() || namespace_terminating(&e) {
-                        debug!(?reason, error = %e, "server rejected event");
+                        debug!(reason, error = %e, "server rejected event");
                     } else {
-                        warn!(?reason, error = %e, "server rejected event (will not retry)");
+                        warn!(reason, error = %e, "server rejected event (will not retry)");
                     }
                     break;
                 }
                 Err(e) if attempt == MAX_TRIES => {
-                    warn!(?reason, error = %e, "could not write event (retry limit exceeded)");
+                    warn!(reason, error = %e, "could not write event (retry limit exceeded)");
                 }
                 Err(e) => {
-                    debug!(?reason, error = %e, "could not write event; retrying");
+                    debug!(reason, error = %e, "could not write event; retrying");
                     tokio::time::sleep(retry_delay(attempt)).await;
                 }
             }
@@ -211,14 +212,13 @@ fn retry_delay(attempt: u32) -> Duration {
     }
 }
 
-/// Writes one decided event: a patch of the earlier Event (re-created if it is gone), or
-/// a new one. Returns the Event as stored.
-async fn write(client: &kube::Client, decided: &Correlated) -> Result<Event, kube::Error> {
-    let (ev, patch) = match decided {
-        Correlated::Create(ev) => (ev, None),
-        Correlated::Patch { event, patch } => (event, Some(patch)),
-        Correlated::Skip => return Ok(Event::default()),
-    };
+/// Writes one correlated event: `patch` onto the earlier Event (re-created if it is
+/// gone), or `ev` as a new one. Returns the Event as stored.
+async fn write(
+    client: &kube::Client,
+    ev: &Event,
+    patch: Option<&serde_json::Value>,
+) -> Result<Event, kube::Error> {
     let ns = ev.metadata.namespace.as_deref().unwrap_or("default");
     let api: Api<Event> = Api::namespaced(client.clone(), ns);
     if let (Some(patch), Some(name)) = (patch, ev.metadata.name.as_deref()) {
