@@ -5,7 +5,7 @@
 //!
 //! Three processes: this one (load generator and clock), an API server (SQLite store) and
 //! the scheduler+controllers, so the RSS measured is theirs alone.
-//! Run: `cargo run -p skiff-scheduler --release --example scheduler_bench -- --nodes 1000 --pods 10000`.
+//! Run: `cargo run -p skiff --release --example scheduler_bench -- --nodes 1000 --pods 10000`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -43,5 +43,5 @@ impl Default for ControllersConfig {
 pub enum ControllersError {
     /// Leader election failed or leadership was lost.
     #[error(transparent)]
-    Leader(#[from] crate::leader::LeaderError),
+    Leader(#[from] skiff_client::LeaderError),
 }

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::Resource;
+use kube::runtime::reflector::Store;
+use skiff_client::events::Recorder;
 
 use crate::config::ControllersConfig;
-use crate::events::Recorder;
+
+pub use skiff_client::informer::{get, key_of, split_key};
 
 /// Error of one sync of one key.
 #[derive(Debug, thiserror::Error)]
@@ -66,32 +67,6 @@ impl Ctx {
     pub fn orphan_pods_in(&self, ns: &str) -> Vec<Arc<Pod>> {
         crate::podindex::PodIndex::resolve(&self.pods, &self.pod_index.orphans_in(ns))
     }
-}
-
-/// `namespace/name` (or `name` for cluster-scoped objects).
-pub fn key_of<K: Resource>(obj: &K) -> String {
-    let m = obj.meta();
-    match &m.namespace {
-        Some(ns) => format!("{ns}/{}", m.name.as_deref().unwrap_or("")),
-        None => m.name.clone().unwrap_or_default(),
-    }
-}
-
-/// Splits a key into (namespace, name).
-pub fn split_key(key: &str) -> (Option<&str>, &str) {
-    match key.split_once('/') {
-        Some((ns, n)) => (Some(ns), n),
-        None => (None, key),
-    }
-}
-
-/// Looks a namespaced object up in a store.
-pub fn get<K: Resource<DynamicType = ()> + Clone>(
-    store: &Store<K>,
-    ns: &str,
-    name: &str,
-) -> Option<Arc<K>> {
-    store.get(&ObjectRef::new(name).within(ns))
 }
 
 /// Expected additions, expected deletions, and when they were recorded.

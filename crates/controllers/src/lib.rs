@@ -4,18 +4,17 @@
 mod config;
 pub mod context;
 pub mod deployment;
-pub mod events;
 pub mod gc;
 pub mod hash;
-pub mod informer;
-pub mod leader;
 pub mod namespace;
 pub mod nodelifecycle;
 pub mod podindex;
 pub mod podutil;
 pub mod replicaset;
 mod run;
-pub mod workqueue;
+
+// The client machinery lives in skiff-client; the controllers name it by these paths.
+use skiff_client::{events, informer, leader, workqueue};
 
 pub use config::{ControllersConfig, ControllersError};
 pub use run::run;

@@ -7,7 +7,6 @@ mod api;
 mod config;
 mod cri;
 mod error;
-mod events;
 mod logs;
 mod mem;
 mod node;
@@ -16,6 +15,9 @@ mod quantity;
 mod run;
 mod server;
 mod time;
+
+// Events are recorded through skiff-client's recorder; the pod workers name it by this path.
+use skiff_client::events;
 
 pub use config::KubeletConfig;
 pub use cri::{connect_cri, Cri, CriError, GrpcCri};

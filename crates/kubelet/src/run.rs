@@ -6,13 +6,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use skiff_client::events::Recorder;
 use tokio::sync::watch;
 
 use crate::api::KubeApi;
 use crate::config::KubeletConfig;
 use crate::cri::{connect_cri, Cri};
 use crate::error::KubeletError;
-use crate::events::ApiEvents;
 use crate::mem;
 use crate::node::{self, RuntimeInfo};
 use crate::pod::{self, PodCache, Shared};
@@ -87,11 +87,12 @@ pub async fn run_with_cri(
         rt,
         stop_rx.clone(),
     ));
+    let events = Recorder::for_node(client.clone(), "kubelet", &cfg.node_name);
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
         cri: cri.clone(),
         api: Arc::new(KubeApi::new(client.clone())),
-        events: Arc::new(ApiEvents::start(client.clone(), cfg.node_name.clone())),
+        events: Arc::new(events),
         backoff: Default::default(),
         image_backoff: Default::default(),
         probes: Default::default(),

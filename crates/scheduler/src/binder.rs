@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
-use skiff_controllers::events::{EventType, Recorder};
+use skiff_client::events::{EventType, Recorder};
 use tracing::debug;
 
 /// How a binding attempt ended.

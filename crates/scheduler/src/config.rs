@@ -26,5 +26,5 @@ impl Default for SchedulerConfig {
 pub enum SchedulerError {
     /// Leader election failed or leadership was lost.
     #[error(transparent)]
-    Leader(#[from] skiff_controllers::leader::LeaderError),
+    Leader(#[from] skiff_client::LeaderError),
 }

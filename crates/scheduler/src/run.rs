@@ -11,8 +11,8 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::Api;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
-use skiff_controllers::events::Recorder;
-use skiff_controllers::leader::{run_elected, LeaseLock};
+use skiff_client::events::Recorder;
+use skiff_client::leader::{run_elected, LeaseLock};
 use tokio::sync::{mpsc, Semaphore};
 use tracing::{debug, info, warn};
 
