@@ -1,0 +1,150 @@
+//! `kubectl api-versions` and `kubectl api-resources` from the server's discovery
+//! documents (`/api`, `/apis`, each group version's resource list).
+
+use crate::client::api::Api;
+use crate::ctx::{out, CmdError, CmdResult, Ctx};
+use crate::describe::util::{arr, s};
+use crate::flags::{f, Kind, Spec};
+use crate::print::tabwriter::TabWriter;
+use serde_json::Value;
+
+/// Flags of `api-resources`.
+pub const RESOURCES_FLAGS: &[Spec] = &[
+    f("output", Some('o'), Kind::Value),
+    f("namespaced", None, Kind::Value),
+    f("api-group", None, Kind::Value),
+    f("verbs", None, Kind::Multi),
+    f("no-headers", None, Kind::Bool),
+    f("sort-by", None, Kind::Value),
+    f("cached", None, Kind::Bool),
+    f("categories", None, Kind::Multi),
+];
+
+/// Preferred-first group versions: `v1`, then each group's versions.
+async fn group_versions(api: &Api) -> Result<Vec<String>, CmdError> {
+    let mut gvs = Vec::new();
+    let core = api.get("/api").await?;
+    for v in arr(&core, "/versions") {
+        gvs.push(v.as_str().unwrap_or("").to_string());
+    }
+    let groups = api.get("/apis").await?;
+    for g in arr(&groups, "/groups") {
+        for v in arr(g, "/versions") {
+            gvs.push(s(v, "/groupVersion").to_string());
+        }
+    }
+    Ok(gvs)
+}
+
+/// Runs `api-versions`.
+pub async fn api_versions(ctx: &Ctx) -> CmdResult {
+    let api = Api::connect(ctx).await?;
+    let mut gvs = group_versions(&api).await?;
+    gvs.sort();
+    out(&gvs.iter().map(|g| format!("{g}\n")).collect::<String>());
+    Ok(())
+}
+
+/// Runs `api-resources`.
+pub async fn api_resources(ctx: &Ctx) -> CmdResult {
+    let api = Api::connect(ctx).await?;
+    let groups = api.get("/apis").await?;
+    // preferred version of each group, core first
+    let mut gvs = vec!["v1".to_string()];
+    for g in arr(&groups, "/groups") {
+        gvs.push(s(g, "/preferredVersion/groupVersion").to_string());
+    }
+    let wide = ctx.p.get("output") == Some("wide");
+    let names_only = ctx.p.get("output") == Some("name");
+    let ns_filter = ctx.p.get("namespaced");
+    let group_filter = ctx.p.get("api-group");
+    let verbs: Vec<String> = ctx
+        .p
+        .all("verbs")
+        .iter()
+        .flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for gv in gvs {
+        let path = if gv == "v1" {
+            "/api/v1".to_string()
+        } else {
+            format!("/apis/{gv}")
+        };
+        let Ok(list) = api.get(&path).await else {
+            continue;
+        };
+        let group = gv.split_once('/').map(|(g, _)| g).unwrap_or("");
+        if group_filter.is_some_and(|g| g != group) {
+            continue;
+        }
+        let mut res: Vec<&Value> = arr(&list, "/resources")
+            .iter()
+            .filter(|r| !s(r, "/name").contains('/'))
+            .collect();
+        res.sort_by_key(|r| s(r, "/name").to_string());
+        for r in res {
+            let namespaced = r.get("namespaced").and_then(Value::as_bool) == Some(true);
+            if ns_filter.is_some_and(|f| (f == "true") != namespaced) {
+                continue;
+            }
+            let mut rv: Vec<String> = arr(r, "/verbs")
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            if !verbs.iter().all(|v| rv.contains(v)) {
+                continue;
+            }
+            rv.sort();
+            let name = s(r, "/name");
+            if names_only {
+                rows.push(vec![if group.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{name}.{group}")
+                }]);
+                continue;
+            }
+            let join = |ptr: &str| {
+                arr(r, ptr)
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let mut row = vec![
+                name.to_string(),
+                join("/shortNames"),
+                gv.clone(),
+                namespaced.to_string(),
+                s(r, "/kind").to_string(),
+            ];
+            if wide {
+                row.push(rv.join(","));
+                row.push(join("/categories"));
+            }
+            rows.push(row);
+        }
+    }
+    if names_only {
+        out(&rows
+            .iter()
+            .map(|r| format!("{}\n", r[0]))
+            .collect::<String>());
+        return Ok(());
+    }
+    let mut tw = TabWriter::new();
+    if !ctx.p.flag("no-headers") {
+        let mut h = vec!["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"];
+        if wide {
+            h.extend(["VERBS", "CATEGORIES"]);
+        }
+        tw.row(&h);
+    }
+    for r in &rows {
+        tw.row(r);
+    }
+    out(&tw.flush());
+    Ok(())
+}
