@@ -1,7 +1,7 @@
 //! The entry point: finds the command in argv, parses its flags and runs it; turns
 //! errors into kubectl's messages and exit codes.
 
-use crate::cmd::{config as cmd_config, generate as cmd_create};
+use crate::cmd;
 use crate::ctx::{err, CmdError, CmdResult, Ctx, GLOBAL_FLAGS};
 use crate::flags::{parse, split_command, Spec};
 
@@ -46,31 +46,31 @@ fn is_group(words: &[String]) -> bool {
 fn command_flags(words: &[String]) -> &'static [Spec] {
     let cmd = words.first().map(String::as_str).unwrap_or("");
     match cmd {
-        "config" => cmd_config::FLAGS,
-        "create" => cmd_create::FLAGS,
-        "version" => crate::cmd::version::FLAGS,
-        "get" => crate::cmd::get::FLAGS,
-        "delete" => crate::cmd::delete::FLAGS,
-        "describe" => crate::cmd::describe::FLAGS,
-        "exec" => crate::cmd::exec::EXEC_FLAGS,
-        "attach" => crate::cmd::exec::ATTACH_FLAGS,
-        "port-forward" => crate::cmd::port_forward::FLAGS,
-        "proxy" => crate::cmd::proxy::FLAGS,
-        "label" | "annotate" => crate::cmd::label::META_FLAGS,
-        "scale" => crate::cmd::label::SCALE_FLAGS,
-        "set" => crate::cmd::label::SET_FLAGS,
-        "patch" => crate::cmd::label::PATCH_FLAGS,
-        "rollout" => crate::cmd::rollout::flags(words.get(1).map(String::as_str)),
-        "expose" => crate::cmd::expose::FLAGS,
-        "apply" => crate::cmd::apply::FLAGS,
-        "run" => crate::cmd::run::FLAGS,
-        "wait" => crate::cmd::wait::FLAGS,
-        "edit" => crate::cmd::edit::FLAGS,
-        "cp" => crate::cmd::cp::FLAGS,
-        "explain" => crate::cmd::explain::FLAGS,
-        "api-resources" => crate::cmd::api_resources::RESOURCES_FLAGS,
-        "cordon" | "uncordon" | "drain" => crate::cmd::node::FLAGS,
-        "logs" => crate::cmd::logs::FLAGS,
+        "config" => cmd::config::FLAGS,
+        "create" => cmd::create::FLAGS,
+        "version" => cmd::version::FLAGS,
+        "get" => cmd::get::FLAGS,
+        "delete" => cmd::delete::FLAGS,
+        "describe" => cmd::describe::FLAGS,
+        "exec" => cmd::exec::EXEC_FLAGS,
+        "attach" => cmd::exec::ATTACH_FLAGS,
+        "port-forward" => cmd::port_forward::FLAGS,
+        "proxy" => cmd::proxy::FLAGS,
+        "label" | "annotate" => cmd::label::META_FLAGS,
+        "scale" => cmd::label::SCALE_FLAGS,
+        "set" => cmd::label::SET_FLAGS,
+        "patch" => cmd::label::PATCH_FLAGS,
+        "rollout" => cmd::rollout::flags(words.get(1).map(String::as_str)),
+        "expose" => cmd::expose::FLAGS,
+        "apply" => cmd::apply::FLAGS,
+        "run" => cmd::run::FLAGS,
+        "wait" => cmd::wait::FLAGS,
+        "edit" => cmd::edit::FLAGS,
+        "cp" => cmd::cp::FLAGS,
+        "explain" => cmd::explain::FLAGS,
+        "api-resources" => cmd::api_resources::RESOURCES_FLAGS,
+        "cordon" | "uncordon" | "drain" => cmd::node::FLAGS,
+        "logs" => cmd::logs::FLAGS,
         _ => &[],
     }
 }
@@ -90,7 +90,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 fn unknown_command(name: &str) -> CmdError {
-    let all = crate::cmd::help::ALL_COMMANDS;
+    let all = cmd::help::ALL_COMMANDS;
     if all.contains(&name) {
         // A real kubectl command this CLI does not have (yet): say so instead of
         // suggesting the very word that was typed.
@@ -150,7 +150,7 @@ pub async fn run(args: Vec<String>) -> i32 {
 async fn run_inner(args: Vec<String>) -> CmdResult {
     let (words, rest) = split_command(&args, GLOBAL_FLAGS, is_group, command_flags);
     let Some(cmd) = words.first().cloned() else {
-        crate::ctx::out(crate::cmd::help::ROOT_HELP);
+        crate::ctx::out(cmd::help::ROOT_HELP);
         return Ok(());
     };
     if !COMMANDS.contains(&cmd.as_str()) {
@@ -168,47 +168,47 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
     let ctx = Ctx { p, cmd: path };
     match cmd.as_str() {
         "config" => match sub {
-            Some(s) => cmd_config::run(&ctx, &s),
+            Some(s) => cmd::config::run(&ctx, &s),
             None => {
-                crate::ctx::out(crate::cmd::help::CONFIG_HELP);
+                crate::ctx::out(cmd::help::CONFIG_HELP);
                 Ok(())
             }
         },
-        "create" => crate::cmd::create::run(&ctx, sub.as_deref()).await,
-        "version" => crate::cmd::version::run(&ctx).await,
-        "get" => crate::cmd::get::run(&ctx).await,
-        "delete" => crate::cmd::delete::run(&ctx).await,
-        "describe" => crate::cmd::describe::run(&ctx).await,
-        "exec" => crate::cmd::exec::exec(&ctx).await,
-        "attach" => crate::cmd::exec::attach(&ctx).await,
-        "port-forward" => crate::cmd::port_forward::run(&ctx).await,
-        "proxy" => crate::cmd::proxy::run(&ctx).await,
-        "label" => crate::cmd::label::meta(&ctx, "labels").await,
-        "annotate" => crate::cmd::label::meta(&ctx, "annotations").await,
-        "scale" => crate::cmd::label::scale(&ctx).await,
+        "create" => cmd::create::run(&ctx, sub.as_deref()).await,
+        "version" => cmd::version::run(&ctx).await,
+        "get" => cmd::get::run(&ctx).await,
+        "delete" => cmd::delete::run(&ctx).await,
+        "describe" => cmd::describe::run(&ctx).await,
+        "exec" => cmd::exec::exec(&ctx).await,
+        "attach" => cmd::exec::attach(&ctx).await,
+        "port-forward" => cmd::port_forward::run(&ctx).await,
+        "proxy" => cmd::proxy::run(&ctx).await,
+        "label" => cmd::label::meta(&ctx, "labels").await,
+        "annotate" => cmd::label::meta(&ctx, "annotations").await,
+        "scale" => cmd::label::scale(&ctx).await,
         "set" => match sub.as_deref() {
-            Some("image") => crate::cmd::set_patch::set_image(&ctx).await,
+            Some("image") => cmd::set_patch::set_image(&ctx).await,
             Some(other) => Err(CmdError::Msg(format!(
                 "unknown command \"{other}\" for \"kubectl set\""
             ))),
             None => Err(ctx.usage_h("Required resource not specified.")),
         },
-        "patch" => crate::cmd::set_patch::patch(&ctx).await,
-        "rollout" => crate::cmd::rollout::run(&ctx, sub.as_deref()).await,
-        "expose" => crate::cmd::expose::expose(&ctx).await,
-        "cluster-info" => crate::cmd::expose::cluster_info(&ctx).await,
-        "apply" => crate::cmd::apply::run(&ctx).await,
-        "run" => crate::cmd::run::run(&ctx).await,
-        "wait" => crate::cmd::wait::run(&ctx).await,
-        "edit" => crate::cmd::edit::run(&ctx).await,
-        "cp" => crate::cmd::cp::run(&ctx).await,
-        "explain" => crate::cmd::explain::run(&ctx).await,
-        "api-versions" => crate::cmd::api_resources::api_versions(&ctx).await,
-        "api-resources" => crate::cmd::api_resources::api_resources(&ctx).await,
-        "cordon" => crate::cmd::node::cordon(&ctx, true).await,
-        "uncordon" => crate::cmd::node::cordon(&ctx, false).await,
-        "drain" => crate::cmd::node::drain(&ctx).await,
-        "logs" => crate::cmd::logs::run(&ctx).await,
+        "patch" => cmd::set_patch::patch(&ctx).await,
+        "rollout" => cmd::rollout::run(&ctx, sub.as_deref()).await,
+        "expose" => cmd::expose::expose(&ctx).await,
+        "cluster-info" => cmd::expose::cluster_info(&ctx).await,
+        "apply" => cmd::apply::run(&ctx).await,
+        "run" => cmd::run::run(&ctx).await,
+        "wait" => cmd::wait::run(&ctx).await,
+        "edit" => cmd::edit::run(&ctx).await,
+        "cp" => cmd::cp::run(&ctx).await,
+        "explain" => cmd::explain::run(&ctx).await,
+        "api-versions" => cmd::api_resources::api_versions(&ctx).await,
+        "api-resources" => cmd::api_resources::api_resources(&ctx).await,
+        "cordon" => cmd::node::cordon(&ctx, true).await,
+        "uncordon" => cmd::node::cordon(&ctx, false).await,
+        "drain" => cmd::node::drain(&ctx).await,
+        "logs" => cmd::logs::run(&ctx).await,
         _ => Err(unknown_command(&cmd)),
     }
 }
@@ -223,7 +223,7 @@ mod tests {
         assert!(typo.contains("unknown command \"gte\""), "{typo}");
         assert!(typo.contains("Did you mean this?\n\tget"), "{typo}");
         // `debug` is a kubectl command (in the list) that this CLI does not implement.
-        assert!(crate::cmd::help::ALL_COMMANDS.contains(&"debug"));
+        assert!(cmd::help::ALL_COMMANDS.contains(&"debug"));
         let text = unknown_command("debug").to_string();
         assert!(text.contains("not implemented by skiff kubectl"), "{text}");
         assert!(!text.contains("Did you mean"), "{text}");

@@ -1,80 +1,18 @@
-//! The connection to the API server: effective cluster/user/namespace from kubeconfig
-//! and flags, a `kube::Client` for raw requests, and kubectl's error texts.
+//! Requests to the API server over the connection's `kube::Client`: JSON calls, text,
+//! streams (watch, follow), WebSocket upgrades and raw requests for `proxy`.
 
-use crate::client::kubeconfig::Kubeconfig;
-use crate::ctx::{CmdError, Ctx};
+use super::error::{status_error, ApiError};
 use futures::AsyncBufRead;
 use http::{Method, Request};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Accept header kubectl sends for `get`.
 pub const TABLE_ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
 
-/// Failures talking to the server.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// TCP connection refused.
-    #[error(
-        "The connection to the server {0} was refused - did you specify the right host or port?"
-    )]
-    Refused(String),
-    /// The server answered with an error Status.
-    #[error("{}", status_line(.reason, .message))]
-    Status {
-        /// HTTP code.
-        code: u16,
-        /// Status reason (NotFound, AlreadyExists …).
-        reason: String,
-        /// Status message.
-        message: String,
-    },
-    /// Anything else.
-    #[error("Unable to connect to the server: {0}")]
-    Other(String),
-}
-
-fn status_line(reason: &str, message: &str) -> String {
-    if reason.is_empty() || reason == "Unknown" {
-        format!("Error from server: {message}")
-    } else {
-        format!("Error from server ({reason}): {message}")
-    }
-}
-
-impl From<ApiError> for CmdError {
-    fn from(e: ApiError) -> Self {
-        CmdError::Raw(e.to_string())
-    }
-}
-
-impl ApiError {
-    /// cmdutil.AddSourceToErr: names the file in a server error (`error when creating
-    /// "x.yaml": …`).
-    pub fn with_source(self, verb: &str, source: &str) -> ApiError {
-        match self {
-            ApiError::Status {
-                code,
-                reason,
-                message,
-            } if !source.is_empty() => ApiError::Status {
-                code,
-                reason,
-                message: format!("error when {verb} \"{source}\": {message}"),
-            },
-            other => other,
-        }
-    }
-
-    /// True for a 404.
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, ApiError::Status { code: 404, .. })
-    }
-}
-
 /// An API connection.
 #[derive(Clone)]
 pub struct Api {
-    client: kube::Client,
+    pub(super) client: kube::Client,
     /// `host:port` of the server, for messages.
     pub host: String,
     /// Server URL.
@@ -83,136 +21,7 @@ pub struct Api {
     pub namespace: String,
 }
 
-fn host_port(url: &str) -> String {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let hp = rest.split('/').next().unwrap_or(rest);
-    if hp.contains(':') {
-        hp.to_string()
-    } else if url.starts_with("https") {
-        format!("{hp}:443")
-    } else {
-        format!("{hp}:80")
-    }
-}
-
 impl Api {
-    /// Builds the connection from kubeconfig and global flags.
-    pub async fn connect(ctx: &Ctx) -> Result<Api, CmdError> {
-        let kc =
-            Kubeconfig::load(ctx.p.get("kubeconfig")).map_err(|e| CmdError::Msg(e.to_string()))?;
-        let ctx_name = ctx
-            .p
-            .get("context")
-            .map(str::to_string)
-            .unwrap_or(kc.current_context.clone());
-        let context = kc.context(&ctx_name).map(|c| c.body.clone());
-        if ctx.p.get("context").is_some() && context.is_none() {
-            return Err(CmdError::Msg(format!(
-                "context was not found for specified context: {ctx_name}"
-            )));
-        }
-        let context = context.unwrap_or_else(|| json!({}));
-        let cl_name = ctx
-            .p
-            .get("cluster")
-            .map(str::to_string)
-            .or_else(|| {
-                context
-                    .get("cluster")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
-        let us_name = ctx
-            .p
-            .get("user")
-            .map(str::to_string)
-            .or_else(|| {
-                context
-                    .get("user")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
-        let mut cluster = kc
-            .cluster(&cl_name)
-            .map(|c| c.body.clone())
-            .unwrap_or_else(|| json!({}));
-        let mut user = kc
-            .user(&us_name)
-            .map(|c| c.body.clone())
-            .unwrap_or_else(|| json!({}));
-        if let Some(s) = ctx.p.get("server") {
-            cluster["server"] = json!(s);
-        }
-        if cluster
-            .get("server")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
-            cluster["server"] = json!("http://localhost:8080");
-        }
-        if ctx.p.flag("insecure-skip-tls-verify") {
-            cluster["insecure-skip-tls-verify"] = json!(true);
-            if let Some(m) = cluster.as_object_mut() {
-                m.remove("certificate-authority-data");
-                m.remove("certificate-authority");
-            }
-        }
-        if let Some(ca) = ctx.p.get("certificate-authority") {
-            cluster["certificate-authority"] = json!(ca);
-        }
-        if let Some(t) = ctx.p.get("token") {
-            user["token"] = json!(t);
-        }
-        for (flag, key) in [
-            ("client-certificate", "client-certificate"),
-            ("client-key", "client-key"),
-        ] {
-            if let Some(v) = ctx.p.get(flag) {
-                user[key] = json!(v);
-            }
-        }
-        let namespace = ctx
-            .namespace_flag()
-            .map(str::to_string)
-            .or_else(|| {
-                context
-                    .get("namespace")
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| "default".into());
-        let url = cluster["server"]
-            .as_str()
-            .unwrap_or("")
-            .trim_end_matches('/')
-            .to_string();
-        let doc = json!({
-            "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "c", "cluster": cluster}],
-            "users": [{"name": "u", "user": user}],
-            "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
-            "current-context": "x",
-        });
-        let kcfg: kube::config::Kubeconfig =
-            serde_json::from_value(doc).map_err(|e| CmdError::Msg(e.to_string()))?;
-        let mut cfg =
-            kube::Config::from_custom_kubeconfig(kcfg, &kube::config::KubeConfigOptions::default())
-                .await
-                .map_err(|e| CmdError::Msg(e.to_string()))?;
-        cfg.default_retry = false;
-        cfg.read_timeout = None;
-        let client = kube::Client::try_from(cfg).map_err(|e| CmdError::Msg(e.to_string()))?;
-        Ok(Api {
-            client,
-            host: host_port(&url),
-            url,
-            namespace,
-        })
-    }
-
     fn map_err(&self, e: kube::Error) -> ApiError {
         if let kube::Error::Api(s) = &e {
             return ApiError::Status {
@@ -399,44 +208,15 @@ fn rand_key() -> [u8; 16] {
     k
 }
 
-/// An error answer's body (a Status) as an [`ApiError`].
-pub fn status_error(code: u16, body: &[u8]) -> ApiError {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(st) if st.get("kind").and_then(Value::as_str) == Some("Status") => ApiError::Status {
-            code,
-            reason: st
-                .get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            message: st
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-        },
-        _ => ApiError::Status {
-            code,
-            reason: String::new(),
-            message: format!(
-                "the server responded with the status code {code} but did not return more information"
-            ),
-        },
+/// Percent-encodes a query value.
+pub fn enc(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            o.push(b as char);
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
     }
-}
-
-/// Prints the klog line kubectl logs when discovery fails on a refused connection.
-pub fn discovery_refused_log(api: &Api) {
-    let host = api.host.replace("localhost", "127.0.0.1");
-    // kubectl's discovery retries five times before giving up
-    for _ in 0..5 {
-        let now = chrono::Local::now();
-        crate::ctx::err(&format!(
-        "E{} {:>7} memcache.go:265] \"Unhandled Error\" err=\"couldn't get current server API group list: Get \\\"{}/api?timeout=32s\\\": dial tcp {}: connect: connection refused\"\n",
-        now.format("%m%d %H:%M:%S%.6f"),
-        std::process::id(),
-        api.url,
-        host
-    ));
-    }
+    o
 }

@@ -2,7 +2,7 @@
 //! stdin on channel 0, stdout 1, stderr 2, status 3, resize 4, close 255; raw TTY
 //! with SIGWINCH resizes; the status decides the exit code.
 
-use crate::client::api::WsStream;
+use crate::client::WsStream;
 use crate::ctx::CmdError;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -258,7 +258,7 @@ pub fn finish(o: Outcome) -> Result<(), CmdError> {
             crate::ctx::err(&format!("command terminated with exit code {code}\n"));
             Err(CmdError::Exit(code))
         }
-        Outcome::Failed(reason, msg) => Err(crate::client::api::ApiError::Status {
+        Outcome::Failed(reason, msg) => Err(crate::client::ApiError::Status {
             code: 500,
             reason,
             message: msg,

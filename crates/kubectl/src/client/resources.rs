@@ -1,7 +1,7 @@
 //! Resource types: a compiled-in table of the built-in kinds (so common commands need no
 //! discovery round trips) with API discovery as the fallback for everything else.
 
-use crate::client::api::Api;
+use crate::client::Api;
 use crate::ctx::CmdError;
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! `kubectl api-versions` and `kubectl api-resources` from the server's discovery
 //! documents (`/api`, `/apis`, each group version's resource list).
 
-use crate::client::api::Api;
+use crate::client::Api;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::describe::util::{arr, s};
 use crate::flags::{f, Kind, Spec};

@@ -1,16 +1,18 @@
 //! `kubectl apply -f`: client-side apply (the last-applied-configuration annotation and
 //! a three-way strategic merge patch) and `--server-side` (apply-patch+yaml).
 
-use crate::client::api::{Api, ApiError};
 use crate::client::resources::{for_kind, Res};
-use crate::cmd::generate::{dry_run, DryRun};
+use crate::client::{Api, ApiError};
+use crate::cmd::options::{dry_run, field_validation, with_dry_run, DryRun};
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};
-use crate::ordered_json::{to_go_json, Doc};
+use crate::ordered_json::Doc;
+use crate::patch::three_way::{three_way, with_last_applied, LAST_APPLIED};
 use crate::print::format::{parse_format, render, Format};
-use crate::print::outcome::{field_validation, omit_managed, print_obj, with_dry_run};
+use crate::print::json::to_go_json;
+use crate::print::outcome::{omit_managed, print_obj};
 use http::Method;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// Flags of `apply`.
 pub const FLAGS: &[Spec] = &[
@@ -48,172 +50,16 @@ are the ways you can resolve this warning:
   stop managing the field (remove it from their configuration).
 See https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts";
 
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
-
-/// Go's json.Marshal of a map: keys sorted.
-fn sorted(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let mut o = Map::new();
-            for k in keys {
-                o.insert(k.clone(), sorted(&m[k]));
-            }
-            Value::Object(o)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-        x => x.clone(),
-    }
+/// Where one object goes: its resource type, namespace, name and path.
+struct Target {
+    res: Res,
+    ns: String,
+    name: String,
+    path: String,
 }
 
-/// The merge key of list field `key` under `path` (strategic merge metadata).
-fn merge_key(path: &[String], key: &str) -> Option<&'static str> {
-    let in_container = path
-        .iter()
-        .any(|p| p == "containers" || p == "initContainers" || p == "ephemeralContainers");
-    match key {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "volumes"
-        | "imagePullSecrets"
-        | "env" => Some("name"),
-        "volumeMounts" => Some("mountPath"),
-        "volumeDevices" => Some("devicePath"),
-        "hostAliases" => Some("ip"),
-        "ports" if in_container => Some("containerPort"),
-        "ports" if path.last().is_some_and(|p| p == "spec") => Some("port"),
-        "conditions" => Some("type"),
-        "ownerReferences" => Some("uid"),
-        _ => None,
-    }
-}
-
-/// Three-way strategic merge patch of maps: changes from `current` to `modified`, and
-/// deletions of what `original` had and `modified` dropped.
-pub fn three_way(
-    original: Option<&Value>,
-    modified: &Value,
-    current: Option<&Value>,
-    path: &mut Vec<String>,
-) -> Map<String, Value> {
-    let mut patch = Map::new();
-    let empty = Map::new();
-    let m = modified.as_object().unwrap_or(&empty);
-    let c = current.and_then(Value::as_object).unwrap_or(&empty);
-    let o = original.and_then(Value::as_object).unwrap_or(&empty);
-    for (k, mv) in m {
-        let cv = c.get(k);
-        let ov = o.get(k);
-        match (mv, cv) {
-            (Value::Object(_), Some(Value::Object(_))) => {
-                path.push(k.clone());
-                let sub = three_way(ov, mv, cv, path);
-                path.pop();
-                if !sub.is_empty() {
-                    patch.insert(k.clone(), Value::Object(sub));
-                }
-            }
-            (Value::Array(ma), Some(Value::Array(ca))) => {
-                if let Some(key) = merge_key(path, k) {
-                    path.push(k.clone());
-                    let oa = ov.and_then(Value::as_array).cloned().unwrap_or_default();
-                    let items = keyed_list(&oa, ma, ca, key, path);
-                    path.pop();
-                    if !items.is_empty() {
-                        patch.insert(k.clone(), Value::Array(items));
-                        let order: Vec<Value> = ma
-                            .iter()
-                            .filter_map(|e| e.get(key).map(|kv| json!({ key: kv })))
-                            .collect();
-                        patch.insert(format!("$setElementOrder/{k}"), Value::Array(order));
-                    }
-                } else if cv != Some(mv) {
-                    patch.insert(k.clone(), mv.clone());
-                }
-            }
-            _ => {
-                if cv != Some(mv) {
-                    patch.insert(k.clone(), mv.clone());
-                }
-            }
-        }
-    }
-    for k in o.keys() {
-        if !m.contains_key(k) && c.contains_key(k) {
-            patch.insert(k.clone(), Value::Null);
-        }
-    }
-    patch
-}
-
-fn keyed_list(
-    original: &[Value],
-    modified: &[Value],
-    current: &[Value],
-    key: &str,
-    path: &mut Vec<String>,
-) -> Vec<Value> {
-    let find = |list: &[Value], kv: &Value| list.iter().find(|e| e.get(key) == Some(kv)).cloned();
-    let mut items = Vec::new();
-    for me in modified {
-        let Some(kv) = me.get(key) else {
-            items.push(me.clone());
-            continue;
-        };
-        match find(current, kv) {
-            Some(ce) => {
-                let oe = find(original, kv);
-                let mut sub = three_way(oe.as_ref(), me, Some(&ce), path);
-                if !sub.is_empty() {
-                    sub.insert(key.to_string(), kv.clone());
-                    items.push(Value::Object(sub));
-                }
-            }
-            None => items.push(me.clone()),
-        }
-    }
-    for oe in original {
-        let Some(kv) = oe.get(key) else { continue };
-        if find(modified, kv).is_none() && find(current, kv).is_some() {
-            items.push(json!({ key: kv, "$patch": "delete" }));
-        }
-    }
-    items
-}
-
-/// The object with its last-applied-configuration annotation (and that annotation's text).
-pub fn with_last_applied(obj: &Value) -> (Value, String) {
-    let mut clean = obj.clone();
-    if let Some(a) = clean
-        .pointer_mut("/metadata/annotations")
-        .and_then(Value::as_object_mut)
-    {
-        a.remove(LAST_APPLIED);
-    }
-    // kubectl leaves an empty annotations map behind in the recorded configuration
-    if let Some(m) = clean.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.entry("annotations").or_insert_with(|| json!({}));
-    }
-    let text = format!("{}\n", sorted(&clean));
-    let mut with = clean;
-    if let Some(meta) = with.get_mut("metadata").and_then(Value::as_object_mut) {
-        let ann = meta.entry("annotations").or_insert_with(|| json!({}));
-        if let Some(a) = ann.as_object_mut() {
-            a.insert(LAST_APPLIED.into(), json!(text));
-        }
-    }
-    (with, text)
-}
-
-/// Applies one object; returns kubectl's verb and the object it prints for `-o`.
-async fn apply_one(
-    ctx: &Ctx,
-    api: &Api,
-    mut obj: Value,
-    mode: DryRun,
-) -> Result<(&'static str, Value), CmdError> {
+/// Resolves the object's type and fills in the namespace of namespaced kinds.
+async fn target(api: &Api, obj: &mut Value) -> Result<Target, CmdError> {
     let av = obj
         .get("apiVersion")
         .and_then(Value::as_str)
@@ -239,40 +85,79 @@ async fn apply_one(
         obj["metadata"]["namespace"] = json!(ns);
     }
     let path = res.path(Some(&ns), Some(&name));
+    Ok(Target {
+        res,
+        ns,
+        name,
+        path,
+    })
+}
+
+/// Applies one object; returns kubectl's verb and the object it prints for `-o`.
+async fn apply_one(
+    ctx: &Ctx,
+    api: &Api,
+    mut obj: Value,
+    mode: DryRun,
+) -> Result<(&'static str, Value), CmdError> {
+    let t = target(api, &mut obj).await?;
     if ctx.p.flag("server-side") {
-        let manager = ctx.p.get("field-manager").unwrap_or("kubectl");
-        let mut q = format!(
-            "?fieldManager={manager}&fieldValidation={}",
-            field_validation(ctx)?
-        );
-        if ctx.p.flag("force-conflicts") {
-            q.push_str("&force=true");
-        }
-        let applied = api
-            .call(
-                Method::PATCH,
-                &with_dry_run(&format!("{path}{q}"), mode),
-                "application/json",
-                Some("application/apply-patch+yaml"),
-                obj.to_string().into_bytes(),
-            )
-            .await
-            .map_err(|e| match e {
-                ApiError::Status {
-                    code: 409, message, ..
-                } if message.starts_with("Apply failed") => {
-                    CmdError::Msg(format!("{message}\n{CONFLICT_HELP}"))
-                }
-                e => e.into(),
-            })?;
-        return Ok(("serverside-applied", applied));
+        return server_side(ctx, api, &t.path, &obj, mode).await;
     }
+    client_side(ctx, api, &t, &obj, mode).await
+}
+
+/// `--server-side`: one apply patch; a conflict gets kubectl's advice appended.
+async fn server_side(
+    ctx: &Ctx,
+    api: &Api,
+    path: &str,
+    obj: &Value,
+    mode: DryRun,
+) -> Result<(&'static str, Value), CmdError> {
+    let manager = ctx.p.get("field-manager").unwrap_or("kubectl");
+    let mut q = format!(
+        "?fieldManager={manager}&fieldValidation={}",
+        field_validation(ctx)?
+    );
+    if ctx.p.flag("force-conflicts") {
+        q.push_str("&force=true");
+    }
+    let applied = api
+        .call(
+            Method::PATCH,
+            &with_dry_run(&format!("{path}{q}"), mode),
+            "application/json",
+            Some("application/apply-patch+yaml"),
+            obj.to_string().into_bytes(),
+        )
+        .await
+        .map_err(|e| match e {
+            ApiError::Status {
+                code: 409, message, ..
+            } if message.starts_with("Apply failed") => {
+                CmdError::Msg(format!("{message}\n{CONFLICT_HELP}"))
+            }
+            e => e.into(),
+        })?;
+    Ok(("serverside-applied", applied))
+}
+
+/// Client-side apply: creates a missing object with the last-applied annotation, else
+/// patches the live one with the three-way patch from the annotation it carries.
+async fn client_side(
+    ctx: &Ctx,
+    api: &Api,
+    t: &Target,
+    obj: &Value,
+    mode: DryRun,
+) -> Result<(&'static str, Value), CmdError> {
     let q = format!(
         "?fieldManager=kubectl-client-side-apply&fieldValidation={}",
         field_validation(ctx)?
     );
-    let (modified, _) = with_last_applied(&obj);
-    let current = match api.get(&path).await {
+    let (modified, _) = with_last_applied(obj);
+    let current = match api.get(&t.path).await {
         Ok(c) => c,
         Err(ApiError::Status { code: 404, .. }) => {
             if mode == DryRun::Client {
@@ -281,7 +166,7 @@ async fn apply_one(
             let created = api
                 .send_json(
                     Method::POST,
-                    &with_dry_run(&format!("{}{q}", res.path(Some(&ns), None)), mode),
+                    &with_dry_run(&format!("{}{q}", t.res.path(Some(&t.ns), None)), mode),
                     "application/json",
                     &modified,
                 )
@@ -301,7 +186,7 @@ async fn apply_one(
         return Ok(("configured", current));
     }
     if original.is_none() {
-        err(&format!("Warning: resource {}/{name} is missing the {LAST_APPLIED} annotation which is required by kubectl apply. kubectl apply should only be used on resources created declaratively by either kubectl create --save-config or kubectl apply. The missing annotation will be patched automatically.\n", res.plural));
+        err(&format!("Warning: resource {}/{} is missing the {LAST_APPLIED} annotation which is required by kubectl apply. kubectl apply should only be used on resources created declaratively by either kubectl create --save-config or kubectl apply. The missing annotation will be patched automatically.\n", t.res.plural, t.name));
     }
     let patch = three_way(
         original.as_ref(),
@@ -314,7 +199,7 @@ async fn apply_one(
     }
     let builtin = crate::client::resources::builtins()
         .iter()
-        .any(|b| b.kind == res.kind && b.group == res.group);
+        .any(|b| b.kind == t.res.kind && b.group == t.res.group);
     let ctype = if builtin {
         "application/strategic-merge-patch+json"
     } else {
@@ -323,7 +208,7 @@ async fn apply_one(
     let patched = api
         .send_json(
             Method::PATCH,
-            &with_dry_run(&format!("{path}{q}"), mode),
+            &with_dry_run(&format!("{}{q}", t.path), mode),
             ctype,
             &Value::Object(patch),
         )
@@ -380,23 +265,4 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
         return Err(CmdError::Exit(1));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn three_way_patch() {
-        let original = json!({"spec": {"replicas": 1, "paused": false, "template": {"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}}}});
-        let modified = json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "a", "image": "z"}]}}}});
-        let current = json!({"spec": {"replicas": 1, "paused": false, "progressDeadlineSeconds": 600, "template": {"spec": {"containers": [{"name": "a", "image": "x", "imagePullPolicy": "Always"}, {"name": "b", "image": "y"}]}}}});
-        let p = three_way(Some(&original), &modified, Some(&current), &mut Vec::new());
-        assert_eq!(
-            Value::Object(p),
-            json!({"spec": {"replicas": 2, "paused": null, "template": {"spec": {
-                "containers": [{"name": "a", "image": "z"}, {"name": "b", "$patch": "delete"}],
-                "$setElementOrder/containers": [{"name": "a"}]}}}})
-        );
-    }
 }

@@ -4,7 +4,8 @@
 use crate::client::kubeconfig::{read_file, write_file, Kubeconfig, Named};
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};
-use crate::ordered_json::{to_go_json, Doc};
+use crate::ordered_json::Doc;
+use crate::print::json::to_go_json;
 use crate::print::tabwriter::TabWriter;
 use serde_json::{json, Map, Value};
 

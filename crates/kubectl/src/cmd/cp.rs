@@ -1,10 +1,10 @@
 //! `kubectl cp`: files to and from a container as a tar stream over exec
 //! (`tar -xmf - -C DIR` to the pod, `tar cf - PATH` from it).
 
-use crate::client::api::Api;
+use crate::client::enc;
 use crate::client::remote::{self, Outcome};
+use crate::client::Api;
 use crate::cmd::exec::pick_container_to;
-use crate::cmd::get::enc;
 use crate::ctx::{CmdError, CmdResult, Ctx};
 use crate::describe::util::s;
 use crate::flags::{f, Kind, Spec};

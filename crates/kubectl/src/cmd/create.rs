@@ -1,13 +1,42 @@
 //! `kubectl create` entry: generators (`deployment`, `namespace`, `configmap`,
 //! `secret generic`) and `-f` manifests; POSTs unless `--dry-run=client`.
 
-use crate::client::api::{Api, ApiError};
 use crate::client::resources::for_kind;
-use crate::cmd::generate::{self, dry_run, print_result, DryRun};
+use crate::client::{Api, ApiError};
+use crate::cmd::generate;
+use crate::cmd::options::{dry_run, DryRun};
 use crate::ctx::{CmdError, CmdResult, Ctx};
+use crate::flags::{f, Kind, Spec};
 use crate::ordered_json::Doc;
+use crate::print::outcome::print_result;
 use http::Method;
 use serde_json::Value;
+
+/// Flags of `create` and its generators.
+pub const FLAGS: &[Spec] = &[
+    f("filename", Some('f'), Kind::Multi),
+    f("recursive", Some('R'), Kind::Bool),
+    f("image", None, Kind::Multi),
+    f("replicas", Some('r'), Kind::Value),
+    f("port", None, Kind::Value),
+    f("from-literal", None, Kind::Multi),
+    f("from-file", None, Kind::Multi),
+    f("from-env-file", None, Kind::Multi),
+    f("type", None, Kind::Value),
+    f("dry-run", None, Kind::Value),
+    f("output", Some('o'), Kind::Value),
+    f("template", None, Kind::Value),
+    f("save-config", None, Kind::Bool),
+    f("validate", None, Kind::Value),
+    f("field-manager", None, Kind::Value),
+    f("show-managed-fields", None, Kind::Bool),
+    f("allow-missing-template-keys", None, Kind::Bool),
+    f("append-hash", None, Kind::Bool),
+    f("edit", None, Kind::Bool),
+    f("windows-line-endings", None, Kind::Bool),
+    f("raw", None, Kind::Value),
+    f("selector", Some('l'), Kind::Value),
+];
 
 /// Runs `create [SUB]`.
 pub async fn run(ctx: &Ctx, sub: Option<&str>) -> CmdResult {
@@ -45,11 +74,11 @@ pub async fn run(ctx: &Ctx, sub: Option<&str>) -> CmdResult {
 
 async fn submit(ctx: &Ctx, obj: Doc, mode: DryRun) -> CmdResult {
     let obj = if ctx.p.flag("save-config") {
-        crate::print::outcome::save_config(obj)
+        crate::cmd::options::save_config(obj)
     } else {
         obj
     };
-    let validation = crate::print::outcome::field_validation(ctx)?;
+    let validation = crate::cmd::options::field_validation(ctx)?;
     if mode == DryRun::Client {
         return print_result(ctx, &obj, "created", mode);
     }
@@ -85,7 +114,7 @@ async fn create_files(ctx: &Ctx, mode: DryRun) -> CmdResult {
     if files.is_empty() {
         return Err(ctx.usage_h("must specify one of -f and -k"));
     }
-    let validation = crate::print::outcome::field_validation(ctx)?;
+    let validation = crate::cmd::options::field_validation(ctx)?;
     let mut items = crate::input::manifests::read(&files, ctx.p.flag("recursive"))?;
     let api = Api::connect(ctx).await?;
     for m in &mut items {
@@ -103,7 +132,7 @@ async fn create_files(ctx: &Ctx, mode: DryRun) -> CmdResult {
             }
         }
         if ctx.p.flag("save-config") {
-            m.obj = crate::cmd::apply::with_last_applied(&m.obj).0;
+            m.obj = crate::patch::three_way::with_last_applied(&m.obj).0;
         }
     }
     if mode == DryRun::Client {

@@ -1,13 +1,13 @@
 //! `kubectl delete`: names, `TYPE/NAME`, `-f`, `-l`, `--all`, `--grace-period`,
 //! `--force`, `--ignore-not-found`, and `--wait` until the objects are gone.
 
-use crate::client::api::{Api, ApiError};
+use crate::client::enc;
 use crate::client::resources::{for_kind, Res};
-use crate::cmd::generate::{dry_run, DryRun};
-use crate::cmd::get::{enc, parse_targets};
+use crate::client::{Api, ApiError};
+use crate::cmd::get::parse_targets;
+use crate::cmd::options::{dry_run, with_dry_run, DryRun};
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};
-use crate::print::outcome::with_dry_run;
 use http::Method;
 use serde_json::{json, Value};
 use std::time::Duration;

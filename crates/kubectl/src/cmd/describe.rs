@@ -2,9 +2,10 @@
 //! with what its describer needs (events, replica sets, pods, lease) and prints them
 //! separated by blank lines.
 
-use crate::client::api::{Api, ApiError};
+use crate::client::enc;
 use crate::client::resources::Res;
-use crate::cmd::get::{enc, parse_targets};
+use crate::client::{Api, ApiError};
+use crate::cmd::get::parse_targets;
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::describe::util::{arr, s, selector_string};
 use crate::describe::{kinds, node as describe_node, pod as describe_pod};

@@ -1,12 +1,12 @@
 //! `kubectl edit`: the object as YAML in `$KUBE_EDITOR`/`$EDITOR` (default `vi`), then
 //! a strategic merge patch of what changed.
 
-use crate::client::api::Api;
-use crate::cmd::apply::three_way;
+use crate::client::Api;
 use crate::cmd::label::objects;
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::describe::util::s;
 use crate::flags::{f, Kind, Spec};
+use crate::patch::three_way::three_way;
 use http::Method;
 use serde_json::Value;
 

@@ -1,10 +1,10 @@
 //! `kubectl exec` and `kubectl attach`: pick the pod (POD or TYPE/NAME) and container,
 //! then run a channel-protocol WebSocket session.
 
-use crate::client::api::Api;
+use crate::client::enc;
 use crate::client::remote::{self, Session};
 use crate::client::resources::resolve;
-use crate::cmd::get::enc;
+use crate::client::Api;
 use crate::ctx::{err, CmdError, CmdResult, Ctx};
 use crate::describe::util::{arr, s, selector_string};
 use crate::flags::{f, Kind, Spec};

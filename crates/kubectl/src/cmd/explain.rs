@@ -3,8 +3,8 @@
 //! `explain_render` in kubectl's plaintext layout; a kind the document lacks fails like
 //! kubectl does.
 
-use crate::client::api::Api;
 use crate::client::resources::resolve;
+use crate::client::Api;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::describe::util::{arr, s};
 use crate::flags::{f, Kind, Spec};

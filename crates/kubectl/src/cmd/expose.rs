@@ -1,14 +1,14 @@
 //! `kubectl expose` (a Service selecting a workload's pods) and `kubectl cluster-info`.
 
-use crate::client::api::Api;
-use crate::cmd::generate::{dry_run, print_result, DryRun};
+use crate::client::Api;
 use crate::cmd::label::objects;
+use crate::cmd::options::{dry_run, with_dry_run, DryRun};
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::describe::util::{arr, i, obj, s};
 use crate::flags::{f, Kind, Spec};
 use crate::ordered_json::Doc;
 use crate::print::format::parse_format;
-use crate::print::outcome::{print_obj, with_dry_run};
+use crate::print::outcome::{print_obj, print_result};
 use http::Method;
 use serde_json::{json, Map, Value};
 
@@ -126,7 +126,7 @@ pub async fn expose(ctx: &Ctx) -> CmdResult {
             Some(l) => parse_map(l),
             None => obj(&o, "/metadata/labels").cloned().unwrap_or_default(),
         };
-        let svc = crate::print::outcome::apply_overrides(
+        let svc = crate::cmd::options::apply_overrides(
             ctx,
             service(ctx, &name, labels, ports, selector),
         )?;

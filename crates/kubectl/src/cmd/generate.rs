@@ -1,61 +1,10 @@
-//! `kubectl create deployment|namespace|configmap|secret generic` (generators) and the
-//! shared create-or-print step (`--dry-run=client|server`, `-o`).
+//! The objects `kubectl create deployment|namespace|configmap|secret generic` generate,
+//! field for field in the order upstream's generators write them.
 
-use crate::ctx::{out, CmdError, CmdResult, Ctx};
-use crate::flags::{f, Kind, Spec};
-use crate::ordered_json::{to_go_json, Doc};
-use crate::print::format::{object_name, parse_format, Format};
+use crate::ctx::{CmdError, Ctx};
+use crate::ordered_json::Doc;
 use base64::Engine;
 use std::collections::BTreeMap;
-
-/// Flags of `create` and its generators.
-pub const FLAGS: &[Spec] = &[
-    f("filename", Some('f'), Kind::Multi),
-    f("recursive", Some('R'), Kind::Bool),
-    f("image", None, Kind::Multi),
-    f("replicas", Some('r'), Kind::Value),
-    f("port", None, Kind::Value),
-    f("from-literal", None, Kind::Multi),
-    f("from-file", None, Kind::Multi),
-    f("from-env-file", None, Kind::Multi),
-    f("type", None, Kind::Value),
-    f("dry-run", None, Kind::Value),
-    f("output", Some('o'), Kind::Value),
-    f("template", None, Kind::Value),
-    f("save-config", None, Kind::Bool),
-    f("validate", None, Kind::Value),
-    f("field-manager", None, Kind::Value),
-    f("show-managed-fields", None, Kind::Bool),
-    f("allow-missing-template-keys", None, Kind::Bool),
-    f("append-hash", None, Kind::Bool),
-    f("edit", None, Kind::Bool),
-    f("windows-line-endings", None, Kind::Bool),
-    f("raw", None, Kind::Value),
-    f("selector", Some('l'), Kind::Value),
-];
-
-/// `--dry-run` mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DryRun {
-    /// Really do it.
-    None,
-    /// Print only.
-    Client,
-    /// Ask the server with dryRun=All.
-    Server,
-}
-
-/// Reads `--dry-run`.
-pub fn dry_run(ctx: &Ctx) -> Result<DryRun, CmdError> {
-    match ctx.p.get("dry-run") {
-        None | Some("none") | Some("false") => Ok(DryRun::None),
-        Some("client") | Some("true") => Ok(DryRun::Client),
-        Some("server") => Ok(DryRun::Server),
-        Some(o) => Err(CmdError::Msg(format!(
-            "Invalid dry-run value ({o}). Must be \"none\", \"server\", or \"client\"."
-        ))),
-    }
-}
 
 fn meta(ctx: &Ctx, name: &str) -> Doc {
     let mut m = Doc::obj().with("name", Doc::s(name));
@@ -292,23 +241,4 @@ pub fn secret(ctx: &Ctx) -> Result<Doc, CmdError> {
         d = d.with("type", Doc::s(t));
     }
     Ok(d)
-}
-
-/// Prints an object the way create/apply print it after (or instead of) sending it.
-pub fn print_result(ctx: &Ctx, obj: &Doc, verb: &str, mode: DryRun) -> CmdResult {
-    let fmt = parse_format(ctx, false)?;
-    let v = obj.to_value();
-    match fmt {
-        Format::Table | Format::Wide => {
-            let suffix = match mode {
-                DryRun::None => "",
-                DryRun::Client => " (dry run)",
-                DryRun::Server => " (server dry run)",
-            };
-            out(&format!("{} {verb}{suffix}\n", object_name(&v)));
-        }
-        Format::Json => out(&to_go_json(obj)),
-        other => out(&crate::print::format::render(&other, &[v], true)?),
-    }
-    Ok(())
 }

@@ -1,8 +1,8 @@
 //! `kubectl get`: type/name arguments, list or named fetches as Tables or objects,
 //! selectors, `-A`, `-w`/`--watch-only`, `--sort-by`, every `-o` format.
 
-use crate::client::api::{discovery_refused_log, Api, ApiError, TABLE_ACCEPT};
 use crate::client::resources::{resolve, Res};
+use crate::client::{discovery_refused_log, enc, Api, ApiError, TABLE_ACCEPT};
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};
 use crate::print::format::{custom_columns, parse_format, render, Format};
@@ -130,19 +130,6 @@ fn query(ctx: &Ctx, extra: &str) -> String {
     } else {
         format!("?{}", q.join("&"))
     }
-}
-
-/// Percent-encodes a query value.
-pub fn enc(s: &str) -> String {
-    let mut o = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            o.push(b as char);
-        } else {
-            o.push_str(&format!("%{b:02X}"));
-        }
-    }
-    o
 }
 
 fn refused(api: &Api, e: ApiError) -> CmdError {

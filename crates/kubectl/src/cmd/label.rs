@@ -1,15 +1,16 @@
 //! Commands that change labels, annotations and replicas: `label`, `annotate`,
 //! `scale` (with `--dry-run` and `-o`), and the target lookup shared by mutating verbs.
 
-use crate::client::api::Api;
+use crate::client::enc;
 use crate::client::resources::{for_kind, Res};
-use crate::cmd::generate::{dry_run, DryRun};
-use crate::cmd::get::{enc, parse_targets};
+use crate::client::Api;
+use crate::cmd::get::parse_targets;
+use crate::cmd::options::{dry_run, with_dry_run, DryRun};
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::describe::util::{arr, s};
 use crate::flags::{f, Kind, Spec};
 use crate::print::format::parse_format;
-use crate::print::outcome::{print_obj, with_dry_run};
+use crate::print::outcome::print_obj;
 use http::Method;
 use serde_json::{json, Map, Value};
 

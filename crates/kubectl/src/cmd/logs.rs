@@ -2,8 +2,8 @@
 //! (`-c`, `--all-containers`, `--previous`, `--tail`, `--since`, `--timestamps`,
 //! `--prefix`), streamed with `-f`, several streams concurrently like kubectl.
 
-use crate::client::api::Api;
-use crate::cmd::get::enc;
+use crate::client::enc;
+use crate::client::Api;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};
 use futures::AsyncBufReadExt;
@@ -208,7 +208,7 @@ async fn get_pod(api: &Api, name: &str) -> Result<Value, CmdError> {
         .await
     {
         Ok(o) => Ok(o),
-        Err(crate::client::api::ApiError::Status { code: 404, .. }) => Err(CmdError::Msg(format!(
+        Err(crate::client::ApiError::Status { code: 404, .. }) => Err(CmdError::Msg(format!(
             "error from server (NotFound): pods \"{name}\" not found in namespace \"{}\"",
             api.namespace
         ))),

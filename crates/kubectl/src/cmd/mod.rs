@@ -18,6 +18,7 @@ pub mod help;
 pub mod label;
 pub mod logs;
 pub mod node;
+pub mod options;
 pub mod port_forward;
 pub mod proxy;
 pub mod rollout;

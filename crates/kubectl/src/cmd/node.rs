@@ -1,13 +1,12 @@
 //! `kubectl cordon`, `uncordon` and `drain` (cordon, then evict every pod on the node
 //! through pods/eviction, skipping DaemonSet and mirror pods, and wait for them to go).
 
-use crate::client::api::{Api, ApiError};
-use crate::cmd::generate::{dry_run, DryRun};
-use crate::cmd::get::enc;
+use crate::client::enc;
+use crate::client::{Api, ApiError};
+use crate::cmd::options::{dry_run, with_dry_run, DryRun};
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::describe::util::{arr, s};
 use crate::flags::{f, Kind, Spec};
-use crate::print::outcome::with_dry_run;
 use http::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};

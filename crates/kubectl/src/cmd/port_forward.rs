@@ -2,7 +2,7 @@
 //! `v2.portforward.k8s.io` WebSocket (data channel 0, error channel 1, each starting
 //! with the port number) to the pod.
 
-use crate::client::api::Api;
+use crate::client::Api;
 use crate::cmd::exec::target_pod;
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::describe::util::{arr, i, s};

@@ -2,7 +2,7 @@
 //! server with the kubeconfig's credentials, streaming the answer back; requests are
 //! filtered by host, path and method regexes like upstream's FilterServer.
 
-use crate::client::api::Api;
+use crate::client::Api;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};
 use bytes::Bytes;

@@ -1,17 +1,17 @@
 //! `kubectl rollout status|history|undo|restart|pause|resume` for Deployments, using
 //! the deployment controller's revision annotations on ReplicaSets.
 
-use crate::client::api::Api;
+use crate::client::enc;
 use crate::client::resources::Res;
-use crate::cmd::generate::{dry_run, DryRun};
-use crate::cmd::get::enc;
+use crate::client::Api;
 use crate::cmd::label::objects;
+use crate::cmd::options::{dry_run, with_dry_run, DryRun};
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::describe::kinds::split_replicasets;
 use crate::describe::util::{arr, i, s, selector_string};
 use crate::flags::{f, Kind, Spec};
 use crate::print::format::{parse_format, Format};
-use crate::print::outcome::{print_obj, with_dry_run};
+use crate::print::outcome::print_obj;
 use futures::{AsyncBufReadExt, StreamExt};
 use http::Method;
 use serde_json::{json, Value};

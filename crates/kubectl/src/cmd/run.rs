@@ -1,11 +1,12 @@
 //! `kubectl run NAME --image=IMAGE [-- ARGS…]`: builds the Pod upstream's generator
 //! makes and creates it (or prints it with `--dry-run=client`).
 
-use crate::client::api::Api;
-use crate::cmd::generate::{dry_run, print_result, DryRun};
+use crate::client::Api;
+use crate::cmd::options::{dry_run, DryRun};
 use crate::ctx::{CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};
 use crate::ordered_json::Doc;
+use crate::print::outcome::print_result;
 use http::Method;
 
 /// Flags of `run`.
@@ -147,7 +148,7 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
             "--dry-run=[server|client] can't be used with attached containers options (--attach, --stdin, or --tty)",
         ));
     }
-    let obj = crate::print::outcome::apply_overrides(ctx, pod(ctx)?)?;
+    let obj = crate::cmd::options::apply_overrides(ctx, pod(ctx)?)?;
     if mode == DryRun::Client {
         return print_result(ctx, &obj, "created", mode);
     }

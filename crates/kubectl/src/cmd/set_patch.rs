@@ -1,13 +1,13 @@
 //! `set image` and `patch`: server PATCHes, or local patches for `--dry-run=client`,
 //! printed as `kind.group/name VERB` or in the `-o` format like kubectl.
 
-use crate::client::api::Api;
-use crate::cmd::generate::{dry_run, DryRun};
+use crate::client::Api;
 use crate::cmd::label::{objects, objects_partial, path_of};
+use crate::cmd::options::{dry_run, with_dry_run, DryRun};
 use crate::ctx::{CmdError, CmdResult, Ctx};
 use crate::describe::util::{arr, s};
 use crate::print::format::parse_format;
-use crate::print::outcome::{print_obj, print_obj_plain, with_dry_run};
+use crate::print::outcome::{print_obj, print_obj_plain};
 use http::Method;
 use serde_json::{json, Map, Value};
 

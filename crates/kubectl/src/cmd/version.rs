@@ -1,6 +1,6 @@
 //! `kubectl version`: the client version we mimic and the server's `/version`.
 
-use crate::client::api::Api;
+use crate::client::Api;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};
 use serde_json::Value;

@@ -1,9 +1,9 @@
 //! `kubectl wait --for=condition=C[=V] | --for=jsonpath={…}=V | --for=delete |
 //! --for=create`: polls each object until the condition holds or `--timeout` passes.
 
-use crate::client::api::{Api, ApiError};
+use crate::client::enc;
 use crate::client::resources::Res;
-use crate::cmd::get::enc;
+use crate::client::{Api, ApiError};
 use crate::cmd::get::parse_targets;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::describe::util::{arr, s};

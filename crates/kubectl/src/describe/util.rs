@@ -33,7 +33,7 @@ pub fn gv(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => crate::ordered_json::go_number(n),
+        Some(Value::Number(n)) => crate::print::json::go_number(n),
         Some(Value::Bool(b)) => b.to_string(),
         Some(o) => o.to_string(),
     }

@@ -2,7 +2,8 @@
 //! custom-columns(-file); tables are in `table.rs`.
 
 use crate::ctx::{CmdError, Ctx};
-use crate::ordered_json::{to_go_json, Doc};
+use crate::ordered_json::Doc;
+use crate::print::json::to_go_json;
 use crate::print::tabwriter::TabWriter;
 use serde_json::{json, Value};
 

@@ -118,7 +118,7 @@ fn fmt_value(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
-        Value::Number(n) => crate::ordered_json::go_number(n),
+        Value::Number(n) => crate::print::json::go_number(n),
         other => other.to_string(),
     }
 }

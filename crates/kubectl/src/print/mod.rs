@@ -5,6 +5,7 @@
 pub mod explain;
 pub mod format;
 pub mod gotemplate;
+pub mod json;
 pub mod jsonpath;
 pub mod outcome;
 pub mod table;

@@ -26,7 +26,7 @@ pub fn cell_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "<none>".into(),
-        Value::Number(n) => crate::ordered_json::go_number(n),
+        Value::Number(n) => crate::print::json::go_number(n),
         Value::Bool(b) => b.to_string(),
         other => other.to_string(),
     }
