@@ -56,10 +56,10 @@ fn command_flags(words: &[String]) -> &'static [Spec] {
         "attach" => cmd::exec::ATTACH_FLAGS,
         "port-forward" => cmd::port_forward::FLAGS,
         "proxy" => cmd::proxy::FLAGS,
-        "label" | "annotate" => cmd::label::META_FLAGS,
-        "scale" => cmd::label::SCALE_FLAGS,
-        "set" => cmd::label::SET_FLAGS,
-        "patch" => cmd::label::PATCH_FLAGS,
+        "label" | "annotate" => cmd::label::FLAGS,
+        "scale" => cmd::scale::FLAGS,
+        "set" => cmd::set_patch::SET_FLAGS,
+        "patch" => cmd::set_patch::PATCH_FLAGS,
         "rollout" => cmd::rollout::flags(words.get(1).map(String::as_str)),
         "expose" => cmd::expose::FLAGS,
         "apply" => cmd::apply::FLAGS,
@@ -185,7 +185,7 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
         "proxy" => cmd::proxy::run(&ctx).await,
         "label" => cmd::label::meta(&ctx, "labels").await,
         "annotate" => cmd::label::meta(&ctx, "annotations").await,
-        "scale" => cmd::label::scale(&ctx).await,
+        "scale" => cmd::scale::scale(&ctx).await,
         "set" => match sub.as_deref() {
             Some("image") => cmd::set_patch::set_image(&ctx).await,
             Some(other) => Err(CmdError::Msg(format!(

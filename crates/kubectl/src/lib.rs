@@ -18,6 +18,7 @@ mod describe;
 mod dispatch;
 mod flags;
 mod input;
+mod json_get;
 mod ordered_json;
 mod patch;
 mod print;

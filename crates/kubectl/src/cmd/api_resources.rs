@@ -3,8 +3,8 @@
 
 use crate::client::Api;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
-use crate::describe::util::{arr, s};
 use crate::flags::{f, Kind, Spec};
+use crate::json_get::{arr, s};
 use crate::print::tabwriter::TabWriter;
 use serde_json::Value;
 

@@ -4,10 +4,10 @@
 use crate::client::enc;
 use crate::client::remote::{self, Outcome};
 use crate::client::Api;
-use crate::cmd::exec::pick_container_to;
+use crate::cmd::targets::pick_container_to;
 use crate::ctx::{CmdError, CmdResult, Ctx};
-use crate::describe::util::s;
 use crate::flags::{f, Kind, Spec};
+use crate::json_get::s;
 use std::path::{Component, Path, PathBuf};
 
 /// Flags of `cp`.

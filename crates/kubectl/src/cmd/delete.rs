@@ -4,8 +4,8 @@
 use crate::client::enc;
 use crate::client::resources::{for_kind, Res};
 use crate::client::{Api, ApiError};
-use crate::cmd::get::parse_targets;
 use crate::cmd::options::{dry_run, with_dry_run, DryRun};
+use crate::cmd::targets::parse_targets;
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};
 use http::Method;

@@ -5,11 +5,12 @@
 use crate::client::enc;
 use crate::client::resources::Res;
 use crate::client::{Api, ApiError};
-use crate::cmd::get::parse_targets;
+use crate::cmd::targets::parse_targets;
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
-use crate::describe::util::{arr, s, selector_string};
+use crate::describe::util::selector_string;
 use crate::describe::{kinds, node as describe_node, pod as describe_pod};
 use crate::flags::{f, Kind, Spec};
+use crate::json_get::{arr, obj, s};
 use serde_json::Value;
 
 /// Flags of `describe`.
@@ -162,7 +163,7 @@ async fn optional_list(api: &Api, path: &str) -> Result<Option<Vec<Value>>, CmdE
 
 /// Kinds without a dedicated describer: metadata and events.
 fn generic(o: &Value, evs: Option<&[Value]>) -> String {
-    use crate::describe::util::{annotations, labels, obj};
+    use crate::describe::util::{annotations, labels};
     let mut w = crate::describe::writer::GoTab::new();
     w.w(0, &format!("Name:\t{}\n", s(o, "/metadata/name")));
     let ns = s(o, "/metadata/namespace");

@@ -2,10 +2,10 @@
 //! a strategic merge patch of what changed.
 
 use crate::client::Api;
-use crate::cmd::label::objects;
+use crate::cmd::targets::objects;
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
-use crate::describe::util::s;
 use crate::flags::{f, Kind, Spec};
+use crate::json_get::s;
 use crate::patch::three_way::three_way;
 use http::Method;
 use serde_json::Value;

@@ -3,11 +3,11 @@
 
 use crate::client::enc;
 use crate::client::remote::{self, Session};
-use crate::client::resources::resolve;
 use crate::client::Api;
+use crate::cmd::targets::{pick_container, target_pod};
 use crate::ctx::{err, CmdError, CmdResult, Ctx};
-use crate::describe::util::{arr, s, selector_string};
 use crate::flags::{f, Kind, Spec};
+use crate::json_get::{arr, s};
 use serde_json::Value;
 
 /// Flags of `exec`.
@@ -24,119 +24,6 @@ pub const EXEC_FLAGS: &[Spec] = &[
 pub const ATTACH_FLAGS: &[Spec] = EXEC_FLAGS;
 
 const CHANNEL_PROTOCOLS: &[&str] = &["v5.channel.k8s.io", "v4.channel.k8s.io"];
-
-/// Finds the pod for `POD` or `TYPE/NAME` (first pod of a workload's selector).
-pub async fn target_pod(api: &Api, target: &str) -> Result<Value, CmdError> {
-    let ns = api.namespace.clone();
-    let name = match target.split_once('/') {
-        None => target.to_string(),
-        Some((t, n)) => {
-            let res = resolve(Some(api), t).await?;
-            if res.kind == "Pod" {
-                n.to_string()
-            } else {
-                let o = api.get(&res.path(Some(&ns), Some(n))).await?;
-                let sel = selector_string(o.pointer("/spec/selector"));
-                let sel = if sel.is_empty() {
-                    // Services select with a plain map
-                    crate::describe::util::format_labels(
-                        o.pointer("/spec/selector").and_then(Value::as_object),
-                    )
-                } else {
-                    sel
-                };
-                let list = api
-                    .get(&format!(
-                        "/api/v1/namespaces/{ns}/pods?labelSelector={}",
-                        enc(&sel)
-                    ))
-                    .await?;
-                let mut pods: Vec<Value> = arr(&list, "/items").to_vec();
-                // sort.Reverse(podutils.ActivePods): scheduled, running, ready, fewer
-                // restarts and older pods first
-                pods.sort_by_key(|p| {
-                    let ready = arr(p, "/status/conditions")
-                        .iter()
-                        .any(|c| s(c, "/type") == "Ready" && s(c, "/status") == "True");
-                    let phase_rank = match s(p, "/status/phase") {
-                        "Running" => 0,
-                        "Unknown" => 1,
-                        "Pending" => 2,
-                        _ => 3,
-                    };
-                    let restarts: i64 = arr(p, "/status/containerStatuses")
-                        .iter()
-                        .map(|c| crate::describe::util::i(c, "/restartCount"))
-                        .sum();
-                    (
-                        s(p, "/spec/nodeName").is_empty(),
-                        phase_rank,
-                        !ready,
-                        restarts,
-                        s(p, "/metadata/creationTimestamp").to_string(),
-                    )
-                });
-                return pods.into_iter().next().ok_or_else(|| {
-                    CmdError::Msg(format!(
-                        "cannot attach to {}: selector for the resource has no pods",
-                        res.kind_group()
-                    ))
-                });
-            }
-        }
-    };
-    Ok(api
-        .get(&format!("/api/v1/namespaces/{ns}/pods/{name}"))
-        .await?)
-}
-
-/// The container to use: `-c`, the default-container annotation, or the first
-/// (announcing the choice when the pod has several).
-pub fn pick_container(ctx: &Ctx, pod: &Value) -> String {
-    pick_container_to(ctx, pod, false)
-}
-
-/// [`pick_container`], announcing on stdout when `to_stdout` (as `cp` from a pod does).
-pub fn pick_container_to(ctx: &Ctx, pod: &Value, to_stdout: bool) -> String {
-    if let Some(c) = ctx.p.get("container") {
-        return c.to_string();
-    }
-    let names: Vec<String> = arr(pod, "/spec/containers")
-        .iter()
-        .map(|c| s(c, "/name").to_string())
-        .collect();
-    let annotated = s(
-        pod,
-        "/metadata/annotations/kubectl.kubernetes.io~1default-container",
-    );
-    if !annotated.is_empty() && names.iter().any(|n| n == annotated) {
-        return annotated.to_string();
-    }
-    let first = names.first().cloned().unwrap_or_default();
-    if names.len() > 1 && !ctx.p.flag("quiet") {
-        let mut all = names.clone();
-        all.extend(
-            arr(pod, "/spec/ephemeralContainers")
-                .iter()
-                .map(|c| format!("{} (ephem)", s(c, "/name"))),
-        );
-        all.extend(
-            arr(pod, "/spec/initContainers")
-                .iter()
-                .map(|c| format!("{} (init)", s(c, "/name"))),
-        );
-        let msg = format!(
-            "Defaulted container \"{first}\" out of: {}\n",
-            all.join(", ")
-        );
-        if to_stdout {
-            crate::ctx::out(&msg);
-        } else {
-            err(&msg);
-        }
-    }
-    first
-}
 
 fn session_flags(ctx: &Ctx) -> Session {
     let stdin = ctx.p.flag("stdin");

@@ -6,8 +6,8 @@
 use crate::client::resources::resolve;
 use crate::client::Api;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
-use crate::describe::util::{arr, s};
 use crate::flags::{f, Kind, Spec};
+use crate::json_get::{arr, s};
 use serde_json::{Map, Value};
 
 /// Flags of `explain`.

@@ -1,11 +1,11 @@
 //! `kubectl expose` (a Service selecting a workload's pods) and `kubectl cluster-info`.
 
 use crate::client::Api;
-use crate::cmd::label::objects;
 use crate::cmd::options::{dry_run, with_dry_run, DryRun};
+use crate::cmd::targets::objects;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
-use crate::describe::util::{arr, i, obj, s};
 use crate::flags::{f, Kind, Spec};
+use crate::json_get::{arr, i, obj, s};
 use crate::ordered_json::Doc;
 use crate::print::format::parse_format;
 use crate::print::outcome::{print_obj, print_result};

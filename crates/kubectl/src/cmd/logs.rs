@@ -187,7 +187,7 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
     let obj = match target.split_once('/') {
         Some(("pod" | "pods" | "po", n)) => get_pod(&api, n).await?,
         Some(_) => {
-            let obj = crate::cmd::exec::target_pod(&api, &target).await?;
+            let obj = crate::cmd::targets::target_pod(&api, &target).await?;
             let name = obj
                 .pointer("/metadata/name")
                 .and_then(Value::as_str)
@@ -277,7 +277,7 @@ fn requests(ctx: &Ctx, obj: &Value) -> Vec<Request> {
         }
         return out;
     }
-    let container = crate::cmd::exec::pick_container(ctx, obj);
+    let container = crate::cmd::targets::pick_container(ctx, obj);
     vec![Request { pod, container }]
 }
 

@@ -3,10 +3,10 @@
 //! with the port number) to the pod.
 
 use crate::client::Api;
-use crate::cmd::exec::target_pod;
+use crate::cmd::targets::target_pod;
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
-use crate::describe::util::{arr, i, s};
 use crate::flags::{f, Kind, Spec};
+use crate::json_get::{arr, i, s};
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -4,12 +4,13 @@
 use crate::client::enc;
 use crate::client::resources::Res;
 use crate::client::Api;
-use crate::cmd::label::objects;
 use crate::cmd::options::{dry_run, with_dry_run, DryRun};
+use crate::cmd::targets::objects;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::describe::kinds::split_replicasets;
-use crate::describe::util::{arr, i, s, selector_string};
+use crate::describe::util::selector_string;
 use crate::flags::{f, Kind, Spec};
+use crate::json_get::{arr, i, s};
 use crate::print::format::{parse_format, Format};
 use crate::print::outcome::print_obj;
 use futures::{AsyncBufReadExt, StreamExt};

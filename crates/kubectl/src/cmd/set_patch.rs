@@ -2,14 +2,45 @@
 //! printed as `kind.group/name VERB` or in the `-o` format like kubectl.
 
 use crate::client::Api;
-use crate::cmd::label::{objects, objects_partial, path_of};
 use crate::cmd::options::{dry_run, with_dry_run, DryRun};
+use crate::cmd::targets::{objects, objects_partial, path_of};
 use crate::ctx::{CmdError, CmdResult, Ctx};
-use crate::describe::util::{arr, s};
+use crate::flags::{f, Kind, Spec};
+use crate::json_get::{arr, s};
 use crate::print::format::parse_format;
 use crate::print::outcome::{print_obj, print_obj_plain};
 use http::Method;
 use serde_json::{json, Map, Value};
+
+/// Flags of `set image`.
+pub const SET_FLAGS: &[Spec] = &[
+    f("selector", Some('l'), Kind::Value),
+    f("all", None, Kind::Bool),
+    f("local", None, Kind::Bool),
+    f("output", Some('o'), Kind::Value),
+    f("dry-run", None, Kind::Value),
+    f("filename", Some('f'), Kind::Multi),
+    f("field-manager", None, Kind::Value),
+    f("template", None, Kind::Value),
+    f("show-managed-fields", None, Kind::Bool),
+    f("allow-missing-template-keys", None, Kind::Bool),
+];
+
+/// Flags of `patch`.
+pub const PATCH_FLAGS: &[Spec] = &[
+    f("patch", Some('p'), Kind::Value),
+    f("patch-file", None, Kind::Value),
+    f("type", None, Kind::Value),
+    f("output", Some('o'), Kind::Value),
+    f("dry-run", None, Kind::Value),
+    f("filename", Some('f'), Kind::Multi),
+    f("local", None, Kind::Bool),
+    f("subresource", None, Kind::Value),
+    f("field-manager", None, Kind::Value),
+    f("template", None, Kind::Value),
+    f("show-managed-fields", None, Kind::Bool),
+    f("allow-missing-template-keys", None, Kind::Bool),
+];
 
 /// Runs `set image`.
 pub async fn set_image(ctx: &Ctx) -> CmdResult {

@@ -4,10 +4,10 @@
 use crate::client::enc;
 use crate::client::resources::Res;
 use crate::client::{Api, ApiError};
-use crate::cmd::get::parse_targets;
+use crate::cmd::targets::parse_targets;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
-use crate::describe::util::{arr, s};
 use crate::flags::{f, Kind, Spec};
+use crate::json_get::{arr, s};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

@@ -3,10 +3,11 @@
 
 use crate::describe::pod::template;
 use crate::describe::util::{
-    annotations, arr, controller_of, events, format_label_selector, format_labels, gv, i, labels,
-    obj, rfc1123z, s, selector_string,
+    annotations, controller_of, events, format_label_selector, format_labels, labels, rfc1123z,
+    selector_string,
 };
 use crate::describe::writer::GoTab;
+use crate::json_get::{arr, gv, i, obj, s};
 use serde_json::Value;
 
 fn conditions(w: &mut GoTab, o: &Value) {

@@ -1,10 +1,9 @@
 //! The Node describer: roles, taints, lease, conditions, addresses, capacity, system
 //! info, non-terminated pods with their requests/limits and the allocation summary.
 
-use crate::describe::util::{
-    annotations, arr, events, gv, labels, obj, rfc1123z, s, since, taints,
-};
+use crate::describe::util::{annotations, events, labels, rfc1123z, since, taints};
 use crate::describe::writer::GoTab;
+use crate::json_get::{arr, gv, obj, s};
 use serde_json::{Map, Value};
 
 /// A quantity in milli-units (cpu) or units, with whether it used a binary suffix.

@@ -2,9 +2,10 @@
 //! resources, probes, environment, mounts), volumes and the pod template.
 
 use crate::describe::util::{
-    annotations, arr, controller_of, events, gv, i, labels, obj, rfc1123z, s, since, tolerations,
+    annotations, controller_of, events, labels, rfc1123z, since, tolerations,
 };
 use crate::describe::writer::GoTab;
+use crate::json_get::{arr, gv, i, obj, s};
 use serde_json::Value;
 
 /// `describePod`.
