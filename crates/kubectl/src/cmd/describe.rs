@@ -8,7 +8,7 @@ use crate::client::{Api, ApiError};
 use crate::cmd::targets::parse_targets;
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::describe::util::selector_string;
-use crate::describe::{kinds, node as describe_node, pod as describe_pod};
+use crate::describe::{kinds, node as describe_node, pod as describe_pod, service};
 use crate::flags::{f, Kind, Spec};
 use crate::json_get::{arr, obj, s};
 use serde_json::Value;
@@ -119,7 +119,7 @@ async fn describe_one(ctx: &Ctx, api: &Api, res: &Res, o: &Value) -> Result<Stri
             )
             .await
             .unwrap_or_default();
-            kinds::service(o, &slices, evs.as_deref())
+            service::service(o, &slices, evs.as_deref())
         }
         ("", "Namespace") => {
             let name = s(o, "/metadata/name");

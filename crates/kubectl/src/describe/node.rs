@@ -142,6 +142,45 @@ pub fn node(
 ) -> String {
     let mut w = GoTab::new();
     w.w(0, &format!("Name:\t{}\n", s(n, "/metadata/name")));
+    w.w(0, &format!("Roles:\t{}\n", roles(n)));
+    labels(&mut w, "Labels", obj(n, "/metadata/labels"));
+    annotations(&mut w, "Annotations", obj(n, "/metadata/annotations"));
+    w.w(
+        0,
+        &format!(
+            "CreationTimestamp:\t{}\n",
+            rfc1123z(s(n, "/metadata/creationTimestamp"))
+        ),
+    );
+    taints(&mut w, "Taints", arr(n, "/spec/taints"));
+    let unsched = n.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true);
+    w.w(0, &format!("Unschedulable:\t{unsched}\n"));
+    lease_block(&mut w, lease);
+    conditions(&mut w, arr(n, "/status/conditions"));
+    w.w(0, "Addresses:\n");
+    for a in arr(n, "/status/addresses") {
+        w.w(1, &format!("{}:\t{}\n", s(a, "/type"), s(a, "/address")));
+    }
+    for (ptr, title) in [
+        ("/status/capacity", "Capacity"),
+        ("/status/allocatable", "Allocatable"),
+    ] {
+        if let Some(m) = obj(n, ptr).filter(|m| !m.is_empty()) {
+            w.w(0, &format!("{title}:\n"));
+            resource_list(&mut w, m);
+        }
+    }
+    system_info(&mut w, n);
+    node_resources(&mut w, n, pods);
+    if let Some(evs) = evs {
+        events(&mut w, evs);
+    }
+    w.finish()
+}
+
+/// The roles from `node-role.kubernetes.io/ROLE` and `kubernetes.io/role` labels,
+/// sorted and comma-joined (`<none>` without any).
+fn roles(n: &Value) -> String {
     let mut roles: Vec<String> = obj(n, "/metadata/labels")
         .map(|m| {
             m.iter()
@@ -158,96 +197,79 @@ pub fn node(
         })
         .unwrap_or_default();
     roles.sort();
-    w.w(
-        0,
-        &format!(
-            "Roles:\t{}\n",
-            if roles.is_empty() {
-                "<none>".into()
-            } else {
-                roles.join(",")
-            }
-        ),
-    );
-    labels(&mut w, "Labels", obj(n, "/metadata/labels"));
-    annotations(&mut w, "Annotations", obj(n, "/metadata/annotations"));
-    w.w(
-        0,
-        &format!(
-            "CreationTimestamp:\t{}\n",
-            rfc1123z(s(n, "/metadata/creationTimestamp"))
-        ),
-    );
-    taints(&mut w, "Taints", arr(n, "/spec/taints"));
-    let unsched = n.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true);
-    w.w(0, &format!("Unschedulable:\t{unsched}\n"));
-    match lease {
-        Err(e) => w.w(0, &format!("Lease:\tFailed to get lease: {e}\n")),
-        Ok(l) => {
-            let or_unset = |t: &str, time: bool| match t {
-                "" => "<unset>".to_string(),
-                t if time => rfc1123z(t),
-                t => t.to_string(),
-            };
-            w.w(0, "Lease:\n");
-            w.w(
-                1,
-                &format!(
-                    "HolderIdentity:\t{}\n",
-                    or_unset(s(l, "/spec/holderIdentity"), false)
-                ),
-            );
-            w.w(
-                1,
-                &format!(
-                    "AcquireTime:\t{}\n",
-                    or_unset(s(l, "/spec/acquireTime"), true)
-                ),
-            );
-            w.w(
-                1,
-                &format!("RenewTime:\t{}\n", or_unset(s(l, "/spec/renewTime"), true)),
-            );
-        }
+    if roles.is_empty() {
+        "<none>".into()
+    } else {
+        roles.join(",")
     }
-    let conds = arr(n, "/status/conditions");
-    if !conds.is_empty() {
-        w.w(
-            0,
-            "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n",
-        );
+}
+
+/// The node's Lease: holder, acquire and renew times, or why it could not be read.
+fn lease_block(w: &mut GoTab, lease: Result<&Value, String>) {
+    let l = match lease {
+        Err(e) => {
+            w.w(0, &format!("Lease:\tFailed to get lease: {e}\n"));
+            return;
+        }
+        Ok(l) => l,
+    };
+    let or_unset = |t: &str, time: bool| match t {
+        "" => "<unset>".to_string(),
+        t if time => rfc1123z(t),
+        t => t.to_string(),
+    };
+    w.w(0, "Lease:\n");
+    w.w(
+        1,
+        &format!(
+            "HolderIdentity:\t{}\n",
+            or_unset(s(l, "/spec/holderIdentity"), false)
+        ),
+    );
+    w.w(
+        1,
+        &format!(
+            "AcquireTime:\t{}\n",
+            or_unset(s(l, "/spec/acquireTime"), true)
+        ),
+    );
+    w.w(
+        1,
+        &format!("RenewTime:\t{}\n", or_unset(s(l, "/spec/renewTime"), true)),
+    );
+}
+
+/// The Conditions table (nothing when the node reports none).
+fn conditions(w: &mut GoTab, conds: &[Value]) {
+    if conds.is_empty() {
+        return;
+    }
+    w.w(
+        0,
+        "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n",
+    );
+    w.w(
+        1,
+        "----\t------\t-----------------\t------------------\t------\t-------\n",
+    );
+    for c in conds {
         w.w(
             1,
-            "----\t------\t-----------------\t------------------\t------\t-------\n",
+            &format!(
+                "{} \t{} \t{} \t{} \t{} \t{}\n",
+                s(c, "/type"),
+                s(c, "/status"),
+                rfc1123z(s(c, "/lastHeartbeatTime")),
+                rfc1123z(s(c, "/lastTransitionTime")),
+                s(c, "/reason"),
+                s(c, "/message")
+            ),
         );
-        for c in conds {
-            w.w(
-                1,
-                &format!(
-                    "{} \t{} \t{} \t{} \t{} \t{}\n",
-                    s(c, "/type"),
-                    s(c, "/status"),
-                    rfc1123z(s(c, "/lastHeartbeatTime")),
-                    rfc1123z(s(c, "/lastTransitionTime")),
-                    s(c, "/reason"),
-                    s(c, "/message")
-                ),
-            );
-        }
     }
-    w.w(0, "Addresses:\n");
-    for a in arr(n, "/status/addresses") {
-        w.w(1, &format!("{}:\t{}\n", s(a, "/type"), s(a, "/address")));
-    }
-    for (ptr, title) in [
-        ("/status/capacity", "Capacity"),
-        ("/status/allocatable", "Allocatable"),
-    ] {
-        if let Some(m) = obj(n, ptr).filter(|m| !m.is_empty()) {
-            w.w(0, &format!("{title}:\n"));
-            resource_list(&mut w, m);
-        }
-    }
+}
+
+/// System Info from `status.nodeInfo`, then PodCIDR(s) and ProviderID when set.
+fn system_info(w: &mut GoTab, n: &Value) {
     w.w(0, "System Info:\n");
     for (k, t) in [
         ("machineID", "Machine ID"),
@@ -281,11 +303,6 @@ pub fn node(
     if !pid.is_empty() {
         w.w(0, &format!("ProviderID:\t{pid}\n"));
     }
-    node_resources(&mut w, n, pods);
-    if let Some(evs) = evs {
-        events(&mut w, evs);
-    }
-    w.finish()
 }
 
 fn node_resources(w: &mut GoTab, n: &Value, pods: &[Value]) {
