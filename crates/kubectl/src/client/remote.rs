@@ -4,6 +4,7 @@
 
 use crate::client::WsStream;
 use crate::ctx::CmdError;
+use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
@@ -99,81 +100,108 @@ pub fn parse_status(data: &[u8]) -> Outcome {
 
 /// Runs the session until the server closes; returns the outcome.
 pub async fn run(ws: WsStream, proto: &str, s: Session) -> Result<Outcome, CmdError> {
-    let (mut sink, mut stream) = ws.split();
-    let (tx, mut rx) = mpsc::channel::<Message>(16);
+    let (sink, stream) = ws.split();
+    let (tx, rx) = mpsc::channel::<Message>(16);
     let v5 = proto == "v5.channel.k8s.io";
     let raw = RawGuard::new(s.tty && s.stdin);
     if s.tty {
         if let Some(m) = resize_frame() {
             let _ = tx.send(m).await;
         }
-        let txr = tx.clone();
-        tokio::spawn(async move {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut sig) = signal(SignalKind::window_change()) else {
-                return;
-            };
-            while sig.recv().await.is_some() {
-                if let Some(m) = resize_frame() {
-                    if txr.send(m).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        });
+        send_resizes(tx.clone());
     }
     if s.stdin {
-        let txi = tx.clone();
-        std::thread::spawn(move || {
-            let mut input = std::io::stdin();
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                match input.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let mut b = Vec::with_capacity(n + 1);
-                        b.push(0u8);
-                        b.extend_from_slice(&buf[..n]);
-                        if txi.blocking_send(Message::Binary(b.into())).is_err() {
-                            return;
-                        }
+        send_stdin(tx.clone(), v5);
+    }
+    drop(tx);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let writer = tokio::spawn(write_frames(sink, rx, stop_rx));
+    let outcome = print_output(stream).await;
+    drop(raw);
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), writer).await;
+    Ok(outcome)
+}
+
+/// Sends a resize frame on every SIGWINCH until the session's writer is gone.
+fn send_resizes(tx: mpsc::Sender<Message>) {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut sig) = signal(SignalKind::window_change()) else {
+            return;
+        };
+        while sig.recv().await.is_some() {
+            if let Some(m) = resize_frame() {
+                if tx.send(m).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+}
+
+/// Reads our stdin on a thread (it blocks) and sends it on channel 0; at its end, v5
+/// closes the stdin channel.
+fn send_stdin(tx: mpsc::Sender<Message>, v5: bool) {
+    std::thread::spawn(move || {
+        let mut input = std::io::stdin();
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match input.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let mut b = Vec::with_capacity(n + 1);
+                    b.push(0u8);
+                    b.extend_from_slice(&buf[..n]);
+                    if tx.blocking_send(Message::Binary(b.into())).is_err() {
+                        return;
                     }
                 }
             }
-            if v5 {
-                // close our half of stdin
-                let _ = txi.blocking_send(Message::Binary(vec![255u8, 0].into()));
-            }
-        });
-    }
-    drop(tx);
-    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let writer = tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                m = rx.recv() => match m {
-                    Some(m) => {
-                        if sink.send(m).await.is_err() {
-                            return;
-                        }
-                    }
-                    None => {
-                        // nothing more to send: wait for the session to end
-                        let _ = (&mut stop_rx).await;
-                        break;
-                    }
-                },
-                _ = &mut stop_rx => break,
-            }
         }
-        // kubectl closes with 1000; a close without a code reads as an error upstream
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code: CloseCode::Normal,
-                reason: "".into(),
-            })))
-            .await;
+        if v5 {
+            // close our half of stdin
+            let _ = tx.blocking_send(Message::Binary(vec![255u8, 0].into()));
+        }
     });
+}
+
+/// Writes queued frames to the socket until the senders are gone and the session
+/// ends (or it is told to stop), then closes it with 1000.
+async fn write_frames(
+    mut sink: SplitSink<WsStream, Message>,
+    mut rx: mpsc::Receiver<Message>,
+    mut stop_rx: tokio::sync::oneshot::Receiver<()>,
+) {
+    loop {
+        tokio::select! {
+            m = rx.recv() => match m {
+                Some(m) => {
+                    if sink.send(m).await.is_err() {
+                        return;
+                    }
+                }
+                None => {
+                    // nothing more to send: wait for the session to end
+                    let _ = (&mut stop_rx).await;
+                    break;
+                }
+            },
+            _ = &mut stop_rx => break,
+        }
+    }
+    // kubectl closes with 1000; a close without a code reads as an error upstream
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        })))
+        .await;
+}
+
+/// Copies channels 1 and 2 to our stdout and stderr until the server closes; the last
+/// status on channel 3 is the outcome.
+async fn print_output(mut stream: SplitStream<WsStream>) -> Outcome {
     let mut outcome = Outcome::Ok;
     while let Some(msg) = stream.next().await {
         let Ok(msg) = msg else { break };
@@ -199,10 +227,7 @@ pub async fn run(ws: WsStream, proto: &str, s: Session) -> Result<Outcome, CmdEr
             _ => {}
         }
     }
-    drop(raw);
-    let _ = stop_tx.send(());
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), writer).await;
-    Ok(outcome)
+    outcome
 }
 
 /// Runs a non-interactive session: sends `input` as stdin (then closes it), collects

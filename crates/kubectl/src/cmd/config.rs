@@ -124,14 +124,20 @@ fn ordered(v: &Value, order: &[&str]) -> Doc {
     d
 }
 
-fn view(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
-    let raw = ctx.p.flag("raw");
-    let minify = ctx.p.flag("minify");
-    let (mut clusters, mut contexts, mut users): (Vec<&Named>, Vec<&Named>, Vec<&Named>) = (
-        kc.clusters.iter().collect(),
-        kc.contexts.iter().collect(),
-        kc.users.iter().collect(),
-    );
+/// The entries `config view` shows: all of them, or with `--minify` the current
+/// context and its cluster and user.
+struct Shown<'a> {
+    clusters: Vec<&'a Named>,
+    contexts: Vec<&'a Named>,
+    users: Vec<&'a Named>,
+}
+
+fn shown<'a>(kc: &'a Kubeconfig, minify: bool) -> Result<Shown<'a>, CmdError> {
+    let mut sh = Shown {
+        clusters: kc.clusters.iter().collect(),
+        contexts: kc.contexts.iter().collect(),
+        users: kc.users.iter().collect(),
+    };
     if minify {
         if kc.current_context.is_empty() {
             return Err(CmdError::Msg(
@@ -146,10 +152,31 @@ fn view(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
         };
         let cl = c.body.get("cluster").and_then(Value::as_str).unwrap_or("");
         let us = c.body.get("user").and_then(Value::as_str).unwrap_or("");
-        contexts = vec![c];
-        clusters.retain(|x| x.name == cl);
-        users.retain(|x| x.name == us);
+        sh.contexts = vec![c];
+        sh.clusters.retain(|x| x.name == cl);
+        sh.users.retain(|x| x.name == us);
     }
+    Ok(sh)
+}
+
+fn view(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
+    let raw = ctx.p.flag("raw");
+    let sh = shown(kc, ctx.p.flag("minify"))?;
+    match ctx.p.get("output").unwrap_or("yaml") {
+        "json" => out(&to_go_json(&config_doc(&sh, kc, raw))),
+        "yaml" => out(&crate::print::yaml::to_yaml(&config_value(&sh, kc, raw))),
+        other => {
+            let v = config_value(&sh, kc, raw);
+            let text = crate::print::format::print_value_template(other, &v, ctx)?;
+            out(&text);
+        }
+    }
+    Ok(())
+}
+
+/// The Config as a sorted JSON value (for YAML and templates); secrets redacted
+/// unless `raw`.
+fn config_value(sh: &Shown, kc: &Kubeconfig, raw: bool) -> Value {
     let list = |items: &[&Named], inner: &str, redacted: bool| -> Value {
         if items.is_empty() {
             return Value::Null;
@@ -173,65 +200,52 @@ fn view(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {
                 .collect(),
         )
     };
-    let output = ctx.p.get("output").unwrap_or("yaml");
-    match output {
-        "json" => {
-            let dlist = |items: &[&Named], inner: &str, order: &[&str], red: bool| -> Doc {
-                if items.is_empty() {
-                    return Doc::Null;
-                }
-                Doc::Arr(
-                    items
-                        .iter()
-                        .map(|n| {
-                            let body = if red {
-                                redact(&n.body, raw)
-                            } else {
-                                n.body.clone()
-                            };
-                            Doc::obj()
-                                .with("name", Doc::s(&n.name))
-                                .with(inner, ordered(&body, order))
-                        })
-                        .collect(),
-                )
-            };
-            let d = Doc::obj()
-                .with("kind", Doc::s("Config"))
-                .with("apiVersion", Doc::s("v1"))
-                .with("preferences", Doc::obj())
-                .with("clusters", dlist(&clusters, "cluster", CLUSTER_ORDER, true))
-                .with("users", dlist(&users, "user", USER_ORDER, true))
-                .with(
-                    "contexts",
-                    dlist(&contexts, "context", CONTEXT_ORDER, false),
-                )
-                .with("current-context", Doc::s(&kc.current_context));
-            out(&to_go_json(&d));
+    json!({
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": list(&sh.clusters, "cluster", true),
+        "contexts": list(&sh.contexts, "context", false),
+        "users": list(&sh.users, "user", true),
+        "current-context": kc.current_context,
+    })
+}
+
+/// The Config in client-go's struct field order (for `-o json`); secrets redacted
+/// unless `raw`.
+fn config_doc(sh: &Shown, kc: &Kubeconfig, raw: bool) -> Doc {
+    let dlist = |items: &[&Named], inner: &str, order: &[&str], red: bool| -> Doc {
+        if items.is_empty() {
+            return Doc::Null;
         }
-        "yaml" => {
-            let v = json!({
-                "apiVersion": "v1", "kind": "Config", "preferences": {},
-                "clusters": list(&clusters, "cluster", true),
-                "contexts": list(&contexts, "context", false),
-                "users": list(&users, "user", true),
-                "current-context": kc.current_context,
-            });
-            out(&crate::print::yaml::to_yaml(&v));
-        }
-        other => {
-            let v = json!({
-                "apiVersion": "v1", "kind": "Config", "preferences": {},
-                "clusters": list(&clusters, "cluster", true),
-                "contexts": list(&contexts, "context", false),
-                "users": list(&users, "user", true),
-                "current-context": kc.current_context,
-            });
-            let text = crate::print::format::print_value_template(other, &v, ctx)?;
-            out(&text);
-        }
-    }
-    Ok(())
+        Doc::Arr(
+            items
+                .iter()
+                .map(|n| {
+                    let body = if red {
+                        redact(&n.body, raw)
+                    } else {
+                        n.body.clone()
+                    };
+                    Doc::obj()
+                        .with("name", Doc::s(&n.name))
+                        .with(inner, ordered(&body, order))
+                })
+                .collect(),
+        )
+    };
+    Doc::obj()
+        .with("kind", Doc::s("Config"))
+        .with("apiVersion", Doc::s("v1"))
+        .with("preferences", Doc::obj())
+        .with(
+            "clusters",
+            dlist(&sh.clusters, "cluster", CLUSTER_ORDER, true),
+        )
+        .with("users", dlist(&sh.users, "user", USER_ORDER, true))
+        .with(
+            "contexts",
+            dlist(&sh.contexts, "context", CONTEXT_ORDER, false),
+        )
+        .with("current-context", Doc::s(&kc.current_context))
 }
 
 fn get_contexts(ctx: &Ctx, kc: &Kubeconfig) -> CmdResult {

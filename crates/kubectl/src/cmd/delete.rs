@@ -118,6 +118,9 @@ async fn wait_gone(api: &Api, res: &Res, ns: &str, name: &str) {
     }
 }
 
+/// One object to delete: its type, namespace and name.
+type Target = (Res, String, String);
+
 /// Runs `delete`.
 pub async fn run(ctx: &Ctx) -> CmdResult {
     let mode = dry_run(ctx)?;
@@ -134,91 +137,17 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
     if ctx.p.flag("force") {
         err("Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n");
     }
-    let mut targets: Vec<(Res, String, String)> = Vec::new();
     let files = ctx.p.all("filename");
-    if !files.is_empty() {
-        for m in crate::input::manifests::read(&files, ctx.p.flag("recursive"))? {
-            let av = m
-                .obj
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let kind = m.obj.get("kind").and_then(Value::as_str).unwrap_or("");
-            let res = for_kind(Some(&api), av, kind).await?;
-            let ns = m
-                .obj
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or(&api.namespace)
-                .to_string();
-            let name = m
-                .obj
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            targets.push((res, ns, name));
-        }
+    let targets = if !files.is_empty() {
+        file_targets(ctx, &api, &files).await?
     } else {
-        if ctx.args().is_empty() {
-            return Err(CmdError::Msg("You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'".into()));
-        }
-        let reqs = parse_targets(ctx, Some(&api), ctx.args()).await?;
-        for r in reqs {
-            if r.names.is_empty() {
-                let sel = ctx.p.get("selector");
-                if sel.is_none() && !ctx.p.flag("all") && ctx.p.get("field-selector").is_none() {
-                    return Err(CmdError::Msg(
-                        "resource(s) were provided, but no name was specified".into(),
-                    ));
-                }
-                let mut q = Vec::new();
-                if let Some(l) = sel {
-                    q.push(format!("labelSelector={}", enc(l)));
-                }
-                if let Some(fs) = ctx.p.get("field-selector") {
-                    q.push(format!("fieldSelector={}", enc(fs)));
-                }
-                let ns = if ctx.p.flag("all-namespaces") {
-                    None
-                } else {
-                    Some(api.namespace.as_str())
-                };
-                let path = format!(
-                    "{}?{}",
-                    r.res.path(if r.res.namespaced { ns } else { None }, None),
-                    q.join("&")
-                );
-                let list = api.get(&path).await?;
-                for it in list
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let name = it
-                        .pointer("/metadata/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string();
-                    let ns = it
-                        .pointer("/metadata/namespace")
-                        .and_then(Value::as_str)
-                        .unwrap_or(&api.namespace)
-                        .to_string();
-                    targets.push((r.res.clone(), ns, name));
-                }
-            } else {
-                for n in r.names {
-                    targets.push((r.res.clone(), api.namespace.clone(), n));
-                }
-            }
-        }
+        let targets = arg_targets(ctx, &api).await?;
         if targets.is_empty() {
             err("No resources found\n");
             return Ok(());
         }
-    }
+        targets
+    };
     let mut failed = false;
     let mut deleted = Vec::new();
     for (res, ns, name) in &targets {
@@ -239,4 +168,100 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
         return Err(CmdError::Exit(1));
     }
     Ok(())
+}
+
+/// The objects of `-f` files (their namespace, else the connection's).
+async fn file_targets(ctx: &Ctx, api: &Api, files: &[String]) -> Result<Vec<Target>, CmdError> {
+    let mut targets = Vec::new();
+    for m in crate::input::manifests::read(files, ctx.p.flag("recursive"))? {
+        let av = m
+            .obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = m.obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        let res = for_kind(Some(api), av, kind).await?;
+        let ns = m
+            .obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(&api.namespace)
+            .to_string();
+        let name = m
+            .obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        targets.push((res, ns, name));
+    }
+    Ok(targets)
+}
+
+/// The objects the arguments name, or (for a type without names) those `-l`,
+/// `--field-selector` or `--all` select.
+async fn arg_targets(ctx: &Ctx, api: &Api) -> Result<Vec<Target>, CmdError> {
+    if ctx.args().is_empty() {
+        return Err(CmdError::Msg("You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'".into()));
+    }
+    let mut targets = Vec::new();
+    for r in parse_targets(ctx, Some(api), ctx.args()).await? {
+        if r.names.is_empty() {
+            targets.extend(selected(ctx, api, &r.res).await?);
+        } else {
+            for n in r.names {
+                targets.push((r.res.clone(), api.namespace.clone(), n));
+            }
+        }
+    }
+    Ok(targets)
+}
+
+/// The objects of type `res` that the selectors (or `--all`) pick, in the namespace or
+/// with `-A` in every one.
+async fn selected(ctx: &Ctx, api: &Api, res: &Res) -> Result<Vec<Target>, CmdError> {
+    let sel = ctx.p.get("selector");
+    if sel.is_none() && !ctx.p.flag("all") && ctx.p.get("field-selector").is_none() {
+        return Err(CmdError::Msg(
+            "resource(s) were provided, but no name was specified".into(),
+        ));
+    }
+    let mut q = Vec::new();
+    if let Some(l) = sel {
+        q.push(format!("labelSelector={}", enc(l)));
+    }
+    if let Some(fs) = ctx.p.get("field-selector") {
+        q.push(format!("fieldSelector={}", enc(fs)));
+    }
+    let ns = if ctx.p.flag("all-namespaces") {
+        None
+    } else {
+        Some(api.namespace.as_str())
+    };
+    let path = format!(
+        "{}?{}",
+        res.path(if res.namespaced { ns } else { None }, None),
+        q.join("&")
+    );
+    let list = api.get(&path).await?;
+    let mut targets = Vec::new();
+    for it in list
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = it
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let ns = it
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(&api.namespace)
+            .to_string();
+        targets.push((res.clone(), ns, name));
+    }
+    Ok(targets)
 }
