@@ -45,6 +45,20 @@ pub async fn api_versions(ctx: &Ctx) -> CmdResult {
     Ok(())
 }
 
+/// What `api-resources` lists and how.
+struct Listing {
+    /// `-o wide`: VERBS and CATEGORIES columns.
+    wide: bool,
+    /// `-o name`: `NAME[.GROUP]` only.
+    names_only: bool,
+    /// `--namespaced=true|false`.
+    namespaced: Option<String>,
+    /// `--api-group`.
+    group: Option<String>,
+    /// `--verbs`: a resource must support all of them.
+    verbs: Vec<String>,
+}
+
 /// Runs `api-resources`.
 pub async fn api_resources(ctx: &Ctx) -> CmdResult {
     let api = Api::connect(ctx).await?;
@@ -54,16 +68,18 @@ pub async fn api_resources(ctx: &Ctx) -> CmdResult {
     for g in arr(&groups, "/groups") {
         gvs.push(s(g, "/preferredVersion/groupVersion").to_string());
     }
-    let wide = ctx.p.get("output") == Some("wide");
-    let names_only = ctx.p.get("output") == Some("name");
-    let ns_filter = ctx.p.get("namespaced");
-    let group_filter = ctx.p.get("api-group");
-    let verbs: Vec<String> = ctx
-        .p
-        .all("verbs")
-        .iter()
-        .flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
-        .collect();
+    let listing = Listing {
+        wide: ctx.p.get("output") == Some("wide"),
+        names_only: ctx.p.get("output") == Some("name"),
+        namespaced: ctx.p.get("namespaced").map(str::to_string),
+        group: ctx.p.get("api-group").map(str::to_string),
+        verbs: ctx
+            .p
+            .all("verbs")
+            .iter()
+            .flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+            .collect(),
+    };
     let mut rows: Vec<Vec<String>> = Vec::new();
     for gv in gvs {
         let path = if gv == "v1" {
@@ -74,60 +90,9 @@ pub async fn api_resources(ctx: &Ctx) -> CmdResult {
         let Ok(list) = api.get(&path).await else {
             continue;
         };
-        let group = gv.split_once('/').map(|(g, _)| g).unwrap_or("");
-        if group_filter.is_some_and(|g| g != group) {
-            continue;
-        }
-        let mut res: Vec<&Value> = arr(&list, "/resources")
-            .iter()
-            .filter(|r| !s(r, "/name").contains('/'))
-            .collect();
-        res.sort_by_key(|r| s(r, "/name").to_string());
-        for r in res {
-            let namespaced = r.get("namespaced").and_then(Value::as_bool) == Some(true);
-            if ns_filter.is_some_and(|f| (f == "true") != namespaced) {
-                continue;
-            }
-            let mut rv: Vec<String> = arr(r, "/verbs")
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect();
-            if !verbs.iter().all(|v| rv.contains(v)) {
-                continue;
-            }
-            rv.sort();
-            let name = s(r, "/name");
-            if names_only {
-                rows.push(vec![if group.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{name}.{group}")
-                }]);
-                continue;
-            }
-            let join = |ptr: &str| {
-                arr(r, ptr)
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            let mut row = vec![
-                name.to_string(),
-                join("/shortNames"),
-                gv.clone(),
-                namespaced.to_string(),
-                s(r, "/kind").to_string(),
-            ];
-            if wide {
-                row.push(rv.join(","));
-                row.push(join("/categories"));
-            }
-            rows.push(row);
-        }
+        rows.extend(listing.rows(&gv, &list));
     }
-    if names_only {
+    if listing.names_only {
         out(&rows
             .iter()
             .map(|r| format!("{}\n", r[0]))
@@ -137,7 +102,7 @@ pub async fn api_resources(ctx: &Ctx) -> CmdResult {
     let mut tw = TabWriter::new();
     if !ctx.p.flag("no-headers") {
         let mut h = vec!["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"];
-        if wide {
+        if listing.wide {
             h.extend(["VERBS", "CATEGORIES"]);
         }
         tw.row(&h);
@@ -147,4 +112,71 @@ pub async fn api_resources(ctx: &Ctx) -> CmdResult {
     }
     out(&tw.flush());
     Ok(())
+}
+
+impl Listing {
+    /// The rows of one group version's resource list (subresources left out), sorted
+    /// by name.
+    fn rows(&self, gv: &str, list: &Value) -> Vec<Vec<String>> {
+        let group = gv.split_once('/').map(|(g, _)| g).unwrap_or("");
+        if self.group.as_deref().is_some_and(|g| g != group) {
+            return Vec::new();
+        }
+        let mut res: Vec<&Value> = arr(list, "/resources")
+            .iter()
+            .filter(|r| !s(r, "/name").contains('/'))
+            .collect();
+        res.sort_by_key(|r| s(r, "/name").to_string());
+        res.into_iter()
+            .filter_map(|r| self.row(gv, group, r))
+            .collect()
+    }
+
+    /// One resource's row, or None when a filter leaves it out.
+    fn row(&self, gv: &str, group: &str, r: &Value) -> Option<Vec<String>> {
+        let namespaced = r.get("namespaced").and_then(Value::as_bool) == Some(true);
+        if self
+            .namespaced
+            .as_deref()
+            .is_some_and(|f| (f == "true") != namespaced)
+        {
+            return None;
+        }
+        let mut rv: Vec<String> = arr(r, "/verbs")
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        if !self.verbs.iter().all(|v| rv.contains(v)) {
+            return None;
+        }
+        rv.sort();
+        let name = s(r, "/name");
+        if self.names_only {
+            return Some(vec![if group.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}.{group}")
+            }]);
+        }
+        let join = |ptr: &str| {
+            arr(r, ptr)
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut row = vec![
+            name.to_string(),
+            join("/shortNames"),
+            gv.to_string(),
+            namespaced.to_string(),
+            s(r, "/kind").to_string(),
+        ];
+        if self.wide {
+            row.push(rv.join(","));
+            row.push(join("/categories"));
+        }
+        Some(row)
+    }
 }

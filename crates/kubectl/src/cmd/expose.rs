@@ -1,5 +1,6 @@
 //! `kubectl expose` (a Service selecting a workload's pods) and `kubectl cluster-info`.
 
+use crate::client::resources::Res;
 use crate::client::Api;
 use crate::cmd::options::{dry_run, with_dry_run, DryRun};
 use crate::cmd::targets::objects;
@@ -56,62 +57,8 @@ pub async fn expose(ctx: &Ctx) -> CmdResult {
     let api = Api::connect(ctx).await?;
     let args: Vec<String> = ctx.args().to_vec();
     for (res, o) in objects(ctx, &api, &args).await? {
-        let selector = match ctx.p.get("selector") {
-            Some(sel) => parse_map(sel),
-            None => match res.kind.as_str() {
-                "Service" => obj(&o, "/spec/selector").cloned().unwrap_or_default(),
-                "Pod" => obj(&o, "/metadata/labels").cloned().unwrap_or_default(),
-                _ => {
-                    if !arr(&o, "/spec/selector/matchExpressions").is_empty() {
-                        return Err(CmdError::Msg(
-                            "couldn't retrieve selectors via --selector flag or introspection: the selector uses matchExpressions, which are not supported by expose".into(),
-                        ));
-                    }
-                    obj(&o, "/spec/selector/matchLabels")
-                        .cloned()
-                        .unwrap_or_default()
-                }
-            },
-        };
-        let containers = if res.kind == "Pod" {
-            arr(&o, "/spec/containers")
-        } else {
-            arr(&o, "/spec/template/spec/containers")
-        };
-        let protocol = ctx.p.get("protocol").unwrap_or("TCP").to_string();
-        let mut ports: Vec<Value> = Vec::new();
-        if let Some(p) = ctx.p.get("port") {
-            let mut port = json!({"protocol": protocol, "port": port_value(p)});
-            let target = ctx.p.get("target-port").unwrap_or(p);
-            port["targetPort"] = port_value(target);
-            ports.push(port);
-        } else if res.kind == "Service" {
-            for sp in arr(&o, "/spec/ports") {
-                let mut p = json!({"protocol": s(sp, "/protocol"), "port": i(sp, "/port")});
-                if let Some(t) = sp.get("targetPort") {
-                    p["targetPort"] = t.clone();
-                }
-                ports.push(p);
-            }
-        } else {
-            let all: Vec<&Value> = containers.iter().flat_map(|c| arr(c, "/ports")).collect();
-            let multi = all.len() > 1;
-            for (n, cp) in all.iter().enumerate() {
-                let num = i(cp, "/containerPort");
-                let proto = match s(cp, "/protocol") {
-                    "" => protocol.as_str(),
-                    x => x,
-                };
-                let mut p = json!({"protocol": proto, "port": num, "targetPort": num});
-                if multi {
-                    p["name"] = json!(format!("port-{}", n + 1));
-                }
-                if let Some(t) = ctx.p.get("target-port") {
-                    p["targetPort"] = port_value(t);
-                }
-                ports.push(p);
-            }
-        }
+        let selector = selector_of(ctx, &res, &o)?;
+        let ports = ports_of(ctx, &res, &o);
         if ports.is_empty() {
             return Err(CmdError::Msg(
                 "couldn't find port via --port flag or introspection".into(),
@@ -154,6 +101,73 @@ pub async fn expose(ctx: &Ctx) -> CmdResult {
         print_obj(ctx, &created, "exposed", mode)?;
     }
     Ok(())
+}
+
+/// `--selector`, else what the object selects: a Service's selector, a Pod's labels,
+/// a workload's `matchLabels` (expressions cannot be expressed in a Service).
+fn selector_of(ctx: &Ctx, res: &Res, o: &Value) -> Result<Map<String, Value>, CmdError> {
+    if let Some(sel) = ctx.p.get("selector") {
+        return Ok(parse_map(sel));
+    }
+    Ok(match res.kind.as_str() {
+        "Service" => obj(o, "/spec/selector").cloned().unwrap_or_default(),
+        "Pod" => obj(o, "/metadata/labels").cloned().unwrap_or_default(),
+        _ => {
+            if !arr(o, "/spec/selector/matchExpressions").is_empty() {
+                return Err(CmdError::Msg(
+                    "couldn't retrieve selectors via --selector flag or introspection: the selector uses matchExpressions, which are not supported by expose".into(),
+                ));
+            }
+            obj(o, "/spec/selector/matchLabels")
+                .cloned()
+                .unwrap_or_default()
+        }
+    })
+}
+
+/// `--port` (with `--target-port`), else a Service's own ports, else every container
+/// port (named `port-N` when there are several).
+fn ports_of(ctx: &Ctx, res: &Res, o: &Value) -> Vec<Value> {
+    let protocol = ctx.p.get("protocol").unwrap_or("TCP").to_string();
+    let mut ports: Vec<Value> = Vec::new();
+    if let Some(p) = ctx.p.get("port") {
+        let mut port = json!({"protocol": protocol, "port": port_value(p)});
+        let target = ctx.p.get("target-port").unwrap_or(p);
+        port["targetPort"] = port_value(target);
+        ports.push(port);
+    } else if res.kind == "Service" {
+        for sp in arr(o, "/spec/ports") {
+            let mut p = json!({"protocol": s(sp, "/protocol"), "port": i(sp, "/port")});
+            if let Some(t) = sp.get("targetPort") {
+                p["targetPort"] = t.clone();
+            }
+            ports.push(p);
+        }
+    } else {
+        let containers = if res.kind == "Pod" {
+            arr(o, "/spec/containers")
+        } else {
+            arr(o, "/spec/template/spec/containers")
+        };
+        let all: Vec<&Value> = containers.iter().flat_map(|c| arr(c, "/ports")).collect();
+        let multi = all.len() > 1;
+        for (n, cp) in all.iter().enumerate() {
+            let num = i(cp, "/containerPort");
+            let proto = match s(cp, "/protocol") {
+                "" => protocol.as_str(),
+                x => x,
+            };
+            let mut p = json!({"protocol": proto, "port": num, "targetPort": num});
+            if multi {
+                p["name"] = json!(format!("port-{}", n + 1));
+            }
+            if let Some(t) = ctx.p.get("target-port") {
+                p["targetPort"] = port_value(t);
+            }
+            ports.push(p);
+        }
+    }
+    ports
 }
 
 /// The Service in Go's field order (kubectl prints generated objects that way).

@@ -179,91 +179,111 @@ pub async fn drain(ctx: &Ctx) -> CmdResult {
         let list = api
             .get(&format!("/api/v1/pods?fieldSelector={}", enc(&fs)))
             .await?;
-        let mut evict = Vec::new();
-        // (message, pods) groups in order of first appearance, as kubectl groups them
-        let mut errors: Vec<(&str, Vec<String>)> = Vec::new();
-        let mut warnings: Vec<(&str, Vec<String>)> = Vec::new();
-        for p in arr(&list, "/items") {
-            match filter(ctx, p) {
-                Verdict::Skip => {}
-                Verdict::Delete(warning) => {
-                    if let Some(w) = warning {
-                        group(&mut warnings, w, p);
-                    }
-                    evict.push(p.clone());
-                }
-                Verdict::Error(msg) => group(&mut errors, msg, p),
-            }
-        }
-        if !errors.is_empty() {
-            let lines: Vec<String> = errors
-                .iter()
-                .map(|(m, pods)| format!("cannot delete {m}: {}", pods.join(", ")))
-                .collect();
-            let agg = if lines.len() == 1 {
-                lines[0].clone()
-            } else {
-                format!("[{}]", lines.join(", "))
-            };
-            return Err(CmdError::Msg(format!(
-                "unable to drain node \"{name}\" due to error: {agg}, continuing command...\nThere are pending nodes to be drained:\n {name}\n{}",
-                lines.join("\n")
-            )));
-        }
-        if !warnings.is_empty() {
-            let text: Vec<String> = warnings
-                .iter()
-                .map(|(m, pods)| format!("{m}: {}", pods.join(", ")))
-                .collect();
-            err(&format!("Warning: {}\n", text.join("; ")));
-        }
+        let pods = to_evict(ctx, &name, arr(&list, "/items"))?;
         if mode != DryRun::None {
-            evict_dry(&api, &evict, mode).await?;
+            evict_dry(&api, &pods, mode).await?;
             out(&format!("node/{name} drained{}\n", suffix(mode)));
             continue;
         }
-        for p in &evict {
-            let (ns, pn) = (s(p, "/metadata/namespace"), s(p, "/metadata/name"));
-            out(&format!("evicting pod {ns}/{pn}\n"));
-            let mut body = json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pn, "namespace": ns}});
-            if let Some(g) = ctx
-                .p
-                .get("grace-period")
-                .and_then(|g| g.parse::<i64>().ok())
-                .filter(|g| *g >= 0)
-            {
-                body["deleteOptions"] = json!({"gracePeriodSeconds": g});
-            }
-            let path = format!("/api/v1/namespaces/{ns}/pods/{pn}/eviction");
-            loop {
-                match api
-                    .send_json(Method::POST, &path, "application/json", &body)
-                    .await
-                {
-                    Ok(_) | Err(ApiError::Status { code: 404, .. }) => break,
-                    Err(ApiError::Status { code: 429, .. }) => {
-                        err(&format!("error when evicting pods/\"{pn}\" -n \"{ns}\" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.\n"));
-                        tokio::time::sleep(Duration::from_secs(5)).await;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
-        let deadline = Instant::now() + Duration::from_secs(300);
-        for p in &evict {
-            let (ns, pn) = (s(p, "/metadata/namespace"), s(p, "/metadata/name"));
-            let uid = s(p, "/metadata/uid");
-            loop {
-                match api.get(&format!("/api/v1/namespaces/{ns}/pods/{pn}")).await {
-                    Ok(cur) if s(&cur, "/metadata/uid") == uid && Instant::now() < deadline => {
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                    }
-                    _ => break,
-                }
-            }
-            out(&format!("pod/{pn} evicted\n"));
-        }
+        evict(ctx, &api, &pods).await?;
+        wait_evicted(&api, &pods).await;
         out(&format!("node/{name} drained\n"));
     }
     Ok(())
+}
+
+/// The pods to evict from node `name`; pods drain may not touch fail the whole node
+/// (grouped by reason, as kubectl words it), and warnings are printed.
+fn to_evict(ctx: &Ctx, name: &str, pods: &[Value]) -> Result<Vec<Value>, CmdError> {
+    let mut evict = Vec::new();
+    // (message, pods) groups in order of first appearance, as kubectl groups them
+    let mut errors: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut warnings: Vec<(&str, Vec<String>)> = Vec::new();
+    for p in pods {
+        match filter(ctx, p) {
+            Verdict::Skip => {}
+            Verdict::Delete(warning) => {
+                if let Some(w) = warning {
+                    group(&mut warnings, w, p);
+                }
+                evict.push(p.clone());
+            }
+            Verdict::Error(msg) => group(&mut errors, msg, p),
+        }
+    }
+    if !errors.is_empty() {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|(m, pods)| format!("cannot delete {m}: {}", pods.join(", ")))
+            .collect();
+        let agg = if lines.len() == 1 {
+            lines[0].clone()
+        } else {
+            format!("[{}]", lines.join(", "))
+        };
+        return Err(CmdError::Msg(format!(
+            "unable to drain node \"{name}\" due to error: {agg}, continuing command...\nThere are pending nodes to be drained:\n {name}\n{}",
+            lines.join("\n")
+        )));
+    }
+    if !warnings.is_empty() {
+        let text: Vec<String> = warnings
+            .iter()
+            .map(|(m, pods)| format!("{m}: {}", pods.join(", ")))
+            .collect();
+        err(&format!("Warning: {}\n", text.join("; ")));
+    }
+    Ok(evict)
+}
+
+/// Evicts each pod through pods/eviction (with `--grace-period`), retrying every 5s
+/// while a disruption budget refuses; a pod already gone counts as evicted.
+async fn evict(ctx: &Ctx, api: &Api, pods: &[Value]) -> CmdResult {
+    for p in pods {
+        let (ns, pn) = (s(p, "/metadata/namespace"), s(p, "/metadata/name"));
+        out(&format!("evicting pod {ns}/{pn}\n"));
+        let mut body = json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pn, "namespace": ns}});
+        if let Some(g) = ctx
+            .p
+            .get("grace-period")
+            .and_then(|g| g.parse::<i64>().ok())
+            .filter(|g| *g >= 0)
+        {
+            body["deleteOptions"] = json!({"gracePeriodSeconds": g});
+        }
+        let path = format!("/api/v1/namespaces/{ns}/pods/{pn}/eviction");
+        loop {
+            match api
+                .send_json(Method::POST, &path, "application/json", &body)
+                .await
+            {
+                Ok(_) | Err(ApiError::Status { code: 404, .. }) => break,
+                Err(ApiError::Status { code: 429, .. }) => {
+                    err(&format!("error when evicting pods/\"{pn}\" -n \"{ns}\" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.\n"));
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Waits (up to five minutes in all) until each evicted pod is gone or replaced by
+/// one with another UID, printing `pod/NAME evicted`.
+async fn wait_evicted(api: &Api, pods: &[Value]) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    for p in pods {
+        let (ns, pn) = (s(p, "/metadata/namespace"), s(p, "/metadata/name"));
+        let uid = s(p, "/metadata/uid");
+        loop {
+            match api.get(&format!("/api/v1/namespaces/{ns}/pods/{pn}")).await {
+                Ok(cur) if s(&cur, "/metadata/uid") == uid && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                _ => break,
+            }
+        }
+        out(&format!("pod/{pn} evicted\n"));
+    }
 }
