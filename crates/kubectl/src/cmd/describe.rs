@@ -63,7 +63,6 @@ async fn events_for(api: &Api, o: &Value, kind: Option<&str>, uid: &str) -> Vec<
 /// Renders one object with its kind's describer.
 async fn describe_one(ctx: &Ctx, api: &Api, res: &Res, o: &Value) -> Result<String, CmdError> {
     let show = ctx.p.get("show-events") != Some("false");
-    let ns = s(o, "/metadata/namespace");
     let uid = s(o, "/metadata/uid");
     let kind = match res.kind.as_str() {
         "Pod" => None,
@@ -77,24 +76,11 @@ async fn describe_one(ctx: &Ctx, api: &Api, res: &Res, o: &Value) -> Result<Stri
     Ok(match (res.group.as_str(), res.kind.as_str()) {
         ("", "Pod") => describe_pod::pod(o, evs.as_deref()),
         ("apps", "Deployment") => {
-            let sel = selector_string(o.pointer("/spec/selector"));
-            let rss = list(
-                api,
-                &format!(
-                    "/apis/apps/v1/namespaces/{ns}/replicasets?labelSelector={}",
-                    enc(&sel)
-                ),
-            )
-            .await?;
+            let rss = list(api, &selected(o, "/apis/apps/v1", "replicasets")).await?;
             kinds::deployment(o, &rss, evs.as_deref())
         }
         ("apps", "ReplicaSet") => {
-            let sel = selector_string(o.pointer("/spec/selector"));
-            let pods = list(
-                api,
-                &format!("/api/v1/namespaces/{ns}/pods?labelSelector={}", enc(&sel)),
-            )
-            .await?;
+            let pods = list(api, &selected(o, "/api/v1", "pods")).await?;
             let owned: Vec<Value> = pods
                 .into_iter()
                 .filter(|p| {
@@ -107,18 +93,7 @@ async fn describe_one(ctx: &Ctx, api: &Api, res: &Res, o: &Value) -> Result<Stri
             kinds::replicaset(o, &owned, evs.as_deref())
         }
         ("", "Service") => {
-            let slices = list(
-                api,
-                &format!(
-                    "/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices?labelSelector={}",
-                    enc(&format!(
-                        "kubernetes.io/service-name={}",
-                        s(o, "/metadata/name")
-                    ))
-                ),
-            )
-            .await
-            .unwrap_or_default();
+            let slices = list(api, &slices_path(o)).await.unwrap_or_default();
             service::service(o, &slices, evs.as_deref())
         }
         ("", "Namespace") => {
@@ -130,27 +105,55 @@ async fn describe_one(ctx: &Ctx, api: &Api, res: &Res, o: &Value) -> Result<Stri
             kinds::namespace(o, quotas.as_deref(), limits.as_deref())
         }
         ("", "Node") => {
-            let name = s(o, "/metadata/name");
             if let Some(e) = evs.as_mut() {
                 // the kubelet reports node events with the node name as uid
-                e.extend(events_for(api, o, kind, name).await);
+                e.extend(events_for(api, o, kind, s(o, "/metadata/name")).await);
             }
-            let fs = format!("spec.nodeName={name},status.phase!=Succeeded,status.phase!=Failed");
-            let pods = list(api, &format!("/api/v1/pods?fieldSelector={}", enc(&fs))).await?;
-            let lease = api
-                .get(&format!(
-                    "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{name}"
-                ))
-                .await;
-            let lease_ref = match &lease {
-                Ok(l) => Ok(l),
-                Err(ApiError::Status { message, .. }) => Err(message.clone()),
-                Err(e) => Err(e.to_string()),
-            };
-            describe_node::node(o, &pods, lease_ref, evs.as_deref())
+            node(api, o, evs.as_deref()).await?
         }
         _ => generic(o, evs.as_deref()),
     })
+}
+
+/// The path listing `plural` under `prefix` in the object's namespace that its
+/// selector picks (a Deployment's ReplicaSets, a ReplicaSet's pods).
+fn selected(o: &Value, prefix: &str, plural: &str) -> String {
+    let sel = selector_string(o.pointer("/spec/selector"));
+    format!(
+        "{prefix}/namespaces/{}/{plural}?labelSelector={}",
+        s(o, "/metadata/namespace"),
+        enc(&sel)
+    )
+}
+
+/// The path of a Service's EndpointSlices.
+fn slices_path(o: &Value) -> String {
+    format!(
+        "/apis/discovery.k8s.io/v1/namespaces/{}/endpointslices?labelSelector={}",
+        s(o, "/metadata/namespace"),
+        enc(&format!(
+            "kubernetes.io/service-name={}",
+            s(o, "/metadata/name")
+        ))
+    )
+}
+
+/// Describes a Node with its non-terminated pods and its Lease.
+async fn node(api: &Api, o: &Value, evs: Option<&[Value]>) -> Result<String, CmdError> {
+    let name = s(o, "/metadata/name");
+    let fs = format!("spec.nodeName={name},status.phase!=Succeeded,status.phase!=Failed");
+    let pods = list(api, &format!("/api/v1/pods?fieldSelector={}", enc(&fs))).await?;
+    let lease = api
+        .get(&format!(
+            "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{name}"
+        ))
+        .await;
+    let lease_ref = match &lease {
+        Ok(l) => Ok(l),
+        Err(ApiError::Status { message, .. }) => Err(message.clone()),
+        Err(e) => Err(e.to_string()),
+    };
+    Ok(describe_node::node(o, &pods, lease_ref, evs))
 }
 
 async fn optional_list(api: &Api, path: &str) -> Result<Option<Vec<Value>>, CmdError> {

@@ -57,11 +57,33 @@ fn pod(ctx: &Ctx) -> Result<Doc, CmdError> {
         [n, ..] => n.clone(),
     };
     let rest: Vec<String> = args[1.min(args.len())..].to_vec();
+    let meta = metadata(ctx, &name);
+    let c = container(ctx, &name, image, &rest);
+    let restart = ctx.p.get("restart").unwrap_or("Always");
+    if !matches!(restart, "Always" | "OnFailure" | "Never") {
+        return Err(CmdError::Msg(format!("invalid restart policy: {restart}")));
+    }
+    Ok(Doc::obj()
+        .with("kind", Doc::s("Pod"))
+        .with("apiVersion", Doc::s("v1"))
+        .with("metadata", meta)
+        .with(
+            "spec",
+            Doc::obj()
+                .with("containers", Doc::Arr(vec![c]))
+                .with("restartPolicy", Doc::s(restart))
+                .with("dnsPolicy", Doc::s("ClusterFirst")),
+        )
+        .with("status", Doc::obj()))
+}
+
+/// The Pod's metadata: name, `-n`, labels (`-l`, else `run=NAME`) and annotations.
+fn metadata(ctx: &Ctx, name: &str) -> Doc {
     let labels = match ctx.p.get("labels") {
         Some(l) => kv_map(&l.split(',').map(str::to_string).collect::<Vec<_>>()),
-        None => Doc::obj().with("run", Doc::s(&name)),
+        None => Doc::obj().with("run", Doc::s(name)),
     };
-    let mut meta = Doc::obj().with("name", Doc::s(&name));
+    let mut meta = Doc::obj().with("name", Doc::s(name));
     if let Some(ns) = ctx.namespace_flag() {
         meta = meta.with("namespace", Doc::s(ns));
     }
@@ -72,8 +94,14 @@ fn pod(ctx: &Ctx) -> Result<Doc, CmdError> {
     if !ann.is_empty() {
         meta = meta.with("annotations", kv_map(&ann));
     }
+    meta
+}
+
+/// The one container, named like the Pod: arguments after `--` as args (or the
+/// command with `--command`), env, port, pull policy, privileged, stdin and tty.
+fn container(ctx: &Ctx, name: &str, image: &str, rest: &[String]) -> Doc {
     let mut c = Doc::obj()
-        .with("name", Doc::s(&name))
+        .with("name", Doc::s(name))
         .with("image", Doc::s(image));
     if !rest.is_empty() {
         let key = if ctx.p.flag("command") {
@@ -121,22 +149,7 @@ fn pod(ctx: &Ctx) -> Result<Doc, CmdError> {
     if ctx.p.flag("tty") {
         c = c.with("tty", Doc::Bool(true));
     }
-    let restart = ctx.p.get("restart").unwrap_or("Always");
-    if !matches!(restart, "Always" | "OnFailure" | "Never") {
-        return Err(CmdError::Msg(format!("invalid restart policy: {restart}")));
-    }
-    Ok(Doc::obj()
-        .with("kind", Doc::s("Pod"))
-        .with("apiVersion", Doc::s("v1"))
-        .with("metadata", meta)
-        .with(
-            "spec",
-            Doc::obj()
-                .with("containers", Doc::Arr(vec![c]))
-                .with("restartPolicy", Doc::s(restart))
-                .with("dnsPolicy", Doc::s("ClusterFirst")),
-        )
-        .with("status", Doc::obj()))
+    c
 }
 
 /// Runs `run`.

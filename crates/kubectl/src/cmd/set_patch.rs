@@ -42,6 +42,75 @@ pub const PATCH_FLAGS: &[Spec] = &[
     f("allow-missing-template-keys", None, Kind::Bool),
 ];
 
+/// Kinds with a pod spec `set image` can change.
+const TEMPLATED: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "ReplicaSet",
+    "DaemonSet",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "ReplicationController",
+];
+
+/// Wraps a pod spec patch in the fields above the kind's pod spec.
+type Wrap = fn(Value) -> Value;
+
+/// Where the kind keeps its pod spec, and how a patch of it is wrapped.
+fn pod_spec_of(kind: &str) -> (&'static str, Wrap) {
+    if kind == "Pod" {
+        ("/spec", |c| json!({"spec": c}))
+    } else if kind == "CronJob" {
+        (
+            "/spec/jobTemplate/spec/template/spec",
+            |c| json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": c}}}}}),
+        )
+    } else {
+        (
+            "/spec/template/spec",
+            |c| json!({"spec": {"template": {"spec": c}}}),
+        )
+    }
+}
+
+/// The strategic merge patch of the pod spec for `NAME=IMAGE` pairs (`*` = every
+/// container), and the object with the images changed locally.
+fn image_patch(
+    o: &Value,
+    spec_ptr: &str,
+    pairs: &[String],
+) -> Result<(Map<String, Value>, Value), CmdError> {
+    let mut patch = Map::new();
+    let mut local = o.clone();
+    for p in pairs {
+        let (name, image) = p.split_once('=').unwrap_or((p, ""));
+        let mut found = false;
+        for list in ["initContainers", "containers"] {
+            let ptr = format!("{spec_ptr}/{list}");
+            for (idx, c) in arr(o, &ptr).iter().enumerate() {
+                let cn = s(c, "/name");
+                if name == "*" || cn == name {
+                    found = true;
+                    let entry = patch.entry(list.to_string()).or_insert_with(|| json!([]));
+                    if let Some(a) = entry.as_array_mut() {
+                        a.push(json!({"name": cn, "image": image}));
+                    }
+                    if let Some(slot) = local.pointer_mut(&format!("{ptr}/{idx}/image")) {
+                        *slot = json!(image);
+                    }
+                }
+            }
+        }
+        if !found {
+            return Err(CmdError::Msg(format!(
+                "unable to find container named \"{name}\""
+            )));
+        }
+    }
+    Ok((patch, local))
+}
+
 /// Runs `set image`.
 pub async fn set_image(ctx: &Ctx) -> CmdResult {
     let (targets, pairs): (Vec<String>, Vec<String>) =
@@ -55,16 +124,6 @@ pub async fn set_image(ctx: &Ctx) -> CmdResult {
     // set image resolves every target before changing any
     let mut failures = Vec::new();
     for (res, o) in objects(ctx, &api, &targets).await? {
-        const TEMPLATED: &[&str] = &[
-            "Pod",
-            "Deployment",
-            "ReplicaSet",
-            "DaemonSet",
-            "StatefulSet",
-            "Job",
-            "CronJob",
-            "ReplicationController",
-        ];
         if !TEMPLATED.contains(&res.kind.as_str()) {
             failures.push(format!(
                 "error: {}/{} the object is not a pod or does not have a pod template: *{}.{}",
@@ -75,46 +134,8 @@ pub async fn set_image(ctx: &Ctx) -> CmdResult {
             ));
             continue;
         }
-        let (spec_ptr, wrap): (&str, fn(Value) -> Value) = if res.kind == "Pod" {
-            ("/spec", |c| json!({"spec": c}))
-        } else if res.kind == "CronJob" {
-            (
-                "/spec/jobTemplate/spec/template/spec",
-                |c| json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": c}}}}}),
-            )
-        } else {
-            (
-                "/spec/template/spec",
-                |c| json!({"spec": {"template": {"spec": c}}}),
-            )
-        };
-        let mut patch = Map::new();
-        let mut local = o.clone();
-        for p in &pairs {
-            let (name, image) = p.split_once('=').unwrap_or((p, ""));
-            let mut found = false;
-            for list in ["initContainers", "containers"] {
-                let ptr = format!("{spec_ptr}/{list}");
-                for (idx, c) in arr(&o, &ptr).iter().enumerate() {
-                    let cn = s(c, "/name");
-                    if name == "*" || cn == name {
-                        found = true;
-                        let entry = patch.entry(list.to_string()).or_insert_with(|| json!([]));
-                        if let Some(a) = entry.as_array_mut() {
-                            a.push(json!({"name": cn, "image": image}));
-                        }
-                        if let Some(slot) = local.pointer_mut(&format!("{ptr}/{idx}/image")) {
-                            *slot = json!(image);
-                        }
-                    }
-                }
-            }
-            if !found {
-                return Err(CmdError::Msg(format!(
-                    "unable to find container named \"{name}\""
-                )));
-            }
-        }
+        let (spec_ptr, wrap) = pod_spec_of(&res.kind);
+        let (patch, local) = image_patch(&o, spec_ptr, &pairs)?;
         let shown = if mode == DryRun::Client || ctx.p.flag("local") {
             local
         } else {
