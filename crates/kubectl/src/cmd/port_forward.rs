@@ -106,6 +106,9 @@ async fn forward(api: Api, path: String, mut tcp: TcpStream, local: u16, remote:
         .await;
 }
 
+/// A local listener and the ports it forwards between.
+type Listener = (TcpListener, u16, u16);
+
 /// Runs `port-forward`.
 pub async fn run(ctx: &Ctx) -> CmdResult {
     let args = ctx.args();
@@ -134,41 +137,7 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
     }
     let mut listeners = Vec::new();
     for spec in ports {
-        let (l, r) = match spec.split_once(':') {
-            Some((l, r)) => (l, r),
-            None => (spec.as_str(), spec.as_str()),
-        };
-        let remote = remote_port(&pod, r)?;
-        let mut local: u16 = if l.is_empty() {
-            0
-        } else {
-            l.parse()
-                .map_err(|_| CmdError::Msg(format!("Error parsing local port '{l}'")))?
-        };
-        for a in &addrs {
-            let hosts: Vec<&str> = if a == "localhost" {
-                vec!["127.0.0.1", "[::1]"]
-            } else {
-                vec![a.as_str()]
-            };
-            for h in hosts {
-                match TcpListener::bind(format!("{h}:{local}")).await {
-                    Ok(lis) => {
-                        if local == 0 {
-                            local = lis.local_addr().map(|x| x.port()).unwrap_or(0);
-                        }
-                        out(&format!("Forwarding from {h}:{local} -> {remote}\n"));
-                        listeners.push((lis, local, remote));
-                    }
-                    Err(e) if h == "[::1]" => drop(e),
-                    Err(e) => {
-                        return Err(CmdError::Msg(format!(
-                            "unable to listen on port {local}: {e}"
-                        )))
-                    }
-                }
-            }
-        }
+        listeners.extend(listen(&pod, spec, &addrs).await?);
     }
     let base = format!(
         "/api/v1/namespaces/{}/pods/{}/portforward",
@@ -191,4 +160,46 @@ pub async fn run(ctx: &Ctx) -> CmdResult {
         let _ = t.await;
     }
     Ok(())
+}
+
+/// Listens for one `[LOCAL:]REMOTE` spec on every address (`localhost` is 127.0.0.1
+/// and, when it can be had, [::1]); local port 0 picks a free one, shared by all.
+async fn listen(pod: &Value, spec: &str, addrs: &[String]) -> Result<Vec<Listener>, CmdError> {
+    let (l, r) = match spec.split_once(':') {
+        Some((l, r)) => (l, r),
+        None => (spec, spec),
+    };
+    let remote = remote_port(pod, r)?;
+    let mut local: u16 = if l.is_empty() {
+        0
+    } else {
+        l.parse()
+            .map_err(|_| CmdError::Msg(format!("Error parsing local port '{l}'")))?
+    };
+    let mut listeners = Vec::new();
+    for a in addrs {
+        let hosts: Vec<&str> = if a == "localhost" {
+            vec!["127.0.0.1", "[::1]"]
+        } else {
+            vec![a.as_str()]
+        };
+        for h in hosts {
+            match TcpListener::bind(format!("{h}:{local}")).await {
+                Ok(lis) => {
+                    if local == 0 {
+                        local = lis.local_addr().map(|x| x.port()).unwrap_or(0);
+                    }
+                    out(&format!("Forwarding from {h}:{local} -> {remote}\n"));
+                    listeners.push((lis, local, remote));
+                }
+                Err(e) if h == "[::1]" => drop(e),
+                Err(e) => {
+                    return Err(CmdError::Msg(format!(
+                        "unable to listen on port {local}: {e}"
+                    )))
+                }
+            }
+        }
+    }
+    Ok(listeners)
 }

@@ -248,6 +248,7 @@ struct Analysis {
     block: bool,
 }
 
+/// go-yaml's `yaml_emitter_analyze_scalar`: which styles can carry `s` unchanged.
 fn analyze(s: &str) -> Analysis {
     if s.is_empty() {
         return Analysis {
@@ -258,12 +259,39 @@ fn analyze(s: &str) -> Analysis {
         };
     }
     let chars: Vec<char> = s.chars().collect();
-    let mut block_ind = s.starts_with("---") || s.starts_with("...");
-    let (mut special, mut line_breaks) = (false, false);
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
-        (false, false, false, false);
-    let (mut break_space, mut space_break, mut prev_space, mut prev_break) =
-        (false, false, false, false);
+    let block_ind = s.starts_with("---") || s.starts_with("...") || has_indicator(&chars);
+    let sp = spacing(&chars);
+    let mut a = Analysis {
+        multiline: sp.line_breaks,
+        block_plain: true,
+        single: true,
+        block: true,
+    };
+    if sp.leading_space || sp.leading_break || sp.trailing_space || sp.trailing_break {
+        a.block_plain = false;
+    }
+    if sp.trailing_space {
+        a.block = false;
+    }
+    if sp.break_space {
+        a.block_plain = false;
+        a.single = false;
+    }
+    if sp.space_break || sp.special {
+        a.block_plain = false;
+        a.single = false;
+        a.block = false;
+    }
+    if sp.line_breaks || block_ind {
+        a.block_plain = false;
+    }
+    a
+}
+
+/// Whether an indicator character sits where a plain scalar cannot have it: a flow or
+/// other indicator first, `? : -` first before whitespace, `: ` anywhere, ` #`.
+fn has_indicator(chars: &[char]) -> bool {
+    let mut block_ind = false;
     let mut preceded_ws = true;
     let n = chars.len();
     for (i, &c) in chars.iter().enumerate() {
@@ -282,53 +310,53 @@ fn analyze(s: &str) -> Analysis {
                 _ => {}
             }
         }
+        preceded_ws = matches!(c, ' ' | '\t' | '\0') || is_break(c);
+    }
+    block_ind
+}
+
+/// Where spaces, line breaks and unprintable characters occur in a scalar.
+#[derive(Default)]
+struct Spacing {
+    special: bool,
+    line_breaks: bool,
+    leading_space: bool,
+    leading_break: bool,
+    trailing_space: bool,
+    trailing_break: bool,
+    /// A space right after a line break.
+    break_space: bool,
+    /// A line break right after a space.
+    space_break: bool,
+}
+
+fn spacing(chars: &[char]) -> Spacing {
+    let mut sp = Spacing::default();
+    let (mut prev_space, mut prev_break) = (false, false);
+    let n = chars.len();
+    for (i, &c) in chars.iter().enumerate() {
         if !is_printable(c) {
-            special = true;
+            sp.special = true;
         }
         if c == ' ' {
-            leading_space |= i == 0;
-            trailing_space |= i + 1 == n;
-            break_space |= prev_break;
+            sp.leading_space |= i == 0;
+            sp.trailing_space |= i + 1 == n;
+            sp.break_space |= prev_break;
             prev_space = true;
             prev_break = false;
         } else if is_break(c) {
-            line_breaks = true;
-            leading_break |= i == 0;
-            trailing_break |= i + 1 == n;
-            space_break |= prev_space;
+            sp.line_breaks = true;
+            sp.leading_break |= i == 0;
+            sp.trailing_break |= i + 1 == n;
+            sp.space_break |= prev_space;
             prev_space = false;
             prev_break = true;
         } else {
             prev_space = false;
             prev_break = false;
         }
-        preceded_ws = matches!(c, ' ' | '\t' | '\0') || is_break(c);
     }
-    let mut a = Analysis {
-        multiline: line_breaks,
-        block_plain: true,
-        single: true,
-        block: true,
-    };
-    if leading_space || leading_break || trailing_space || trailing_break {
-        a.block_plain = false;
-    }
-    if trailing_space {
-        a.block = false;
-    }
-    if break_space {
-        a.block_plain = false;
-        a.single = false;
-    }
-    if space_break || special {
-        a.block_plain = false;
-        a.single = false;
-        a.block = false;
-    }
-    if line_breaks || block_ind {
-        a.block_plain = false;
-    }
-    a
+    sp
 }
 
 #[cfg(test)]
