@@ -1,9 +1,8 @@
 //! `kubectl cp`: files to and from a container as a tar stream over exec
 //! (`tar -xmf - -C DIR` to the pod, `tar cf - PATH` from it).
 
-use crate::client::enc;
 use crate::client::remote::{self, Outcome};
-use crate::client::Api;
+use crate::client::{enc, Api};
 use crate::cmd::targets::pick_container_to;
 use crate::ctx::{CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};

@@ -1,9 +1,8 @@
 //! `kubectl delete`: names, `TYPE/NAME`, `-f`, `-l`, `--all`, `--grace-period`,
 //! `--force`, `--ignore-not-found`, and `--wait` until the objects are gone.
 
-use crate::client::enc;
 use crate::client::resources::{for_kind, Res};
-use crate::client::{Api, ApiError};
+use crate::client::{enc, Api, ApiError};
 use crate::cmd::options::{dry_run, with_dry_run, DryRun};
 use crate::cmd::targets::parse_targets;
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};

@@ -2,13 +2,12 @@
 //! with what its describer needs (events, replica sets, pods, lease) and prints them
 //! separated by blank lines.
 
-use crate::client::enc;
 use crate::client::resources::Res;
-use crate::client::{Api, ApiError};
+use crate::client::{enc, Api, ApiError};
 use crate::cmd::targets::parse_targets;
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::describe::util::selector_string;
-use crate::describe::{kinds, node as describe_node, pod as describe_pod, service};
+use crate::describe::{kinds, node, pod, service};
 use crate::flags::{f, Kind, Spec};
 use crate::json_get::{arr, obj, s};
 use serde_json::Value;
@@ -74,7 +73,7 @@ async fn describe_one(ctx: &Ctx, api: &Api, res: &Res, o: &Value) -> Result<Stri
         None
     };
     Ok(match (res.group.as_str(), res.kind.as_str()) {
-        ("", "Pod") => describe_pod::pod(o, evs.as_deref()),
+        ("", "Pod") => pod::pod(o, evs.as_deref()),
         ("apps", "Deployment") => {
             let rss = list(api, &selected(o, "/apis/apps/v1", "replicasets")).await?;
             kinds::deployment(o, &rss, evs.as_deref())
@@ -109,7 +108,7 @@ async fn describe_one(ctx: &Ctx, api: &Api, res: &Res, o: &Value) -> Result<Stri
                 // the kubelet reports node events with the node name as uid
                 e.extend(events_for(api, o, kind, s(o, "/metadata/name")).await);
             }
-            node(api, o, evs.as_deref()).await?
+            describe_node(api, o, evs.as_deref()).await?
         }
         _ => generic(o, evs.as_deref()),
     })
@@ -139,7 +138,7 @@ fn slices_path(o: &Value) -> String {
 }
 
 /// Describes a Node with its non-terminated pods and its Lease.
-async fn node(api: &Api, o: &Value, evs: Option<&[Value]>) -> Result<String, CmdError> {
+async fn describe_node(api: &Api, o: &Value, evs: Option<&[Value]>) -> Result<String, CmdError> {
     let name = s(o, "/metadata/name");
     let fs = format!("spec.nodeName={name},status.phase!=Succeeded,status.phase!=Failed");
     let pods = list(api, &format!("/api/v1/pods?fieldSelector={}", enc(&fs))).await?;
@@ -153,7 +152,7 @@ async fn node(api: &Api, o: &Value, evs: Option<&[Value]>) -> Result<String, Cmd
         Err(ApiError::Status { message, .. }) => Err(message.clone()),
         Err(e) => Err(e.to_string()),
     };
-    Ok(describe_node::node(o, &pods, lease_ref, evs))
+    Ok(node::node(o, &pods, lease_ref, evs))
 }
 
 async fn optional_list(api: &Api, path: &str) -> Result<Option<Vec<Value>>, CmdError> {

@@ -1,9 +1,8 @@
 //! `kubectl exec` and `kubectl attach`: pick the pod (POD or TYPE/NAME) and container,
 //! then run a channel-protocol WebSocket session.
 
-use crate::client::enc;
 use crate::client::remote::{self, Session};
-use crate::client::Api;
+use crate::client::{enc, Api};
 use crate::cmd::targets::{pick_container, target_pod};
 use crate::ctx::{err, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};

@@ -1,6 +1,6 @@
 //! `kubectl explain TYPE[.FIELD…]`: the kind's schema from the server's OpenAPI v3
 //! document (`/openapi/v3` → the group version's `components.schemas`), rendered by
-//! `explain_render` in kubectl's plaintext layout; a kind the document lacks fails like
+//! `print::explain` in kubectl's plaintext layout; a kind the document lacks fails like
 //! kubectl does.
 
 use crate::client::resources::resolve;

@@ -2,8 +2,7 @@
 //! (`-c`, `--all-containers`, `--previous`, `--tail`, `--since`, `--timestamps`,
 //! `--prefix`), streamed with `-f`, several streams concurrently like kubectl.
 
-use crate::client::enc;
-use crate::client::Api;
+use crate::client::{enc, Api};
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};
 use futures::AsyncBufReadExt;

@@ -1,8 +1,7 @@
 //! `kubectl cordon`, `uncordon` and `drain` (cordon, then evict every pod on the node
 //! through pods/eviction, skipping DaemonSet and mirror pods, and wait for them to go).
 
-use crate::client::enc;
-use crate::client::{Api, ApiError};
+use crate::client::{enc, Api, ApiError};
 use crate::cmd::options::{dry_run, with_dry_run, DryRun};
 use crate::ctx::{err, out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};

@@ -1,9 +1,8 @@
 //! `kubectl rollout status|history|undo|restart|pause|resume` for Deployments, using
 //! the deployment controller's revision annotations on ReplicaSets.
 
-use crate::client::enc;
 use crate::client::resources::Res;
-use crate::client::Api;
+use crate::client::{enc, Api};
 use crate::cmd::options::{dry_run, with_dry_run, DryRun};
 use crate::cmd::targets::objects;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};

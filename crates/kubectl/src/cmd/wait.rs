@@ -1,9 +1,8 @@
 //! `kubectl wait --for=condition=C[=V] | --for=jsonpath={…}=V | --for=delete |
 //! --for=create`: polls each object until the condition holds or `--timeout` passes.
 
-use crate::client::enc;
 use crate::client::resources::Res;
-use crate::client::{Api, ApiError};
+use crate::client::{enc, Api, ApiError};
 use crate::cmd::targets::parse_targets;
 use crate::ctx::{out, CmdError, CmdResult, Ctx};
 use crate::flags::{f, Kind, Spec};

@@ -1,5 +1,6 @@
 //! `kubectl describe` layouts, laid out like upstream's describers: the Pod and its
-//! containers, the Node, the other kinds, and the blocks and writer they share.
+//! containers, the Node, the Service, the other kinds, and the blocks and the
+//! tab-aligning writer they share.
 
 pub mod containers;
 pub mod kinds;

@@ -1,5 +1,5 @@
 //! `-o` output formats for objects: json, yaml, name, go-template(-file), jsonpath(-file),
-//! custom-columns(-file); tables are in `table.rs`.
+//! custom-columns(-file); tables are in `print::table`.
 
 use crate::ctx::{CmdError, Ctx};
 use crate::ordered_json::Doc;
