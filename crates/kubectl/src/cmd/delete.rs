@@ -61,14 +61,10 @@ fn report(ctx: &Ctx, res: &Res, name: &str, mode: DryRun) {
         out(&format!("{}/{name}\n", res.kind_group()));
         return;
     }
-    let suffix = match mode {
-        DryRun::None => "",
-        DryRun::Client => " (dry run)",
-        DryRun::Server => " (server dry run)",
-    };
     out(&format!(
-        "{} \"{name}\" deleted{suffix}\n",
-        res.kind_group()
+        "{} \"{name}\" deleted{}\n",
+        res.kind_group(),
+        mode.suffix()
     ));
 }
 

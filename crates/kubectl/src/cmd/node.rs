@@ -40,15 +40,6 @@ async fn nodes(ctx: &Ctx, api: &Api) -> Result<Vec<Value>, CmdError> {
     Ok(vec![api.get(&format!("/api/v1/nodes/{name}")).await?])
 }
 
-/// kubectl's suffix for dry runs.
-fn suffix(mode: DryRun) -> &'static str {
-    match mode {
-        DryRun::None => "",
-        DryRun::Client => " (dry run)",
-        DryRun::Server => " (server dry run)",
-    }
-}
-
 async fn set_unschedulable(
     api: &Api,
     node: &Value,
@@ -58,7 +49,7 @@ async fn set_unschedulable(
     let name = s(node, "/metadata/name");
     let cur = node.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true);
     let verb = if want { "cordoned" } else { "uncordoned" };
-    let dry = suffix(mode);
+    let dry = mode.suffix();
     if cur == want {
         return Ok(format!("node/{name} already {verb}{dry}"));
     }
@@ -159,7 +150,7 @@ async fn evict_dry(api: &Api, pods: &[Value], mode: DryRun) -> CmdResult {
             )
             .await?;
         }
-        out(&format!("evicting pod {ns}/{pn}{}\n", suffix(mode)));
+        out(&format!("evicting pod {ns}/{pn}{}\n", mode.suffix()));
     }
     Ok(())
 }
@@ -181,7 +172,7 @@ pub async fn drain(ctx: &Ctx) -> CmdResult {
         let pods = to_evict(ctx, &name, arr(&list, "/items"))?;
         if mode != DryRun::None {
             evict_dry(&api, &pods, mode).await?;
-            out(&format!("node/{name} drained{}\n", suffix(mode)));
+            out(&format!("node/{name} drained{}\n", mode.suffix()));
             continue;
         }
         evict(ctx, &api, &pods).await?;

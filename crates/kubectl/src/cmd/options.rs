@@ -18,6 +18,17 @@ pub enum DryRun {
     Server,
 }
 
+impl DryRun {
+    /// What kubectl appends to a result line: ` (dry run)`, ` (server dry run)`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            DryRun::None => "",
+            DryRun::Client => " (dry run)",
+            DryRun::Server => " (server dry run)",
+        }
+    }
+}
+
 /// Reads `--dry-run`.
 pub fn dry_run(ctx: &Ctx) -> Result<DryRun, CmdError> {
     match ctx.p.get("dry-run") {
@@ -106,6 +117,13 @@ pub fn save_config(doc: Doc) -> Doc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dry_run_suffixes() {
+        assert_eq!(DryRun::None.suffix(), "");
+        assert_eq!(DryRun::Client.suffix(), " (dry run)");
+        assert_eq!(DryRun::Server.suffix(), " (server dry run)");
+    }
 
     #[test]
     fn dry_run_query() {

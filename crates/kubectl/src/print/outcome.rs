@@ -38,12 +38,7 @@ pub fn print_result(ctx: &Ctx, obj: &Doc, verb: &str, mode: DryRun) -> CmdResult
     let v = obj.to_value();
     match fmt {
         Format::Table | Format::Wide => {
-            let suffix = match mode {
-                DryRun::None => "",
-                DryRun::Client => " (dry run)",
-                DryRun::Server => " (server dry run)",
-            };
-            out(&format!("{} {verb}{suffix}\n", object_name(&v)));
+            out(&format!("{} {verb}{}\n", object_name(&v), mode.suffix()));
         }
         Format::Json => out(&to_go_json(obj)),
         other => out(&render(&other, &[v], true)?),
