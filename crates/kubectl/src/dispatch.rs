@@ -1,9 +1,9 @@
-//! Finds the command in argv, parses its flags and runs it; turns errors into
-//! kubectl's messages and exit codes.
+//! The entry point: finds the command in argv, parses its flags and runs it; turns
+//! errors into kubectl's messages and exit codes.
 
+use crate::cmd;
 use crate::ctx::{err, CmdError, CmdResult, Ctx, GLOBAL_FLAGS};
 use crate::flags::{parse, split_command, Spec};
-use crate::{cmd_config, cmd_create};
 
 const COMMANDS: &[&str] = &[
     "annotate",
@@ -46,31 +46,31 @@ fn is_group(words: &[String]) -> bool {
 fn command_flags(words: &[String]) -> &'static [Spec] {
     let cmd = words.first().map(String::as_str).unwrap_or("");
     match cmd {
-        "config" => cmd_config::FLAGS,
-        "create" => cmd_create::FLAGS,
-        "version" => crate::cmd_version::FLAGS,
-        "get" => crate::cmd_get::FLAGS,
-        "delete" => crate::cmd_delete::FLAGS,
-        "describe" => crate::cmd_describe::FLAGS,
-        "exec" => crate::cmd_exec::EXEC_FLAGS,
-        "attach" => crate::cmd_exec::ATTACH_FLAGS,
-        "port-forward" => crate::cmd_port_forward::FLAGS,
-        "proxy" => crate::cmd_proxy::FLAGS,
-        "label" | "annotate" => crate::cmd_mutate::META_FLAGS,
-        "scale" => crate::cmd_mutate::SCALE_FLAGS,
-        "set" => crate::cmd_mutate::SET_FLAGS,
-        "patch" => crate::cmd_mutate::PATCH_FLAGS,
-        "rollout" => crate::cmd_rollout::flags(words.get(1).map(String::as_str)),
-        "expose" => crate::cmd_expose::FLAGS,
-        "apply" => crate::cmd_apply::FLAGS,
-        "run" => crate::cmd_run::FLAGS,
-        "wait" => crate::cmd_wait::FLAGS,
-        "edit" => crate::cmd_edit::FLAGS,
-        "cp" => crate::cmd_cp::FLAGS,
-        "explain" => crate::cmd_explain::FLAGS,
-        "api-resources" => crate::cmd_discovery::RESOURCES_FLAGS,
-        "cordon" | "uncordon" | "drain" => crate::cmd_node::FLAGS,
-        "logs" => crate::cmd_logs::FLAGS,
+        "config" => cmd::config::FLAGS,
+        "create" => cmd::create::FLAGS,
+        "version" => cmd::version::FLAGS,
+        "get" => cmd::get::FLAGS,
+        "delete" => cmd::delete::FLAGS,
+        "describe" => cmd::describe::FLAGS,
+        "exec" => cmd::exec::EXEC_FLAGS,
+        "attach" => cmd::exec::ATTACH_FLAGS,
+        "port-forward" => cmd::port_forward::FLAGS,
+        "proxy" => cmd::proxy::FLAGS,
+        "label" | "annotate" => cmd::label::FLAGS,
+        "scale" => cmd::scale::FLAGS,
+        "set" => cmd::set_patch::SET_FLAGS,
+        "patch" => cmd::set_patch::PATCH_FLAGS,
+        "rollout" => cmd::rollout::flags(words.get(1).map(String::as_str)),
+        "expose" => cmd::expose::FLAGS,
+        "apply" => cmd::apply::FLAGS,
+        "run" => cmd::run::FLAGS,
+        "wait" => cmd::wait::FLAGS,
+        "edit" => cmd::edit::FLAGS,
+        "cp" => cmd::cp::FLAGS,
+        "explain" => cmd::explain::FLAGS,
+        "api-resources" => cmd::api_resources::RESOURCES_FLAGS,
+        "cordon" | "uncordon" | "drain" => cmd::node::FLAGS,
+        "logs" => cmd::logs::FLAGS,
         _ => &[],
     }
 }
@@ -90,7 +90,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 fn unknown_command(name: &str) -> CmdError {
-    let all = crate::cmd_misc::ALL_COMMANDS;
+    let all = cmd::help::ALL_COMMANDS;
     if all.contains(&name) {
         // A real kubectl command this CLI does not have (yet): say so instead of
         // suggesting the very word that was typed.
@@ -114,6 +114,25 @@ fn unknown_command(name: &str) -> CmdError {
     CmdError::Raw(msg)
 }
 
+/// Runs kubectl with `args` (without the program name) and returns the exit code.
+pub fn main(args: Vec<String>) -> i32 {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            err(&format!("error: {e}\n"));
+            return 1;
+        }
+    };
+    let code = rt.block_on(run(args));
+    // do not wait for lingering connection tasks
+    rt.shutdown_background();
+    code
+}
+
 /// Runs one kubectl invocation.
 pub async fn run(args: Vec<String>) -> i32 {
     match run_inner(args).await {
@@ -131,7 +150,7 @@ pub async fn run(args: Vec<String>) -> i32 {
 async fn run_inner(args: Vec<String>) -> CmdResult {
     let (words, rest) = split_command(&args, GLOBAL_FLAGS, is_group, command_flags);
     let Some(cmd) = words.first().cloned() else {
-        crate::ctx::out(crate::cmd_misc::ROOT_HELP);
+        crate::ctx::out(cmd::help::ROOT_HELP);
         return Ok(());
     };
     if !COMMANDS.contains(&cmd.as_str()) {
@@ -149,47 +168,47 @@ async fn run_inner(args: Vec<String>) -> CmdResult {
     let ctx = Ctx { p, cmd: path };
     match cmd.as_str() {
         "config" => match sub {
-            Some(s) => cmd_config::run(&ctx, &s),
+            Some(s) => cmd::config::run(&ctx, &s),
             None => {
-                crate::ctx::out(crate::cmd_misc::CONFIG_HELP);
+                crate::ctx::out(cmd::help::CONFIG_HELP);
                 Ok(())
             }
         },
-        "create" => crate::cmd_create_run::run(&ctx, sub.as_deref()).await,
-        "version" => crate::cmd_version::run(&ctx).await,
-        "get" => crate::cmd_get::run(&ctx).await,
-        "delete" => crate::cmd_delete::run(&ctx).await,
-        "describe" => crate::cmd_describe::run(&ctx).await,
-        "exec" => crate::cmd_exec::exec(&ctx).await,
-        "attach" => crate::cmd_exec::attach(&ctx).await,
-        "port-forward" => crate::cmd_port_forward::run(&ctx).await,
-        "proxy" => crate::cmd_proxy::run(&ctx).await,
-        "label" => crate::cmd_mutate::meta(&ctx, "labels").await,
-        "annotate" => crate::cmd_mutate::meta(&ctx, "annotations").await,
-        "scale" => crate::cmd_mutate::scale(&ctx).await,
+        "create" => cmd::create::run(&ctx, sub.as_deref()).await,
+        "version" => cmd::version::run(&ctx).await,
+        "get" => cmd::get::run(&ctx).await,
+        "delete" => cmd::delete::run(&ctx).await,
+        "describe" => cmd::describe::run(&ctx).await,
+        "exec" => cmd::exec::exec(&ctx).await,
+        "attach" => cmd::exec::attach(&ctx).await,
+        "port-forward" => cmd::port_forward::run(&ctx).await,
+        "proxy" => cmd::proxy::run(&ctx).await,
+        "label" => cmd::label::meta(&ctx, "labels").await,
+        "annotate" => cmd::label::meta(&ctx, "annotations").await,
+        "scale" => cmd::scale::scale(&ctx).await,
         "set" => match sub.as_deref() {
-            Some("image") => crate::cmd_set_patch::set_image(&ctx).await,
+            Some("image") => cmd::set_patch::set_image(&ctx).await,
             Some(other) => Err(CmdError::Msg(format!(
                 "unknown command \"{other}\" for \"kubectl set\""
             ))),
             None => Err(ctx.usage_h("Required resource not specified.")),
         },
-        "patch" => crate::cmd_set_patch::patch(&ctx).await,
-        "rollout" => crate::cmd_rollout::run(&ctx, sub.as_deref()).await,
-        "expose" => crate::cmd_expose::expose(&ctx).await,
-        "cluster-info" => crate::cmd_expose::cluster_info(&ctx).await,
-        "apply" => crate::cmd_apply::run(&ctx).await,
-        "run" => crate::cmd_run::run(&ctx).await,
-        "wait" => crate::cmd_wait::run(&ctx).await,
-        "edit" => crate::cmd_edit::run(&ctx).await,
-        "cp" => crate::cmd_cp::run(&ctx).await,
-        "explain" => crate::cmd_explain::run(&ctx).await,
-        "api-versions" => crate::cmd_discovery::api_versions(&ctx).await,
-        "api-resources" => crate::cmd_discovery::api_resources(&ctx).await,
-        "cordon" => crate::cmd_node::cordon(&ctx, true).await,
-        "uncordon" => crate::cmd_node::cordon(&ctx, false).await,
-        "drain" => crate::cmd_node::drain(&ctx).await,
-        "logs" => crate::cmd_logs::run(&ctx).await,
+        "patch" => cmd::set_patch::patch(&ctx).await,
+        "rollout" => cmd::rollout::run(&ctx, sub.as_deref()).await,
+        "expose" => cmd::expose::expose(&ctx).await,
+        "cluster-info" => cmd::expose::cluster_info(&ctx).await,
+        "apply" => cmd::apply::run(&ctx).await,
+        "run" => cmd::run::run(&ctx).await,
+        "wait" => cmd::wait::run(&ctx).await,
+        "edit" => cmd::edit::run(&ctx).await,
+        "cp" => cmd::cp::run(&ctx).await,
+        "explain" => cmd::explain::run(&ctx).await,
+        "api-versions" => cmd::api_resources::api_versions(&ctx).await,
+        "api-resources" => cmd::api_resources::api_resources(&ctx).await,
+        "cordon" => cmd::node::cordon(&ctx, true).await,
+        "uncordon" => cmd::node::cordon(&ctx, false).await,
+        "drain" => cmd::node::drain(&ctx).await,
+        "logs" => cmd::logs::run(&ctx).await,
         _ => Err(unknown_command(&cmd)),
     }
 }
@@ -204,7 +223,7 @@ mod tests {
         assert!(typo.contains("unknown command \"gte\""), "{typo}");
         assert!(typo.contains("Did you mean this?\n\tget"), "{typo}");
         // `debug` is a kubectl command (in the list) that this CLI does not implement.
-        assert!(crate::cmd_misc::ALL_COMMANDS.contains(&"debug"));
+        assert!(cmd::help::ALL_COMMANDS.contains(&"debug"));
         let text = unknown_command("debug").to_string();
         assert!(text.contains("not implemented by skiff kubectl"), "{text}");
         assert!(!text.contains("Did you mean"), "{text}");

@@ -88,22 +88,17 @@ fn parse_bool(v: &str, name: &str) -> Result<String, FlagError> {
     }
 }
 
+/// The first spec in `specs` that `pred` picks.
+fn find(specs: &[&[Spec]], pred: impl Fn(&Spec) -> bool) -> Option<Spec> {
+    specs
+        .iter()
+        .flat_map(|s| s.iter())
+        .find(|s| pred(s))
+        .copied()
+}
+
 /// Parses `args` against the union of `specs`.
 pub fn parse(args: &[String], specs: &[&[Spec]]) -> Result<Parsed, FlagError> {
-    let find_long = |n: &str| {
-        specs
-            .iter()
-            .flat_map(|s| s.iter())
-            .find(|s| s.long == n)
-            .copied()
-    };
-    let find_short = |c: char| {
-        specs
-            .iter()
-            .flat_map(|s| s.iter())
-            .find(|s| s.short == Some(c))
-            .copied()
-    };
     let mut p = Parsed::default();
     let mut i = 0;
     while i < args.len() {
@@ -119,7 +114,8 @@ pub fn parse(args: &[String], specs: &[&[Spec]]) -> Result<Parsed, FlagError> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (body, None),
             };
-            let spec = find_long(name).ok_or_else(|| FlagError::Unknown(name.to_string()))?;
+            let spec = find(specs, |s| s.long == name)
+                .ok_or_else(|| FlagError::Unknown(name.to_string()))?;
             let val = match (spec.kind, inline) {
                 (Kind::Bool, Some(v)) => parse_bool(&v, &format!("--{name}"))?,
                 (Kind::Bool, None) => "true".into(),
@@ -134,41 +130,49 @@ pub fn parse(args: &[String], specs: &[&[Spec]]) -> Result<Parsed, FlagError> {
             };
             p.values.entry(spec.long).or_default().push(val);
         } else if a.len() > 1 && a.starts_with('-') {
-            let shorts: Vec<char> = a[1..].chars().collect();
-            let mut j = 0;
-            while j < shorts.len() {
-                let c = shorts[j];
-                let spec =
-                    find_short(c).ok_or_else(|| FlagError::UnknownShort(c, a[1..].into()))?;
-                if spec.kind == Kind::Bool {
-                    let rest: String = shorts[j + 1..].iter().collect();
-                    if let Some(v) = rest.strip_prefix('=') {
-                        let v = parse_bool(v, &format!("-{c}, --{}", spec.long))?;
-                        p.values.entry(spec.long).or_default().push(v);
-                        break;
-                    }
-                    p.values.entry(spec.long).or_default().push("true".into());
-                    j += 1;
-                    continue;
-                }
-                let rest: String = shorts[j + 1..].iter().collect();
-                let val = if !rest.is_empty() {
-                    rest.strip_prefix('=').unwrap_or(&rest).to_string()
-                } else {
-                    let v = args
-                        .get(i)
-                        .ok_or_else(|| FlagError::NeedsArgShort(c, a[1..].into()))?;
-                    i += 1;
-                    v.clone()
-                };
-                p.values.entry(spec.long).or_default().push(val);
-                break;
-            }
+            i += shorthands(&mut p, specs, a, args.get(i))?;
         } else {
             p.args.push(a.clone());
         }
     }
     Ok(p)
+}
+
+/// Parses a `-abc` group: bools, then at most one flag taking a value (the rest of the
+/// group, else `next`). Returns how many following arguments it used.
+fn shorthands(
+    p: &mut Parsed,
+    specs: &[&[Spec]],
+    a: &str,
+    next: Option<&String>,
+) -> Result<usize, FlagError> {
+    let shorts: Vec<char> = a[1..].chars().collect();
+    let mut j = 0;
+    while j < shorts.len() {
+        let c = shorts[j];
+        let spec = find(specs, |s| s.short == Some(c))
+            .ok_or_else(|| FlagError::UnknownShort(c, a[1..].into()))?;
+        let rest: String = shorts[j + 1..].iter().collect();
+        if spec.kind == Kind::Bool {
+            if let Some(v) = rest.strip_prefix('=') {
+                let v = parse_bool(v, &format!("-{c}, --{}", spec.long))?;
+                p.values.entry(spec.long).or_default().push(v);
+                break;
+            }
+            p.values.entry(spec.long).or_default().push("true".into());
+            j += 1;
+            continue;
+        }
+        if !rest.is_empty() {
+            let val = rest.strip_prefix('=').unwrap_or(&rest).to_string();
+            p.values.entry(spec.long).or_default().push(val);
+            return Ok(0);
+        }
+        let v = next.ok_or_else(|| FlagError::NeedsArgShort(c, a[1..].into()))?;
+        p.values.entry(spec.long).or_default().push(v.clone());
+        return Ok(1);
+    }
+    Ok(0)
 }
 
 /// Splits off the command words (e.g. `config view`) from args, skipping global flags.
