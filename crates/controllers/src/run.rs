@@ -16,9 +16,9 @@ use crate::events::Recorder;
 use crate::informer::{self, Handler, OnSynced};
 use crate::leader::{run_elected, LeaseLock};
 use crate::podindex::PodIndex;
-use crate::podutil::controller_of;
 use crate::workqueue::{run_workers, WorkQueue};
 use crate::{deployment, gc, namespace, nodelifecycle, replicaset};
+use skiff_api::owner::controller_ref;
 
 /// Runs all controllers until `shutdown` (holding `kube-system/kube-controller-manager`
 /// first when `cfg.leader_elect`).
@@ -53,7 +53,7 @@ async fn run_all(client: kube::Client, cfg: ControllersConfig) {
         Arc::new(move |rs: &ReplicaSet, _| {
             rsq.add(key_of(rs));
             if let (Some(o), Some(ns)) = (
-                controller_of(&rs.metadata),
+                controller_ref(&rs.metadata),
                 rs.metadata.namespace.as_deref(),
             ) {
                 if o.kind == "Deployment" {
@@ -82,7 +82,7 @@ async fn run_all(client: kube::Client, cfg: ControllersConfig) {
             let (rsq, rs_store) = (rsq.clone(), replicasets.clone());
             Arc::new(move |p: &Pod, _| {
                 let ns = p.metadata.namespace.clone().unwrap_or_default();
-                match controller_of(&p.metadata) {
+                match controller_ref(&p.metadata) {
                     Some(o) if o.kind == "ReplicaSet" => rsq.add(format!("{ns}/{}", o.name)),
                     Some(_) => {}
                     None => {
