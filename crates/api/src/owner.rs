@@ -142,7 +142,7 @@ mod tests {
             namespace: Some(ns.into()),
             uid: Some("pod-uid".into()),
             owner_references: owner.map(|u| vec![owner_ref(u)]),
-            deletion_timestamp: deleting.then(|| Time(Timestamp::UNIX_EPOCH)),
+            deletion_timestamp: deleting.then_some(Time(Timestamp::UNIX_EPOCH)),
             ..Default::default()
         }
     }

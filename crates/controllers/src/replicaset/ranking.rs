@@ -195,6 +195,8 @@ mod tests {
         .unwrap()
     }
 
+    type Ranked<'a> = (&'a Pod, usize);
+
     const MONTH: i64 = 30 * 24 * 3600;
     const HOUR: i64 = 3600;
 
@@ -279,7 +281,7 @@ mod tests {
             Some(MONTH),
             None,
         );
-        let cases: [((&Pod, usize), (&Pod, usize)); 15] = [
+        let cases: [(Ranked, Ranked); 15] = [
             ((&unscheduled, 1), (&pending, 2)),
             ((&unscheduled, 2), (&pending, 1)),
             ((&pending, 1), (&unknown, 2)),
