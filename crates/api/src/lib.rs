@@ -3,6 +3,7 @@
 
 pub mod defaults;
 pub mod json;
+pub mod owner;
 pub mod patch;
 pub mod protobuf;
 pub mod registry;

@@ -1,6 +1,7 @@
 //! skiff-controllers: the controller manager (deployment, replicaset, garbage collector,
 //! node lifecycle, namespace, serviceaccount), each a pure API client of the API server.
 
+pub mod claim;
 mod config;
 pub mod context;
 pub mod deployment;

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::reflector::{ObjectRef, Store};
 
-use crate::podutil::controller_of;
+use skiff_api::owner::controller_ref;
 
 /// Where one pod is filed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,7 @@ fn entry_of(pod: &Pod) -> (String, Entry) {
     let key = format!("{ns}/{}", pod.metadata.name.as_deref().unwrap_or(""));
     let e = Entry {
         namespace: ns,
-        owner: controller_of(&pod.metadata).map(|o| o.uid.clone()),
+        owner: controller_ref(&pod.metadata).map(|o| o.uid.clone()),
         node: pod
             .spec
             .as_ref()

@@ -1,10 +1,10 @@
 //! Pod and selector helpers shared by the controllers: readiness, availability, activity,
-//! label selectors, and the claim rules of controller references.
+//! label selectors (the claim rules of controller references live in `skiff_api::owner`).
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::jiff::Timestamp;
 
 /// Whether the pod is neither finished nor being deleted.
@@ -69,55 +69,6 @@ pub fn selector_matches(
     })
 }
 
-/// The controller owner reference of an object.
-pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-}
-
-/// What a controller should do with a candidate object (upstream's ControllerRefManager).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// Ours and matching: keep.
-    Keep,
-    /// An orphan that matches: adopt it.
-    Adopt,
-    /// Ours but no longer matching: release it.
-    Release,
-    /// Not ours: ignore.
-    Ignore,
-}
-
-/// Decides the claim on an object by an owner with `owner_uid`.
-pub fn claim(owner_uid: &str, owner_deleting: bool, obj: &ObjectMeta, matches: bool) -> Claim {
-    match controller_of(obj) {
-        Some(r) if r.uid == owner_uid => {
-            if matches {
-                Claim::Keep
-            } else {
-                Claim::Release
-            }
-        }
-        Some(_) => Claim::Ignore,
-        None if matches && !owner_deleting && obj.deletion_timestamp.is_none() => Claim::Adopt,
-        None => Claim::Ignore,
-    }
-}
-
-/// The controller owner reference pointing at an owner.
-pub fn controller_ref(api_version: &str, kind: &str, meta: &ObjectMeta) -> OwnerReference {
-    OwnerReference {
-        api_version: api_version.into(),
-        kind: kind.into(),
-        name: meta.name.clone().unwrap_or_default(),
-        uid: meta.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,19 +114,6 @@ mod tests {
             );
         }
         assert!(!selector_matches(None, Some(&labels)));
-    }
-
-    #[test]
-    fn claim_table() {
-        let owned: ObjectMeta = serde_json::from_value(json!({"ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "r", "uid": "u1", "controller": true}]})).unwrap();
-        let other: ObjectMeta = serde_json::from_value(json!({"ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "r", "uid": "u2", "controller": true}]})).unwrap();
-        let orphan = ObjectMeta::default();
-        assert_eq!(claim("u1", false, &owned, true), Claim::Keep);
-        assert_eq!(claim("u1", false, &owned, false), Claim::Release);
-        assert_eq!(claim("u1", false, &other, true), Claim::Ignore);
-        assert_eq!(claim("u1", false, &orphan, true), Claim::Adopt);
-        assert_eq!(claim("u1", true, &orphan, true), Claim::Ignore);
-        assert_eq!(claim("u1", false, &orphan, false), Claim::Ignore);
     }
 
     #[test]

@@ -8,6 +8,8 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::Api;
+use kube::runtime::reflector::Store;
+use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::config::{ControllersConfig, ControllersError};
@@ -16,9 +18,9 @@ use crate::events::Recorder;
 use crate::informer::{self, Handler, OnSynced};
 use crate::leader::{run_elected, LeaseLock};
 use crate::podindex::PodIndex;
-use crate::podutil::controller_of;
 use crate::workqueue::{run_workers, WorkQueue};
 use crate::{deployment, gc, namespace, nodelifecycle, replicaset};
+use skiff_api::owner::controller_ref;
 
 /// Runs all controllers until `shutdown` (holding `kube-system/kube-controller-manager`
 /// first when `cfg.leader_elect`).
@@ -39,75 +41,73 @@ pub async fn run(
     Ok(())
 }
 
+/// The work queues the informers feed.
+#[derive(Clone, Default)]
+struct Queues {
+    replicasets: WorkQueue,
+    deployments: WorkQueue,
+    namespaces: WorkQueue,
+}
+
+/// The shared caches and the tasks feeding them.
+struct Informers {
+    pods: Store<Pod>,
+    pod_index: PodIndex,
+    replicasets: Store<ReplicaSet>,
+    deployments: Store<Deployment>,
+    nodes: Store<Node>,
+    leases: Store<Lease>,
+    namespaces: Store<Namespace>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
 async fn run_all(client: kube::Client, cfg: ControllersConfig) {
     info!("controllers starting");
-    let (rsq, dq, nsq) = (
-        WorkQueue::default(),
-        WorkQueue::default(),
-        WorkQueue::default(),
+    let q = Queues::default();
+    let inf = start_informers(&client, &q).await;
+    let ctx = Arc::new(Ctx {
+        recorder: Recorder::new(client.clone(), "controller-manager", &cfg.identity),
+        client: client.clone(),
+        cfg,
+        pods: inf.pods,
+        pod_index: inf.pod_index,
+        replicasets: inf.replicasets,
+        deployments: inf.deployments,
+        nodes: inf.nodes,
+        leases: inf.leases,
+        namespaces: inf.namespaces,
+    });
+    tokio::join!(
+        start_replicasets(ctx.clone(), q.replicasets.clone()),
+        start_deployments(ctx.clone(), q.deployments.clone()),
+        start_namespaces(ctx.clone(), q.namespaces.clone()),
+        nodelifecycle::run(ctx.clone()),
+        gc::run(client),
+        resync(ctx, q),
     );
+    for t in inf.tasks {
+        t.abort();
+    }
+}
 
-    // ReplicaSets: enqueue self and owning deployment.
-    let rs_handlers: Vec<Handler<ReplicaSet>> = vec![{
-        let (rsq, dq) = (rsq.clone(), dq.clone());
-        Arc::new(move |rs: &ReplicaSet, _| {
-            rsq.add(key_of(rs));
-            if let (Some(o), Some(ns)) = (
-                controller_of(&rs.metadata),
-                rs.metadata.namespace.as_deref(),
-            ) {
-                if o.kind == "Deployment" {
-                    dq.add(format!("{ns}/{}", o.name));
-                }
-            }
-        })
-    }];
-    let (replicasets, t1) = informer::spawn(Api::<ReplicaSet>::all(client.clone()), rs_handlers);
-
+/// Starts one informer per kind, wired to the queues, and waits for their first lists.
+async fn start_informers(client: &kube::Client, q: &Queues) -> Informers {
+    let (replicasets, t1) = informer::spawn(
+        Api::<ReplicaSet>::all(client.clone()),
+        replicaset_handlers(q),
+    );
     let pod_index = PodIndex::default();
-    let pod_handlers: Vec<Handler<Pod>> = vec![
-        {
-            let ix = pod_index.clone();
-            Arc::new(
-                move |p: &Pod, deleted| {
-                    if deleted {
-                        ix.delete(p)
-                    } else {
-                        ix.apply(p)
-                    }
-                },
-            )
-        },
-        {
-            let (rsq, rs_store) = (rsq.clone(), replicasets.clone());
-            Arc::new(move |p: &Pod, _| {
-                let ns = p.metadata.namespace.clone().unwrap_or_default();
-                match controller_of(&p.metadata) {
-                    Some(o) if o.kind == "ReplicaSet" => rsq.add(format!("{ns}/{}", o.name)),
-                    Some(_) => {}
-                    None => {
-                        for rs in rs_store
-                            .state()
-                            .iter()
-                            .filter(|r| r.metadata.namespace.as_deref() == Some(&ns))
-                        {
-                            if replicaset::logic::matches(rs, p) {
-                                rsq.add(key_of(rs.as_ref()));
-                            }
-                        }
-                    }
-                }
-            })
-        },
-    ];
     let rebuild: OnSynced<Pod> = {
         let ix = pod_index.clone();
         Arc::new(move |all: &[Arc<Pod>]| ix.rebuild(all))
     };
-    let (pods, t2) =
-        informer::spawn_indexed(Api::<Pod>::all(client.clone()), pod_handlers, Some(rebuild));
+    let (pods, t2) = informer::spawn_indexed(
+        Api::<Pod>::all(client.clone()),
+        pod_handlers(&pod_index, q, &replicasets),
+        Some(rebuild),
+    );
     let d_handlers: Vec<Handler<Deployment>> = vec![{
-        let dq = dq.clone();
+        let dq = q.deployments.clone();
         Arc::new(move |d: &Deployment, _| dq.add(key_of(d)))
     }];
     let (deployments, t3) = informer::spawn(Api::<Deployment>::all(client.clone()), d_handlers);
@@ -117,7 +117,7 @@ async fn run_all(client: kube::Client, cfg: ControllersConfig) {
         Vec::new(),
     );
     let ns_handlers: Vec<Handler<Namespace>> = vec![{
-        let nsq = nsq.clone();
+        let nsq = q.namespaces.clone();
         Arc::new(move |n: &Namespace, deleted| {
             if !deleted {
                 nsq.add(key_of(n));
@@ -125,23 +125,16 @@ async fn run_all(client: kube::Client, cfg: ControllersConfig) {
         })
     }];
     let (namespaces, t6) = informer::spawn(Api::<Namespace>::all(client.clone()), ns_handlers);
-    for s in [
-        replicasets.wait_until_ready().await.is_ok(),
-        pods.wait_until_ready().await.is_ok(),
-        deployments.wait_until_ready().await.is_ok(),
-    ] {
-        let _ = s;
-    }
+    // A watch that never lists leaves its cache empty; the controllers start regardless.
     let _ = (
+        replicasets.wait_until_ready().await,
+        pods.wait_until_ready().await,
+        deployments.wait_until_ready().await,
         nodes.wait_until_ready().await,
         namespaces.wait_until_ready().await,
         leases.wait_until_ready().await,
     );
-
-    let ctx = Arc::new(Ctx {
-        recorder: Recorder::new(client.clone(), "controller-manager", &cfg.identity),
-        client: client.clone(),
-        cfg,
+    Informers {
         pods,
         pod_index,
         replicasets,
@@ -149,51 +142,102 @@ async fn run_all(client: kube::Client, cfg: ControllersConfig) {
         nodes,
         leases,
         namespaces,
-    });
-    // Deployment pods going away matter to Recreate: poke the owner via the RS.
-    let exp = Arc::new(Expectations::default());
-    let rs_ctx = ctx.clone();
-    let rs_task = run_workers(rsq, 4, "replicaset", move |k| {
-        replicaset::sync(rs_ctx.clone(), exp.clone(), k)
-    });
-    let d_ctx = ctx.clone();
-    let d_task = run_workers(dq.clone(), 2, "deployment", move |k| {
-        deployment::sync(d_ctx.clone(), k)
-    });
-    let n_ctx = ctx.clone();
-    let ns_task = run_workers(nsq.clone(), 2, "namespace", move |k| {
-        namespace::sync(n_ctx.clone(), k)
-    });
-    // Periodic resync of namespaces (default ServiceAccount may be deleted) and deployments.
-    let resync_ctx = ctx.clone();
-    let resync = async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            for n in resync_ctx.namespaces.state() {
-                nsq.add(key_of(n.as_ref()));
-            }
-            for d in resync_ctx.deployments.state() {
-                if get(
-                    &resync_ctx.deployments,
-                    d.metadata.namespace.as_deref().unwrap_or(""),
-                    d.metadata.name.as_deref().unwrap_or(""),
-                )
-                .is_some()
-                {
-                    dq.add(key_of(d.as_ref()));
-                }
+        tasks: vec![t1, t2, t3, t4, t5, t6],
+    }
+}
+
+/// A ReplicaSet event queues the ReplicaSet and the Deployment controlling it.
+fn replicaset_handlers(q: &Queues) -> Vec<Handler<ReplicaSet>> {
+    let (rsq, dq) = (q.replicasets.clone(), q.deployments.clone());
+    vec![Arc::new(move |rs: &ReplicaSet, _| {
+        rsq.add(key_of(rs));
+        if let (Some(o), Some(ns)) = (
+            controller_ref(&rs.metadata),
+            rs.metadata.namespace.as_deref(),
+        ) {
+            if o.kind == "Deployment" {
+                dq.add(format!("{ns}/{}", o.name));
             }
         }
-    };
-    tokio::join!(
-        rs_task,
-        d_task,
-        ns_task,
-        nodelifecycle::run(ctx.clone()),
-        gc::run(client),
-        resync
-    );
-    for t in [t1, t2, t3, t4, t5, t6] {
-        t.abort();
+    })]
+}
+
+/// A pod event refiles the pod in the index and queues its ReplicaSet — or, for an orphan,
+/// every ReplicaSet of the namespace whose selector matches it (a candidate for adoption).
+fn pod_handlers(
+    index: &PodIndex,
+    q: &Queues,
+    replicasets: &Store<ReplicaSet>,
+) -> Vec<Handler<Pod>> {
+    let ix = index.clone();
+    let (rsq, rs_store) = (q.replicasets.clone(), replicasets.clone());
+    vec![
+        Arc::new(
+            move |p: &Pod, deleted| {
+                if deleted {
+                    ix.delete(p)
+                } else {
+                    ix.apply(p)
+                }
+            },
+        ),
+        Arc::new(move |p: &Pod, _| {
+            let ns = p.metadata.namespace.clone().unwrap_or_default();
+            match controller_ref(&p.metadata) {
+                Some(o) if o.kind == "ReplicaSet" => rsq.add(format!("{ns}/{}", o.name)),
+                Some(_) => {}
+                None => {
+                    for rs in rs_store
+                        .state()
+                        .iter()
+                        .filter(|r| r.metadata.namespace.as_deref() == Some(&ns))
+                    {
+                        if replicaset::logic::matches(rs, p) {
+                            rsq.add(key_of(rs.as_ref()));
+                        }
+                    }
+                }
+            }
+        }),
+    ]
+}
+
+/// The ReplicaSet controller: 4 workers sharing one set of expectations.
+async fn start_replicasets(ctx: Arc<Ctx>, q: WorkQueue) {
+    let exp = Arc::new(Expectations::default());
+    run_workers(q, 4, "replicaset", move |k| {
+        replicaset::sync(ctx.clone(), exp.clone(), k)
+    })
+    .await
+}
+
+/// The Deployment controller: 2 workers.
+async fn start_deployments(ctx: Arc<Ctx>, q: WorkQueue) {
+    run_workers(q, 2, "deployment", move |k| {
+        deployment::sync(ctx.clone(), k)
+    })
+    .await
+}
+
+/// The namespace controller: 2 workers.
+async fn start_namespaces(ctx: Arc<Ctx>, q: WorkQueue) {
+    run_workers(q, 2, "namespace", move |k| namespace::sync(ctx.clone(), k)).await
+}
+
+/// Periodic resync of namespaces (the default ServiceAccount may be deleted) and
+/// deployments (progress deadlines, pods going away under Recreate).
+async fn resync(ctx: Arc<Ctx>, q: Queues) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        for n in ctx.namespaces.state() {
+            q.namespaces.add(key_of(n.as_ref()));
+        }
+        for d in ctx.deployments.state() {
+            let ns = d.metadata.namespace.as_deref().unwrap_or("");
+            let name = d.metadata.name.as_deref().unwrap_or("");
+            if get(&ctx.deployments, ns, name).is_some() {
+                q.deployments.add(key_of(d.as_ref()));
+            }
+        }
     }
 }

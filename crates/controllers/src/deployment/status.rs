@@ -91,14 +91,8 @@ pub fn progressing(old: &DeploymentStatus, new: &DeploymentStatus) -> bool {
         || n(new.available_replicas) > n(old.available_replicas)
 }
 
-/// Fills in the Available and Progressing conditions; returns when to look again (the
-/// progress deadline) if the rollout is still under way.
-pub fn update_conditions(
-    d: &Deployment,
-    st: &mut DeploymentStatus,
-    new_rs: Option<&str>,
-    now: Timestamp,
-) -> Option<i64> {
+/// The Available condition: at least replicas − maxUnavailable pods available.
+fn availability(d: &Deployment, st: &DeploymentStatus, now: Timestamp) -> DeploymentCondition {
     let spec = d.spec.clone().unwrap_or_default();
     let want = spec.replicas.unwrap_or(1);
     let ru = spec
@@ -120,93 +114,148 @@ pub fn update_conditions(
     } else {
         0
     };
-    let mut conds = st.conditions.take().unwrap_or_default();
     if st.available_replicas.unwrap_or(0) >= want - max_unav {
-        set_condition(
-            &mut conds,
-            condition(
-                "Available",
-                "True",
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.".into(),
-                now,
-            ),
-        );
+        condition(
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.".into(),
+            now,
+        )
     } else {
-        set_condition(
-            &mut conds,
-            condition(
-                "Available",
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.".into(),
-                now,
-            ),
-        );
+        condition(
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.".into(),
+            now,
+        )
     }
+}
+
+/// The Progressing condition against the progress deadline (upstream's
+/// `syncRolloutStatus`); returns when to look again while the rollout is under way.
+fn progress(
+    d: &Deployment,
+    st: &DeploymentStatus,
+    conds: &mut Vec<DeploymentCondition>,
+    rs_name: &str,
+    deadline: i32,
+    now: Timestamp,
+) -> Option<i64> {
     let old = d.status.clone().unwrap_or_default();
-    let mut recheck = None;
-    if let Some(deadline) = spec
-        .progress_deadline_seconds
-        .filter(|_| spec.paused != Some(true))
-    {
-        let rs_name = new_rs.unwrap_or("");
-        let current = conds.iter().find(|c| c.type_ == "Progressing").cloned();
-        let timed_out_already = current
+    let current = conds.iter().find(|c| c.type_ == "Progressing").cloned();
+    let timed_out_already = current
+        .as_ref()
+        .is_some_and(|c| c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
+    let mut probe = st.clone();
+    probe.conditions = None;
+    if complete(d, &probe) {
+        let msg = format!("ReplicaSet \"{rs_name}\" has successfully progressed.");
+        let c = condition("Progressing", "True", "NewReplicaSetAvailable", msg, now);
+        set_condition(conds, c);
+        None
+    } else if progressing(&old, st) {
+        let msg = format!("ReplicaSet \"{rs_name}\" is progressing.");
+        let mut c = condition("Progressing", "True", "ReplicaSetUpdated", msg, now);
+        if let Some(cur) = current.as_ref().filter(|c| c.status == "True") {
+            c.last_transition_time = cur.last_transition_time.clone();
+        }
+        conds.retain(|x| x.type_ != "Progressing");
+        conds.push(c);
+        Some(i64::from(deadline))
+    } else if timed_out_already {
+        None
+    } else {
+        let last = current
             .as_ref()
-            .is_some_and(|c| c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
-        let mut probe = st.clone();
-        probe.conditions = None;
-        if complete(d, &probe) {
-            set_condition(
-                &mut conds,
-                condition(
-                    "Progressing",
-                    "True",
-                    "NewReplicaSetAvailable",
-                    format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
-                    now,
-                ),
-            );
-        } else if progressing(&old, st) {
-            let mut c = condition(
-                "Progressing",
-                "True",
-                "ReplicaSetUpdated",
-                format!("ReplicaSet \"{rs_name}\" is progressing."),
-                now,
-            );
-            if let Some(cur) = current.as_ref().filter(|c| c.status == "True") {
-                c.last_transition_time = cur.last_transition_time.clone();
+            .and_then(|c| c.last_update_time.as_ref())
+            .map(|t| t.0.as_second());
+        match last {
+            Some(t) if t + i64::from(deadline) <= now.as_second() => {
+                let msg = format!("ReplicaSet \"{rs_name}\" has timed out progressing.");
+                let c = condition("Progressing", "False", "ProgressDeadlineExceeded", msg, now);
+                set_condition(conds, c);
+                None
             }
-            conds.retain(|x| x.type_ != "Progressing");
-            conds.push(c);
-            recheck = Some(i64::from(deadline));
-        } else if !timed_out_already {
-            let last = current
-                .as_ref()
-                .and_then(|c| c.last_update_time.as_ref())
-                .map(|t| t.0.as_second());
-            match last {
-                Some(t) if t + i64::from(deadline) <= now.as_second() => {
-                    set_condition(
-                        &mut conds,
-                        condition(
-                            "Progressing",
-                            "False",
-                            "ProgressDeadlineExceeded",
-                            format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
-                            now,
-                        ),
-                    );
-                }
-                Some(t) => recheck = Some(t + i64::from(deadline) - now.as_second()),
-                None => recheck = Some(i64::from(deadline)),
-            }
+            Some(t) => Some(t + i64::from(deadline) - now.as_second()),
+            None => Some(i64::from(deadline)),
         }
     }
+}
+
+/// Fills in the Available and Progressing conditions; returns when to look again (the
+/// progress deadline) if the rollout is still under way.
+pub fn update_conditions(
+    d: &Deployment,
+    st: &mut DeploymentStatus,
+    new_rs: Option<&str>,
+    now: Timestamp,
+) -> Option<i64> {
+    let mut conds = st.conditions.take().unwrap_or_default();
+    set_condition(&mut conds, availability(d, st, now));
+    let spec = d.spec.as_ref();
+    let deadline = spec
+        .and_then(|s| s.progress_deadline_seconds)
+        .filter(|_| spec.and_then(|s| s.paused) != Some(true));
+    let recheck =
+        deadline.and_then(|dl| progress(d, st, &mut conds, new_rs.unwrap_or(""), dl, now));
     st.conditions = Some(conds);
     recheck
+}
+
+/// The Progressing condition a sync sets itself: paused, a new ReplicaSet created, resumed,
+/// or the new ReplicaSet found (when no Progressing condition exists yet).
+pub fn rollout_condition(
+    conds: &mut Vec<DeploymentCondition>,
+    paused: bool,
+    created: Option<&str>,
+    rs_name: Option<&str>,
+    now: Timestamp,
+) {
+    let was_paused = conds
+        .iter()
+        .any(|c| c.reason.as_deref() == Some("DeploymentPaused"));
+    let c = if paused {
+        let msg = "Deployment is paused".to_string();
+        condition("Progressing", "Unknown", "DeploymentPaused", msg, now)
+    } else if let Some(n) = created {
+        let msg = format!("Created new replica set \"{n}\"");
+        condition("Progressing", "True", "NewReplicaSetCreated", msg, now)
+    } else if was_paused {
+        let msg = "Deployment is resumed".to_string();
+        condition("Progressing", "Unknown", "DeploymentResumed", msg, now)
+    } else if !conds.iter().any(|c| c.type_ == "Progressing") {
+        let msg = format!("Found new replica set \"{}\"", rs_name.unwrap_or_default());
+        condition("Progressing", "True", "FoundNewReplicaSet", msg, now)
+    } else {
+        return;
+    };
+    set_condition(conds, c);
+}
+
+/// The status one sync writes: counts over `all` ReplicaSets, the conditions, and when to
+/// look again (progress deadline, or `minReadySeconds` while the rollout is incomplete).
+pub fn next_status(
+    d: &Deployment,
+    all: &[&ReplicaSet],
+    new_rs: Option<&ReplicaSet>,
+    created: Option<&str>,
+    now: Timestamp,
+) -> (DeploymentStatus, Option<i64>) {
+    let spec = d.spec.as_ref();
+    let paused = spec.and_then(|s| s.paused) == Some(true);
+    let mut st = counts(d, all, new_rs);
+    let rs_name = new_rs.and_then(|r| r.metadata.name.as_deref());
+    let mut recheck = update_conditions(d, &mut st, rs_name, now);
+    let mut conds = st.conditions.take().unwrap_or_default();
+    rollout_condition(&mut conds, paused, created, rs_name, now);
+    st.conditions = Some(conds);
+    let min_ready = spec.and_then(|s| s.min_ready_seconds).unwrap_or(0);
+    if min_ready > 0 && !complete(d, &st) {
+        recheck = Some(recheck.unwrap_or(i64::MAX).min(i64::from(min_ready)));
+    }
+    (st, recheck)
 }
 
 #[cfg(test)]
@@ -271,5 +320,60 @@ mod tests {
         update_conditions(&d, &mut s, Some("d-1"), now);
         assert_eq!(reason(&s, "Progressing"), "ProgressDeadlineExceeded");
         assert_eq!(reason(&s, "Available"), "MinimumReplicasUnavailable");
+    }
+
+    /// The Progressing condition a sync sets itself (upstream's paused/resumed handling in
+    /// `checkPausedConditions`, and getNewReplicaSet's created/found conditions).
+    #[test]
+    fn rollout_condition_table() {
+        let now = Timestamp::from_second(10_000).unwrap();
+        let c = |reason: &str| condition("Progressing", "True", reason, String::new(), now);
+        let cases = [
+            (vec![], true, None, "DeploymentPaused"),
+            (
+                vec![c("ReplicaSetUpdated")],
+                false,
+                Some("web-1"),
+                "NewReplicaSetCreated",
+            ),
+            (
+                vec![c("DeploymentPaused")],
+                false,
+                None,
+                "DeploymentResumed",
+            ),
+            (vec![], false, None, "FoundNewReplicaSet"),
+            (
+                vec![c("ReplicaSetUpdated")],
+                false,
+                None,
+                "ReplicaSetUpdated",
+            ),
+        ];
+        for (mut conds, paused, created, want) in cases {
+            rollout_condition(&mut conds, paused, created, Some("web-1"), now);
+            let st = DeploymentStatus {
+                conditions: Some(conds),
+                ..Default::default()
+            };
+            assert_eq!(reason(&st, "Progressing"), want);
+        }
+    }
+
+    #[test]
+    fn next_status_asks_again_after_min_ready_seconds() {
+        let now = Timestamp::from_second(10_000).unwrap();
+        let mut d = dep(3, json!({}));
+        d.spec.as_mut().unwrap().min_ready_seconds = Some(5);
+        let rs: ReplicaSet = serde_json::from_value(json!({"metadata": {"name": "d-1"},
+            "spec": {"replicas": 3, "selector": {}}, "status": {"replicas": 3, "availableReplicas": 1, "readyReplicas": 3}}))
+        .unwrap();
+        let (st, recheck) = next_status(&d, &[&rs], Some(&rs), None, now);
+        assert_eq!(
+            (st.replicas, st.updated_replicas, st.available_replicas),
+            (Some(3), Some(3), Some(1))
+        );
+        assert_eq!(recheck, Some(5));
+        assert_eq!(reason(&st, "Progressing"), "ReplicaSetUpdated");
     }
 }

@@ -220,6 +220,15 @@ async fn owner_state(
     }
 }
 
+/// Treats "already gone" as done.
+fn ok_if_gone<T>(r: Result<T, kube::Error>) -> Result<(), kube::Error> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 async fn process(
     client: &kube::Client,
     uid: &str,
@@ -228,7 +237,19 @@ async fn process(
     owners: &[Option<Item>],
 ) -> Result<(), kube::Error> {
     let api = api_for(client, item.kind, item.namespace.as_deref());
-    // As an owner.
+    process_as_owner(client, &api, uid, item, deps).await?;
+    process_as_dependent(client, &api, item, owners).await
+}
+
+/// The object as an owner: orphan its dependents, delete them (foreground), or drop the
+/// foreground finalizer once none blocks it.
+async fn process_as_owner(
+    client: &kube::Client,
+    api: &Api<DynamicObject>,
+    uid: &str,
+    item: &Item,
+    deps: &[(String, Item)],
+) -> Result<(), kube::Error> {
     let dep_state: Vec<(bool, bool)> = deps
         .iter()
         .map(|(_, d)| {
@@ -245,20 +266,10 @@ async fn process(
             for (_, d) in deps {
                 let refs: Vec<&OwnerReference> = d.owners.iter().filter(|o| o.uid != uid).collect();
                 let dapi = api_for(client, d.kind, d.namespace.as_deref());
-                match dapi
-                    .patch(
-                        &d.name,
-                        &PatchParams::default(),
-                        &Patch::Merge(json!({"metadata": {"ownerReferences": refs}})),
-                    )
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(e) => return Err(e),
-                }
+                let patch = Patch::Merge(json!({"metadata": {"ownerReferences": refs}}));
+                ok_if_gone(dapi.patch(&d.name, &PatchParams::default(), &patch).await)?;
             }
-            remove_finalizer(&api, item, ORPHAN).await?;
+            remove_finalizer(api, item, ORPHAN).await?;
         }
         OwnerAction::DeleteDependents => {
             for (_, d) in deps.iter().filter(|(_, d)| !d.deleting) {
@@ -267,17 +278,23 @@ async fn process(
                     propagation_policy: Some(PropagationPolicy::Foreground),
                     ..Default::default()
                 };
-                match dapi.delete(&d.name, &dp).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(e) => return Err(e),
-                }
+                ok_if_gone(dapi.delete(&d.name, &dp).await)?;
             }
         }
-        OwnerAction::RemoveForegroundFinalizer => remove_finalizer(&api, item, FOREGROUND).await?,
+        OwnerAction::RemoveForegroundFinalizer => remove_finalizer(api, item, FOREGROUND).await?,
         OwnerAction::None => {}
     }
-    // As a dependent.
+    Ok(())
+}
+
+/// The object as a dependent: deleted when its owners are gone, or its dangling owner
+/// references dropped.
+async fn process_as_dependent(
+    client: &kube::Client,
+    api: &Api<DynamicObject>,
+    item: &Item,
+    owners: &[Option<Item>],
+) -> Result<(), kube::Error> {
     if item.owners.is_empty() || (item.deleting && !item.finalizers.iter().any(|f| f == FOREGROUND))
     {
         return Ok(());
@@ -299,11 +316,7 @@ async fn process(
                 ..Default::default()
             };
             debug!(object = %item.name, "deleting dependent of a deleted owner");
-            match api.delete(&item.name, &dp).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => return Err(e),
-            }
+            ok_if_gone(api.delete(&item.name, &dp).await)?;
         }
         DependentAction::Delete { .. } => {}
         DependentAction::RemoveRefs(gone) => {
@@ -329,16 +342,6 @@ async fn remove_finalizer(
     f: &str,
 ) -> Result<(), kube::Error> {
     let rest: Vec<&String> = item.finalizers.iter().filter(|x| x.as_str() != f).collect();
-    match api
-        .patch(
-            &item.name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"finalizers": rest}})),
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(e),
-    }
+    let patch = Patch::Merge(json!({"metadata": {"finalizers": rest}}));
+    ok_if_gone(api.patch(&item.name, &PatchParams::default(), &patch).await)
 }

@@ -1,14 +1,15 @@
-//! ReplicaSet decisions as data: which pods to delete first, slow-start batches, status.
+//! ReplicaSet decisions as data: how many pods to create or delete, slow-start batches, the
+//! pods it creates (named by the API server from `generateName`), and its status.
 
 use std::cmp::Ordering;
 
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
-use rand::Rng;
+use skiff_api::owner::new_controller_ref;
 
-use crate::hash::SAFE_ALPHABET;
-use crate::podutil::{is_available, is_ready, ready_since, selector_matches};
+use crate::podutil::{is_available, is_ready, selector_matches};
 
 /// Most pods created or deleted in one sync (upstream's burstReplicas).
 pub const BURST_REPLICAS: usize = 500;
@@ -25,77 +26,69 @@ pub fn slow_start_batches(n: usize) -> Vec<usize> {
     out
 }
 
-/// A random 5-character suffix in upstream's alphabet (`generateName`).
-pub fn random_suffix() -> String {
-    let mut rng = rand::rng();
-    (0..5)
-        .map(|_| SAFE_ALPHABET[rng.random_range(0..SAFE_ALPHABET.len())] as char)
-        .collect()
-}
+/// The most a pod-name prefix may be: a DNS subdomain (upstream's `ValidatePodName`).
+const MAX_NAME: usize = 253;
 
-fn phase_rank(p: &Pod) -> u8 {
-    match p.status.as_ref().and_then(|s| s.phase.as_deref()) {
-        Some("Pending") | None => 0,
-        Some("Unknown") => 1,
-        Some("Running") => 2,
-        _ => 3,
+/// The `generateName` of a ReplicaSet's pods: `<rs-name>-`, or the bare name when the dash
+/// would make the prefix too long (upstream's `getPodsPrefix`); the API server appends the
+/// random suffix.
+pub fn pod_name_prefix(rs_name: &str) -> String {
+    if rs_name.len() < MAX_NAME {
+        format!("{rs_name}-")
+    } else {
+        rs_name.to_string()
     }
 }
 
-fn deletion_cost(p: &Pod) -> i32 {
-    p.metadata
-        .annotations
+/// The pod a ReplicaSet creates from its template (upstream's `GetPodFromTemplate`):
+/// template labels, annotations and finalizers, a `generateName`, and the controller
+/// reference.
+pub fn pod_from_template(rs: &ReplicaSet) -> Pod {
+    let tmpl = rs
+        .spec
         .as_ref()
-        .and_then(|a| a.get("controller.kubernetes.io/pod-deletion-cost"))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+        .and_then(|s| s.template.clone())
+        .unwrap_or_default();
+    let tm = tmpl.metadata.unwrap_or_default();
+    Pod {
+        metadata: ObjectMeta {
+            generate_name: Some(pod_name_prefix(rs.metadata.name.as_deref().unwrap_or(""))),
+            namespace: rs.metadata.namespace.clone(),
+            labels: tm.labels,
+            annotations: tm.annotations,
+            finalizers: tm.finalizers,
+            owner_references: Some(vec![new_controller_ref(rs)]),
+            ..Default::default()
+        },
+        spec: tmpl.spec,
+        status: None,
+    }
 }
 
-fn restarts(p: &Pod) -> i32 {
-    p.status
+/// What one sync does about the number of pods (upstream's `manageReplicas`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Diff {
+    /// Create this many pods (in slow-start batches).
+    Create(usize),
+    /// Delete this many pods (the best candidates of [`super::ranking::pods_to_delete`]).
+    Delete(usize),
+    /// The count is right.
+    None,
+}
+
+/// Compares the owned active pods with `spec.replicas`, at most [`BURST_REPLICAS`] a sync.
+pub fn diff(rs: &ReplicaSet, owned: usize) -> Diff {
+    let want = rs
+        .spec
         .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .map(|cs| cs.iter().map(|c| c.restart_count).max().unwrap_or(0))
-        .unwrap_or(0)
-}
-
-/// Upstream's deletion order: unscheduled < scheduled, Pending < Unknown < Running,
-/// not ready < ready, lower deletion cost, ready for less time, more restarts, newer.
-pub fn deletion_order(a: &Pod, b: &Pod) -> Ordering {
-    let assigned = |p: &Pod| {
-        p.spec
-            .as_ref()
-            .and_then(|s| s.node_name.as_deref())
-            .is_some_and(|n| !n.is_empty())
-    };
-    assigned(a)
-        .cmp(&assigned(b))
-        .then_with(|| phase_rank(a).cmp(&phase_rank(b)))
-        .then_with(|| is_ready(a).cmp(&is_ready(b)))
-        .then_with(|| deletion_cost(a).cmp(&deletion_cost(b)))
-        .then_with(|| {
-            let t = |p: &Pod| ready_since(p).flatten().map(|t| t.as_second()).unwrap_or(0);
-            t(b).cmp(&t(a))
-        })
-        .then_with(|| restarts(b).cmp(&restarts(a)))
-        .then_with(|| {
-            let c = |p: &Pod| {
-                p.metadata
-                    .creation_timestamp
-                    .as_ref()
-                    .map(|t| t.0.as_second())
-                    .unwrap_or(0)
-            };
-            c(b).cmp(&c(a))
-        })
-}
-
-/// The `n` pods to delete, best candidates first.
-pub fn pods_to_delete<'a>(pods: &[&'a Pod], n: usize) -> Vec<&'a Pod> {
-    let mut v: Vec<&Pod> = pods.to_vec();
-    v.sort_by(|a, b| deletion_order(a, b));
-    v.truncate(n);
-    v
+        .and_then(|s| s.replicas)
+        .unwrap_or(1)
+        .max(0) as usize;
+    match owned.cmp(&want) {
+        Ordering::Less => Diff::Create((want - owned).min(BURST_REPLICAS)),
+        Ordering::Greater => Diff::Delete((owned - want).min(BURST_REPLICAS)),
+        Ordering::Equal => Diff::None,
+    }
 }
 
 /// The status computed from the RS's active pods.
@@ -143,6 +136,7 @@ pub fn matches(rs: &ReplicaSet, pod: &Pod) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replicaset::ranking::{compare, pods_to_delete};
     use serde_json::json;
 
     #[test]
@@ -168,6 +162,7 @@ mod tests {
 
     #[test]
     fn deletion_ranking() {
+        let now = Timestamp::from_second(1_704_067_230).unwrap(); // 00:00:30
         let t = "2024-01-01T00:00:00Z";
         let pods = [
             pod(
@@ -189,7 +184,10 @@ mod tests {
             pod("notready", Some("n"), "Running", None, t),
         ];
         let refs: Vec<&Pod> = pods.iter().collect();
-        let order: Vec<&str> = pods_to_delete(&refs, 5)
+        // The ranking itself (pods_to_delete skips it when every pod goes).
+        let mut ranked = refs.clone();
+        ranked.sort_by(|a, b| compare((a, 0), (b, 0), now));
+        let order: Vec<&str> = ranked
             .iter()
             .map(|p| p.metadata.name.as_deref().unwrap())
             .collect();
@@ -203,7 +201,8 @@ mod tests {
                 "ready-old"
             ]
         );
-        assert_eq!(pods_to_delete(&refs, 2).len(), 2);
+        assert_eq!(pods_to_delete(&refs, &[], 2, now).len(), 2);
+        assert_eq!(pods_to_delete(&refs, &[], 4, now), ranked[..4].to_vec());
     }
 
     #[test]
@@ -240,9 +239,57 @@ mod tests {
     }
 
     #[test]
-    fn suffix_alphabet() {
-        let s = random_suffix();
-        assert_eq!(s.len(), 5);
-        assert!(s.bytes().all(|b| SAFE_ALPHABET.contains(&b)));
+    fn pods_from_template_use_generate_name() {
+        let rs: ReplicaSet = serde_json::from_value(json!({
+            "metadata": {"name": "web-7d4b9", "namespace": "ns", "uid": "rs-uid"},
+            "spec": {"selector": {}, "template": {
+                "metadata": {"name": "ignored", "labels": {"app": "web"}, "annotations": {"a": "b"}, "finalizers": ["f"]},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})).unwrap();
+        let p = pod_from_template(&rs);
+        let m = &p.metadata;
+        assert_eq!(
+            (m.name.as_deref(), m.generate_name.as_deref()),
+            (None, Some("web-7d4b9-"))
+        );
+        assert_eq!(m.namespace.as_deref(), Some("ns"));
+        assert_eq!(m.labels.as_ref().unwrap()["app"], "web");
+        assert_eq!(m.annotations.as_ref().unwrap()["a"], "b");
+        assert_eq!(m.finalizers.as_deref(), Some(&["f".to_string()][..]));
+        let oref = &m.owner_references.as_ref().unwrap()[0];
+        assert_eq!(
+            (oref.kind.as_str(), oref.uid.as_str(), oref.controller),
+            ("ReplicaSet", "rs-uid", Some(true))
+        );
+        assert_eq!(
+            p.spec.unwrap().containers[0].image.as_deref(),
+            Some("nginx")
+        );
+        // upstream's getPodsPrefix: the dash only while the prefix stays a valid name.
+        assert_eq!(pod_name_prefix(&"x".repeat(252)).len(), 253);
+        assert_eq!(pod_name_prefix(&"x".repeat(253)).len(), 253);
+    }
+
+    #[test]
+    fn diff_table() {
+        let rs = |replicas: Option<i32>| -> ReplicaSet {
+            serde_json::from_value(
+                json!({"metadata": {"name": "r"}, "spec": {"selector": {}, "replicas": replicas}}),
+            )
+            .unwrap()
+        };
+        let cases = [
+            (Some(3), 0, Diff::Create(3)),
+            (Some(3), 1, Diff::Create(2)),
+            (Some(3), 3, Diff::None),
+            (Some(3), 5, Diff::Delete(2)),
+            (Some(0), 2, Diff::Delete(2)),
+            (None, 0, Diff::Create(1)),
+            (Some(-1), 0, Diff::None),
+            (Some(1000), 0, Diff::Create(BURST_REPLICAS)),
+            (Some(0), 1000, Diff::Delete(BURST_REPLICAS)),
+        ];
+        for (replicas, owned, want) in cases {
+            assert_eq!(diff(&rs(replicas), owned), want, "{replicas:?} {owned}");
+        }
     }
 }
