@@ -8,6 +8,7 @@ mod env;
 mod expand;
 mod handlers;
 mod ownership;
+mod plan;
 mod probe;
 mod resources;
 pub(crate) mod runtime;
