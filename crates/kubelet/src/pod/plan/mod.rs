@@ -5,7 +5,7 @@
 //! line with the spec. Pure: no I/O and no clock of its own; the worker
 //! executes what it returns.
 
-mod init;
+mod containers;
 
 #[cfg(test)]
 mod tests;
@@ -16,9 +16,11 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use super::backoff::BackOff;
 use super::config::container_hash;
 use super::probe::Kind;
-use super::runtime::{ContainerInfo, RuntimePod, State};
+use super::runtime::RuntimePod;
 use super::status::restart_policy;
-use init::{init_progress, InitProgress};
+use containers::{
+    init_progress, plan_app_containers, plan_init, start_of, succeeded, InitProgress,
+};
 
 /// What a plan is computed from.
 pub struct PlanInput<'a> {
@@ -141,31 +143,9 @@ pub fn compute(input: &PlanInput<'_>) -> PodActions {
         plan_new_sandbox(input, &mut plan);
         return plan;
     }
-    let (inits, _) = specs(pod);
-    match init_progress(pod, input.runtime) {
-        InitProgress::Done => {}
-        InitProgress::InProgress => return plan,
-        InitProgress::Next { index, failed } => {
-            if failed.is_some() && restart_policy(pod) == "Never" {
-                plan.kill_pod = true;
-                return plan;
-            }
-            if let Some(f) = failed.filter(|f| f.state == State::Unknown) {
-                plan.kill.push(Kill {
-                    id: f.id.clone(),
-                    name: f.name.clone(),
-                    init: true,
-                    reason: KillReason::Unknown,
-                    message:
-                        "Init container is in \"unknown\" state, try killing it before restart"
-                            .into(),
-                });
-            }
-            plan.next_init = Some(start_of(input, &inits[index], index));
-            return plan;
-        }
+    if plan_init(input, &mut plan) {
+        plan_app_containers(input, &mut plan);
     }
-    plan_app_containers(input, &mut plan);
     plan
 }
 
@@ -237,130 +217,4 @@ fn plan_new_sandbox(input: &PlanInput<'_>, plan: &mut PodActions) {
         .into_iter()
         .map(|i| start_of(input, &containers[i], i))
         .collect();
-}
-
-/// Initialisation is done: start what should run, stop what must not run
-/// on, and kill the pod when nothing is left running or to start.
-fn plan_app_containers(input: &PlanInput<'_>, plan: &mut PodActions) {
-    let (pod, rt) = (input.pod, input.runtime);
-    let never = restart_policy(pod) == "Never";
-    let (_, containers) = specs(pod);
-    let mut keep = 0;
-    for (index, c) in containers.iter().enumerate() {
-        let latest = rt.latest(&c.name);
-        let Some(running) = latest.filter(|i| i.state == State::Running) else {
-            if should_restart(restart_policy(pod), latest) {
-                plan.start.push(start_of(input, c, index));
-                if let Some(i) = latest.filter(|i| i.state == State::Unknown) {
-                    plan.kill.push(Kill {
-                        id: i.id.clone(),
-                        name: c.name.clone(),
-                        init: false,
-                        reason: KillReason::Unknown,
-                        message: "Container is in \"unknown\" state, try killing it before restart"
-                            .into(),
-                    });
-                }
-            }
-            continue;
-        };
-        let Some((reason, why)) = kill_reason(input, c, running) else {
-            keep += 1;
-            continue;
-        };
-        let restart = reason == KillReason::SpecChanged || !never;
-        let message = if restart {
-            plan.start.push(start_of(input, c, index));
-            format!("{why}, will be restarted")
-        } else {
-            why
-        };
-        plan.kill.push(Kill {
-            id: running.id.clone(),
-            name: c.name.clone(),
-            init: false,
-            reason,
-            message,
-        });
-    }
-    if keep == 0 && plan.start.is_empty() {
-        plan.kill_pod = true;
-    }
-}
-
-/// Why a running container must be stopped, if it must.
-fn kill_reason(
-    input: &PlanInput<'_>,
-    c: &Container,
-    running: &ContainerInfo,
-) -> Option<(KillReason, String)> {
-    if !running.hash.is_empty() && running.hash != container_hash(c) {
-        let why = format!("Container {} definition changed", c.name);
-        return Some((KillReason::SpecChanged, why));
-    }
-    if (input.probe)(&running.id, Kind::Liveness) == Some(false) {
-        let why = format!("Container {} failed liveness probe", c.name);
-        return Some((KillReason::Liveness, why));
-    }
-    if (input.probe)(&running.id, Kind::Startup) == Some(false) {
-        let why = format!("Container {} failed startup probe", c.name);
-        return Some((KillReason::Startup, why));
-    }
-    None
-}
-
-/// Upstream's `ShouldContainerBeRestarted` for a container that is not
-/// running: never started, unknown or only created always; an exited one by
-/// the restart policy.
-fn should_restart(policy: &str, latest: Option<&ContainerInfo>) -> bool {
-    let Some(i) = latest else {
-        return true;
-    };
-    match i.state {
-        State::Running => false,
-        State::Unknown | State::Created => true,
-        State::Exited => match policy {
-            "Never" => false,
-            "OnFailure" => i.exit_code != 0,
-            _ => true,
-        },
-    }
-}
-
-/// The newest instance exited with 0.
-fn succeeded(latest: Option<&ContainerInfo>) -> bool {
-    latest.is_some_and(|i| i.state == State::Exited && i.exit_code == 0)
-}
-
-/// How container `c` (at `index`) starts: its restart count, the created
-/// instance it replaces, and whether the back-off holds it.
-fn start_of(input: &PlanInput<'_>, c: &Container, index: usize) -> Start {
-    let rt = input.runtime;
-    let (restart_count, replaces) = match rt.latest(&c.name) {
-        // a created, never started instance is replaced without counting a restart
-        Some(i) if i.state == State::Created => (i.restart_count, Some(i.id.clone())),
-        Some(i) => (i.restart_count + 1, None),
-        None => (0, None),
-    };
-    let last_exit = rt
-        .containers
-        .iter()
-        .find(|i| i.name == c.name && i.state == State::Exited)
-        .map(|i| match i.finished_at {
-            0 => input.now,
-            ns => DateTime::from_timestamp_nanos(ns),
-        });
-    let hold = last_exit.and_then(|at| {
-        let key = restart_key(input.pod, c);
-        let (delay, until) = input.backoff.in_backoff(&key, at, input.now)?;
-        Some(Hold { delay, until })
-    });
-    Start {
-        index,
-        name: c.name.clone(),
-        restart_count,
-        replaces,
-        last_exit,
-        hold,
-    }
 }

@@ -23,7 +23,7 @@ use super::config::ids;
 use super::plan::{self, PlanInput, PodActions};
 use super::probe::{Kind, Results};
 use super::runtime::{fetch, from_lists, RuntimePod, Signature};
-use super::status::{compute, is_terminal, Notes};
+use super::status::{compute, is_terminal};
 use super::volumes::{self, Prepared};
 use super::Shared;
 use crate::events::{container_path, pod_ref, EventRecord};
@@ -238,23 +238,6 @@ impl Worker {
         self.last_acted = Some(Instant::now());
         let (_, _, uid) = ids(pod);
         fetch(self.shared.cri.as_ref(), &uid).await.unwrap_or(rt)
-    }
-
-    fn notes(&self, rt: &RuntimePod) -> Notes {
-        let mut n = Notes {
-            waiting: self.waiting.clone(),
-            host_ip: self.shared.cfg.node_ip.to_string(),
-            ..Default::default()
-        };
-        for c in &rt.containers {
-            if let Some(r) = self.shared.probes.get(&c.id, Kind::Readiness) {
-                n.readiness.insert(c.id.clone(), r);
-            }
-            if let Some(r) = self.shared.probes.get(&c.id, Kind::Startup) {
-                n.startup.insert(c.id.clone(), r);
-            }
-        }
-        n
     }
 
     async fn report(&mut self, pod: &Pod, status: PodStatus) {

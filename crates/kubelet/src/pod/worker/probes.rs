@@ -1,5 +1,6 @@
-//! Keeping one probe task per probe of each running app container: start
-//! the missing ones, drop those of instances that stopped.
+//! Probes as the worker sees them: one task per probe of each running app
+//! container (start the missing ones, drop those of instances that
+//! stopped), and their readiness and startup verdicts for the status.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use super::Worker;
 use crate::pod::probe::{self, Kind, ProbeTask};
 use crate::pod::runtime::{ContainerInfo, RuntimePod, State};
+use crate::pod::status::Notes;
 
 impl Worker {
     /// Start probe tasks for running containers, drop those of gone ones.
@@ -81,5 +83,23 @@ impl Worker {
             ));
             self.probes.insert(key, h);
         }
+    }
+
+    /// What the status needs besides the runtime: waiting reasons and probe verdicts.
+    pub(super) fn notes(&self, rt: &RuntimePod) -> Notes {
+        let mut n = Notes {
+            waiting: self.waiting.clone(),
+            host_ip: self.shared.cfg.node_ip.to_string(),
+            ..Default::default()
+        };
+        for c in &rt.containers {
+            if let Some(r) = self.shared.probes.get(&c.id, Kind::Readiness) {
+                n.readiness.insert(c.id.clone(), r);
+            }
+            if let Some(r) = self.shared.probes.get(&c.id, Kind::Startup) {
+                n.startup.insert(c.id.clone(), r);
+            }
+        }
+        n
     }
 }
