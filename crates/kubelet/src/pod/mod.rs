@@ -7,7 +7,6 @@ mod config;
 mod env;
 mod expand;
 mod handlers;
-mod ownership;
 mod plan;
 mod probe;
 mod resources;
