@@ -5,7 +5,6 @@
 mod backoff;
 mod config;
 mod env;
-mod expand;
 mod handlers;
 mod plan;
 mod probe;
