@@ -70,8 +70,8 @@ impl Worker {
         }
     }
 
-    /// Stop every running or created container of `rt` in parallel (a
-    /// `Killing` event each), then the sandboxes: every one when
+    /// Stop every running container of `rt` in parallel (a `Killing` event
+    /// each), then the sandboxes: every one when
     /// `all_sandboxes` (a new one replaces them), else the ready ones. The
     /// grace period is `grace_override`, else the deletion's, else the pod's.
     pub(super) async fn kill_pod(
@@ -88,10 +88,7 @@ impl Worker {
                 .as_ref()
                 .and_then(|s| s.termination_grace_period_seconds))
             .unwrap_or(30);
-        let live = rt
-            .containers
-            .iter()
-            .filter(|c| c.state == State::Running || c.state == State::Created);
+        let live = rt.containers.iter().filter(|c| c.state == State::Running);
         let stops = live.map(|info| {
             let (c, init) = spec_named(pod, &info.name);
             let msg = format!("Stopping container {}", c.name);
