@@ -14,7 +14,7 @@ use crate::config::KubeletConfig;
 use crate::cri::{connect_cri, Cri};
 use crate::error::KubeletError;
 use crate::mem;
-use crate::node::{self, RuntimeInfo};
+use crate::node::{self, MachineInfo, RuntimeInfo};
 use crate::pod::{self, PodCache, Shared};
 use crate::server::{self, AppState};
 
@@ -38,12 +38,7 @@ pub async fn run_with_cri(
 ) -> Result<(), KubeletError> {
     mem::limit_arenas();
     let cfg = Arc::new(cfg);
-    for dir in [cfg.root_dir.join("pods"), cfg.pod_logs_root()] {
-        std::fs::create_dir_all(&dir).map_err(|source| KubeletError::Io {
-            context: format!("create {}", dir.display()),
-            source,
-        })?;
-    }
+    make_dirs(&cfg)?;
     let version = cri.version().await?;
     pod::set_runtime_name(&version.runtime_name);
     let rt = RuntimeInfo {
@@ -52,13 +47,7 @@ pub async fn run_with_cri(
     let machine = node::gather(&cfg.root_dir);
     let registered =
         node::register(&client, &cfg, node::node_status(&cfg, &machine, &rt, None)).await?;
-    let mut handed = None;
-    if let Some(cidr) = node::pod_cidr(&registered, &cfg) {
-        match cri.update_runtime_config(&cidr).await {
-            Ok(()) => handed = Some(cidr),
-            Err(e) => tracing::warn!(error = %e, %cidr, "runtime did not accept the pod CIDR"),
-        }
-    }
+    let handed = hand_pod_cidr(cri.as_ref(), node::pod_cidr(&registered, &cfg)).await;
     let (stop_tx, stop_rx) = watch::channel(false);
     let cidr_watch = tokio::spawn(node::pod_cidr_loop(
         client.clone(),
@@ -87,20 +76,7 @@ pub async fn run_with_cri(
         rt,
         stop_rx.clone(),
     ));
-    let events = Recorder::for_node(client.clone(), "kubelet", &cfg.node_name);
-    let shared = Arc::new(Shared {
-        cfg: cfg.clone(),
-        cri: cri.clone(),
-        api: Arc::new(KubeApi::new(client.clone())),
-        events: Arc::new(events),
-        backoff: Default::default(),
-        image_backoff: Default::default(),
-        probes: Default::default(),
-        node_memory: machine.memory as i64,
-        node_cpu_milli: i128::from(machine.cpus) * 1000,
-        host_ip: cfg.node_ip.to_string(),
-        relist: Default::default(),
-    });
+    let shared = pod_shared(&cfg, &client, cri, &machine);
     let pods = tokio::spawn(pod::run(client, shared, cache, stop_rx.clone()));
     let trim = tokio::spawn(mem::trim_loop(stop_rx));
     tracing::info!(node = %cfg.node_name, port = cfg.port, "node agent running");
@@ -111,4 +87,49 @@ pub async fn run_with_cri(
     }
     tracing::info!("node agent stopped");
     Ok(())
+}
+
+/// The pods directory and the pod logs root.
+fn make_dirs(cfg: &KubeletConfig) -> Result<(), KubeletError> {
+    for dir in [cfg.root_dir.join("pods"), cfg.pod_logs_root()] {
+        std::fs::create_dir_all(&dir).map_err(|source| KubeletError::Io {
+            context: format!("create {}", dir.display()),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Tell the runtime the node's pod CIDR; returns it when accepted.
+async fn hand_pod_cidr(cri: &dyn Cri, cidr: Option<String>) -> Option<String> {
+    let cidr = cidr?;
+    match cri.update_runtime_config(&cidr).await {
+        Ok(()) => Some(cidr),
+        Err(e) => {
+            tracing::warn!(error = %e, %cidr, "runtime did not accept the pod CIDR");
+            None
+        }
+    }
+}
+
+/// What every pod worker shares.
+fn pod_shared(
+    cfg: &Arc<KubeletConfig>,
+    client: &kube::Client,
+    cri: Arc<dyn Cri>,
+    machine: &MachineInfo,
+) -> Arc<Shared> {
+    Arc::new(Shared {
+        cfg: cfg.clone(),
+        cri,
+        api: Arc::new(KubeApi::new(client.clone())),
+        events: Arc::new(Recorder::for_node(client.clone(), "kubelet", &cfg.node_name)),
+        backoff: Default::default(),
+        image_backoff: Default::default(),
+        probes: Default::default(),
+        node_memory: machine.memory as i64,
+        node_cpu_milli: i128::from(machine.cpus) * 1000,
+        host_ip: cfg.node_ip.to_string(),
+        relist: Default::default(),
+    })
 }

@@ -5,9 +5,8 @@
 mod backoff;
 mod config;
 mod env;
-mod expand;
 mod handlers;
-mod ownership;
+mod plan;
 mod probe;
 mod resources;
 pub(crate) mod runtime;

@@ -47,6 +47,8 @@ pub struct SandboxInfo {
     pub created_at: i64,
     /// Pod IPs, first primary.
     pub ips: Vec<String>,
+    /// The runtime reported the ready sandbox's network without an IP.
+    pub no_ip: bool,
 }
 
 /// One container instance of the pod.
@@ -149,9 +151,11 @@ pub async fn from_lists(cri: &dyn Cri, lists: PodLists) -> Result<RuntimePod, Cr
     for sb in lists.sandboxes {
         let ready = sb.state == cri::PodSandboxState::SandboxReady as i32;
         let mut ips = vec![];
+        let mut no_ip = false;
         if ready {
             if let Ok(st) = cri.pod_sandbox_status(&sb.id).await {
                 if let Some(net) = st.network {
+                    no_ip = net.ip.is_empty();
                     if !net.ip.is_empty() {
                         ips.push(net.ip);
                     }
@@ -165,6 +169,7 @@ pub async fn from_lists(cri: &dyn Cri, lists: PodLists) -> Result<RuntimePod, Cr
             ready,
             created_at: sb.created_at,
             ips,
+            no_ip,
         });
     }
     pod.sandboxes
