@@ -59,8 +59,14 @@ impl Reference {
         if input.is_empty() {
             return Err(bad("empty reference"));
         }
-        if input.len() == 64 && input.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(bad("a 64-digit hexadecimal string is an id, not a repository"));
+        if input.len() == 64
+            && input
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(bad(
+                "a 64-digit hexadecimal string is an id, not a repository",
+            ));
         }
         let (rest, digest) = match input.split_once('@') {
             Some((r, d)) if is_reference_digest(d) => (r, Some(d.to_string())),
@@ -167,5 +173,6 @@ pub fn normalize_reference(r: &str) -> Result<String, ReferenceError> {
 
 /// True for a content digest this store keeps: `sha256:<64 lowercase hex>`.
 pub fn is_digest(d: &str) -> bool {
-    d.strip_prefix("sha256:").is_some_and(|h| grammar::is_hex(h, 64))
+    d.strip_prefix("sha256:")
+        .is_some_and(|h| grammar::is_hex(h, 64))
 }

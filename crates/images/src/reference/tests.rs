@@ -83,7 +83,10 @@ fn rejects_upstreams_invalid_names() {
     ];
     names.push(&long_namespace);
     for name in names {
-        assert!(Reference::parse(name).is_err(), "{name:?} should be invalid");
+        assert!(
+            Reference::parse(name).is_err(),
+            "{name:?} should be invalid"
+        );
     }
 }
 
@@ -104,7 +107,11 @@ fn splits_registry_and_repository_like_upstream() {
         ("docker.io/library/foo/bar", "docker.io", "library/foo/bar"),
     ] {
         let r = Reference::parse(input).unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str()), (registry, repository), "{input}");
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str()),
+            (registry, repository),
+            "{input}"
+        );
     }
 }
 
@@ -112,7 +119,10 @@ fn splits_registry_and_repository_like_upstream() {
 fn familiar_full_and_ambiguous_names_agree() {
     // (full name, its other spellings): upstream's TestParseRepositoryInfo.
     for (full, others) in [
-        ("docker.io/fooo/bar", &["fooo/bar", "index.docker.io/fooo/bar"][..]),
+        (
+            "docker.io/fooo/bar",
+            &["fooo/bar", "index.docker.io/fooo/bar"][..],
+        ),
         ("docker.io/library/ubuntu", &["ubuntu", "library/ubuntu"]),
         ("docker.io/nonlibrary/ubuntu", &["nonlibrary/ubuntu"]),
         ("docker.io/other/library", &["other/library"]),
@@ -122,7 +132,10 @@ fn familiar_full_and_ambiguous_names_agree() {
         ("example.com:8000/privatebasee", &[]),
         (
             "docker.io/library/ubuntu-12.04-base",
-            &["ubuntu-12.04-base", "index.docker.io/library/ubuntu-12.04-base"],
+            &[
+                "ubuntu-12.04-base",
+                "index.docker.io/library/ubuntu-12.04-base",
+            ],
         ),
         ("docker.io/library/foo", &["foo", "docker.io/foo"]),
         ("docker.io/library/foo/bar", &["library/foo/bar"]),
@@ -131,11 +144,18 @@ fn familiar_full_and_ambiguous_names_agree() {
         ("FOO/bar", &[]),
     ] {
         for spelling in others.iter().copied().chain([full]) {
-            assert_eq!(Reference::parse(spelling).unwrap().name(), full, "{spelling}");
+            assert_eq!(
+                Reference::parse(spelling).unwrap().name(),
+                full,
+                "{spelling}"
+            );
         }
     }
     let foo = Reference::parse("Foo/bar").unwrap();
-    assert_eq!((foo.registry.as_str(), foo.repository.as_str()), ("Foo", "bar"));
+    assert_eq!(
+        (foo.registry.as_str(), foo.repository.as_str()),
+        ("Foo", "bar")
+    );
 }
 
 #[test]
@@ -143,29 +163,68 @@ fn normalises_like_parse_docker_ref() {
     // upstream's TestParseDockerRef, plus the digest-pinned forms.
     let digest_ref = format!("docker.io/library/busybox@{DIGEST}");
     let cases = [
-        ("busybox".to_string(), "docker.io/library/busybox:latest".to_string()),
-        ("busybox:latest".into(), "docker.io/library/busybox:latest".into()),
+        (
+            "busybox".to_string(),
+            "docker.io/library/busybox:latest".to_string(),
+        ),
+        (
+            "busybox:latest".into(),
+            "docker.io/library/busybox:latest".into(),
+        ),
         (format!("busybox@{DIGEST}"), digest_ref.clone()),
-        ("library/busybox".into(), "docker.io/library/busybox:latest".into()),
-        ("docker.io/busybox".into(), "docker.io/library/busybox:latest".into()),
-        ("docker.io/library/busybox".into(), "docker.io/library/busybox:latest".into()),
-        ("docker.io/busybox:latest".into(), "docker.io/library/busybox:latest".into()),
-        ("library/busybox:latest".into(), "docker.io/library/busybox:latest".into()),
-        ("docker.io/library/busybox:latest".into(), "docker.io/library/busybox:latest".into()),
-        ("gcr.io/library/busybox".into(), "gcr.io/library/busybox:latest".into()),
+        (
+            "library/busybox".into(),
+            "docker.io/library/busybox:latest".into(),
+        ),
+        (
+            "docker.io/busybox".into(),
+            "docker.io/library/busybox:latest".into(),
+        ),
+        (
+            "docker.io/library/busybox".into(),
+            "docker.io/library/busybox:latest".into(),
+        ),
+        (
+            "docker.io/busybox:latest".into(),
+            "docker.io/library/busybox:latest".into(),
+        ),
+        (
+            "library/busybox:latest".into(),
+            "docker.io/library/busybox:latest".into(),
+        ),
+        (
+            "docker.io/library/busybox:latest".into(),
+            "docker.io/library/busybox:latest".into(),
+        ),
+        (
+            "gcr.io/library/busybox".into(),
+            "gcr.io/library/busybox:latest".into(),
+        ),
         (
             format!("gcr.io/library/busybox:latest@{DIGEST}"),
             format!("gcr.io/library/busybox@{DIGEST}"),
         ),
         (format!("busybox:latest@{DIGEST}"), digest_ref),
-        ("busybox:1.36".into(), "docker.io/library/busybox:1.36".into()),
+        (
+            "busybox:1.36".into(),
+            "docker.io/library/busybox:1.36".into(),
+        ),
         ("rancher/k3s:v1".into(), "docker.io/rancher/k3s:v1".into()),
-        ("index.docker.io/library/nginx".into(), "docker.io/library/nginx:latest".into()),
+        (
+            "index.docker.io/library/nginx".into(),
+            "docker.io/library/nginx:latest".into(),
+        ),
         ("localhost/foo".into(), "localhost/foo:latest".into()),
         ("127.0.0.1:5000/a/b:c".into(), "127.0.0.1:5000/a/b:c".into()),
         ("127.0.0.1:5000/x".into(), "127.0.0.1:5000/x:latest".into()),
-        ("[fc00::1]:5000/docker".into(), "[fc00::1]:5000/docker:latest".into()),
-        ("192.168.0.1:80".into(), "docker.io/library/192.168.0.1:80".into()),
+        (
+            "[fc00::1]:5000/docker".into(),
+            "[fc00::1]:5000/docker:latest".into(),
+        ),
+        (
+            "192.168.0.1:80".into(),
+            "docker.io/library/192.168.0.1:80".into(),
+        ),
         (
             "gcr.io/google-samples/kubernetes-bootcamp:v1".into(),
             "gcr.io/google-samples/kubernetes-bootcamp:v1".into(),
@@ -182,7 +241,10 @@ fn a_digest_is_what_the_registry_is_asked_for() {
     assert_eq!((pinned.object(), pinned.tagged()), (DIGEST, None));
     let tagged = Reference::parse("busybox:1").unwrap();
     assert_eq!(tagged.object(), "1");
-    assert_eq!(tagged.tagged().as_deref(), Some("docker.io/library/busybox:1"));
+    assert_eq!(
+        tagged.tagged().as_deref(),
+        Some("docker.io/library/busybox:1")
+    );
     assert!(is_digest(DIGEST));
     assert!(!is_digest(&DIGEST.to_uppercase()));
 }
