@@ -2,7 +2,7 @@
 //! with size-based rotation (`<path>.1` is the newest rotated file).
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -136,21 +136,6 @@ impl LineBuffer {
     }
 }
 
-/// Copy everything from `input` into `writer` as records of `stream` until EOF.
-pub fn pump(mut input: impl Read, stream: &str, writer: &mut LogWriter) {
-    let mut buf = vec![0u8; MAX_LINE];
-    let mut lines = LineBuffer::default();
-    loop {
-        match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => lines.feed(&buf[..n], stream, writer),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        }
-    }
-    lines.finish(stream, writer);
-}
-
 fn emit(writer: &mut LogWriter, stream: &str, full: bool, text: &[u8]) {
     if let Err(e) = writer.record(stream, full, text) {
         tracing::warn!(error = %e, "writing container log");
@@ -160,6 +145,22 @@ fn emit(writer: &mut LogWriter, stream: &str, full: bool, text: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+
+    /// Copy everything from `input` into `writer` as records of `stream` until EOF.
+    fn pump(mut input: impl Read, stream: &str, writer: &mut LogWriter) {
+        let mut buf = vec![0u8; MAX_LINE];
+        let mut lines = LineBuffer::default();
+        loop {
+            match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => lines.feed(&buf[..n], stream, writer),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        lines.finish(stream, writer);
+    }
 
     #[test]
     fn writes_cri_records_and_partial_lines() {

@@ -293,19 +293,13 @@ impl OciRuntime for BinaryRuntime {
 pub fn start_via_exec_fifo(fifo: &Path) -> std::io::Result<()> {
     use std::io::Read;
     use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(fifo)?;
-    let mut pfd = [libc::pollfd {
-        fd: f.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    }];
+
+    use crate::sys::fd;
+    let mut f = fd::open_fifo_reader(fifo)?;
+    let mut pfd = [fd::poll_fd(f.as_raw_fd(), fd::POLLIN)];
     // Linux reports no POLLHUP to a reader that opened before any writer, so this
     // waits for the process's byte (or for it to die holding the FIFO open).
-    if crate::helper::sys::poll(&mut pfd, 5000)? == 0 {
+    if fd::poll(&mut pfd, 5000)? == 0 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             "container process never opened its exec fifo",

@@ -11,9 +11,10 @@ use crate::error::RuntimeError;
 use crate::oci::OciRuntime;
 use crate::state::{read_json, write_json, ContainerRecord, Layout, SandboxRecord};
 use crate::streaming::Streams;
+use crate::sys::Syscall;
 
 /// Shared state of the runtime.
-pub struct Runtime {
+pub(crate) struct Runtime {
     /// Configuration.
     pub cfg: RuntimeConfig,
     /// State layout.
@@ -30,11 +31,22 @@ pub struct Runtime {
     pub exits: Mutex<HashMap<String, crate::state::ExitRecord>>,
     /// Streaming sessions.
     pub streams: Arc<Streams>,
+    /// The kernel.
+    pub sys: Arc<dyn Syscall>,
 }
 
 impl Runtime {
     /// Build the runtime and load what the previous incarnation left on disk.
     pub fn open(cfg: RuntimeConfig, streams: Arc<Streams>) -> Result<Arc<Self>, RuntimeError> {
+        Self::open_with(cfg, streams, Arc::new(crate::sys::Host))
+    }
+
+    /// [`Runtime::open`] over the given kernel (a fake in unit tests).
+    pub fn open_with(
+        cfg: RuntimeConfig,
+        streams: Arc<Streams>,
+        sys: Arc<dyn Syscall>,
+    ) -> Result<Arc<Self>, RuntimeError> {
         let layout = Layout {
             root: cfg.root.clone(),
         };
@@ -60,6 +72,7 @@ impl Runtime {
             containers: Mutex::default(),
             exits: Mutex::default(),
             streams,
+            sys,
         };
         rt.recover()?;
         Ok(Arc::new(rt))
@@ -79,7 +92,7 @@ impl Runtime {
             }
         }
         for dir in list_dirs(&self.layout.trash_dir()) {
-            if let Err(e) = crate::rootfs::remove(&dir) {
+            if let Err(e) = crate::rootfs::remove(&*self.sys, &dir) {
                 tracing::warn!(error = %e, "emptying trash");
             }
         }

@@ -221,21 +221,6 @@ pub fn now_ns() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
 }
 
-/// Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat).
-pub fn process_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// Whether `pid` is alive and still the process that started at `start`.
-pub fn process_alive(pid: i32, start: u64) -> bool {
-    match process_start_time(pid) {
-        Some(s) => start == 0 || s == start,
-        None => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,13 +237,5 @@ mod tests {
         };
         write_json(&p, &rec).unwrap();
         assert_eq!(read_json::<ExitRecord>(&p).unwrap(), Some(rec));
-    }
-
-    #[test]
-    fn own_process_is_alive() {
-        let pid = std::process::id() as i32;
-        let start = process_start_time(pid).unwrap();
-        assert!(process_alive(pid, start));
-        assert!(!process_alive(pid, start + 1));
     }
 }

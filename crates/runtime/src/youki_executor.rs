@@ -66,7 +66,7 @@ impl Executor for SkiffExecutor {
             // Without CAP_SYS_ADMIN a filter loads only under no_new_privs: set it when the
             // first attempt is refused (stricter than runc, never looser).
             if libcontainer::seccomp::initialize_seccomp(profile).is_err() {
-                nix::sys::prctl::set_no_new_privs()
+                crate::sys::process::set_no_new_privs()
                     .map_err(|e| ExecutorError::Other(format!("no_new_privs: {e}")))?;
                 libcontainer::seccomp::initialize_seccomp(profile)
                     .map_err(|e| ExecutorError::Other(format!("seccomp: {e}")))?;

@@ -5,13 +5,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use nix::unistd::Pid;
-
 use super::HelperArgs;
 use crate::oci::ExecOptions;
+use crate::sys::process;
 
 pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
-    nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;
+    process::set_child_subreaper().map_err(|e| format!("subreaper: {e}"))?;
     let oci = args.oci()?;
     let id = args.get("id")?;
     let argv: Vec<String> =
@@ -36,23 +35,5 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
         .and_then(|s| s.trim().parse().ok())
         .ok_or("exec pid file missing")?;
     let _ = std::fs::remove_file(&pid_file);
-    let mut seen = HashMap::new();
-    Ok(wait_pid(Pid::from_raw(pid), &mut seen))
-}
-
-pub(crate) fn wait_pid(target: Pid, seen: &mut HashMap<i32, i32>) -> i32 {
-    use nix::sys::wait::{waitpid, WaitStatus};
-    loop {
-        match waitpid(Pid::from_raw(-1), None) {
-            Ok(ws @ (WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _))) => {
-                let code = super::exit_code(ws).unwrap_or(255);
-                if pid == target {
-                    return code;
-                }
-                seen.insert(pid.as_raw(), code);
-            }
-            Ok(_) | Err(nix::Error::EINTR) => {}
-            Err(_) => return seen.get(&target.as_raw()).copied().unwrap_or(255),
-        }
-    }
+    Ok(process::wait_child(pid, &mut HashMap::new()))
 }

@@ -6,7 +6,6 @@ mod exec_wait;
 mod infra;
 mod monitor;
 mod mux;
-pub(crate) mod sys;
 mod trim;
 #[cfg(feature = "youki")]
 mod youki_cli;
@@ -90,15 +89,5 @@ pub fn helper_main(args: &[String]) -> i32 {
             eprintln!("runtime-helper {name}: {e}");
             1
         }
-    }
-}
-
-/// Exit code of a wait status the way shells report it (128+signal for signals).
-pub(crate) fn exit_code(status: nix::sys::wait::WaitStatus) -> Option<i32> {
-    use nix::sys::wait::WaitStatus;
-    match status {
-        WaitStatus::Exited(_, code) => Some(code),
-        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
-        _ => None,
     }
 }

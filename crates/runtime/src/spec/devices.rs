@@ -43,14 +43,14 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<LinuxDevice>) {
         } else {
             continue;
         };
-        let rdev = meta.rdev();
+        let (major, minor) = crate::sys::device_numbers(meta.rdev());
         // The container sees the same path below its own /dev.
         let inside = PathBuf::from("/dev").join(path.strip_prefix(root).unwrap_or(&path));
         if let Ok(dev) = LinuxDeviceBuilder::default()
             .path(inside)
             .typ(typ)
-            .major(libc::major(rdev) as i64)
-            .minor(libc::minor(rdev) as i64)
+            .major(major)
+            .minor(minor)
             .file_mode(meta.mode() & 0o777)
             .uid(meta.uid())
             .gid(meta.gid())
