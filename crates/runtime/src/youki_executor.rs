@@ -17,7 +17,7 @@ use libcontainer::workload::{
 
 /// Executes like libcontainer's default executor, with the fixes above.
 #[derive(Clone, Debug, Default)]
-pub struct SkiffExecutor {
+pub(crate) struct SkiffExecutor {
     /// Variable names in the order the spec lists them.
     env_order: Vec<String>,
     /// Filter to load before exec (execs only; containers get theirs from libcontainer).
@@ -26,7 +26,7 @@ pub struct SkiffExecutor {
 
 impl SkiffExecutor {
     /// For a process whose spec environment is `env` (`NAME=value` entries).
-    pub fn new(env: &[String], seccomp: Option<LinuxSeccomp>) -> SkiffExecutor {
+    pub(crate) fn new(env: &[String], seccomp: Option<LinuxSeccomp>) -> SkiffExecutor {
         SkiffExecutor {
             env_order: env_order(env),
             seccomp,

@@ -1,12 +1,16 @@
 //! The spec's `linux` section: namespaces (joining the pod's), cgroup resources and device
-//! rules, masked and read-only /proc paths, sysctls, and the host's devices when privileged.
+//! rules, masked and read-only /proc paths, sysctls, and for privileged containers the
+//! host's device nodes (as containerd's `WithHostDevices`: every character and block device
+//! under `/dev` except the per-container pseudo file systems and symlinks).
 
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use k8s_cri::v1::{LinuxContainerResources, LinuxContainerSecurityContext};
 use oci_spec::runtime::{
-    Linux, LinuxBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxMemoryBuilder,
-    LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResources,
+    Linux, LinuxBuilder, LinuxCpuBuilder, LinuxDevice, LinuxDeviceBuilder,
+    LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxMemoryBuilder, LinuxNamespace,
+    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResources,
     LinuxResourcesBuilder, LinuxSeccomp,
 };
 
@@ -127,6 +131,60 @@ fn paths(given: Option<&Vec<String>>, default: &[&str], privileged: bool) -> Vec
     }
 }
 
+/// Sub-directories of `/dev` a container gets its own copy of.
+const SKIP: &[&str] = &["pts", "shm", "mqueue", "fd", ".lxc", ".lxd-mounts", ".udev"];
+
+/// Device nodes under `root` (normally `/dev`), with their numbers, modes and owners.
+fn host_devices(root: &Path) -> Vec<LinuxDevice> {
+    let mut out = Vec::new();
+    collect(root, root, &mut out);
+    out.sort_by(|a, b| a.path().cmp(b.path()));
+    out
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<LinuxDevice>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            let name = entry.file_name();
+            if dir == root && SKIP.iter().any(|s| name == *s) {
+                continue;
+            }
+            collect(root, &path, out);
+            continue;
+        }
+        let typ = if ft.is_char_device() {
+            LinuxDeviceType::C
+        } else if ft.is_block_device() {
+            LinuxDeviceType::B
+        } else {
+            continue;
+        };
+        let (major, minor) = crate::sys::device_numbers(meta.rdev());
+        // The container sees the same path below its own /dev.
+        let inside = PathBuf::from("/dev").join(path.strip_prefix(root).unwrap_or(&path));
+        if let Ok(dev) = LinuxDeviceBuilder::default()
+            .path(inside)
+            .typ(typ)
+            .major(major)
+            .minor(minor)
+            .file_mode(meta.mode() & 0o777)
+            .uid(meta.uid())
+            .gid(meta.gid())
+            .build()
+        {
+            out.push(dev);
+        }
+    }
+}
+
 /// The `linux` section.
 pub(super) fn build(
     inp: &SpecInputs<'_>,
@@ -150,7 +208,7 @@ pub(super) fn build(
         .cgroups_path(PathBuf::from(inp.cgroup_path))
         .resources(resources(res, inp.memsw, privileged)?)
         .devices(if privileged {
-            super::devices::host_devices(Path::new("/dev"))
+            host_devices(Path::new("/dev"))
         } else {
             Vec::new()
         })
@@ -165,16 +223,79 @@ mod tests {
     use super::*;
 
     #[test]
+    fn joins_the_pods_namespaces() {
+        use k8s_cri::v1::{ContainerConfig, PodSandboxConfig};
+        let (config, sandbox) = (ContainerConfig::default(), PodSandboxConfig::default());
+        let image = skiff_images::ImageConfig::default();
+        let netns = Path::new("/run/netns/p");
+        let join = PidNamespace::Join("/proc/7/ns/pid".into());
+        let (ipc, uts) = (Some("/proc/42/ns/ipc"), Some("/proc/42/ns/uts"));
+        use LinuxNamespaceType::{Ipc, Mount, Network, Pid, Uts};
+        let cases = [
+            (
+                Some(netns),
+                PidNamespace::Own,
+                vec![
+                    (Mount, None),
+                    (Pid, None),
+                    (Network, Some("/run/netns/p")),
+                    (Ipc, ipc),
+                    (Uts, uts),
+                ],
+            ),
+            (
+                None,
+                PidNamespace::Host,
+                vec![(Mount, None), (Ipc, ipc), (Uts, uts)],
+            ),
+            (
+                None,
+                join,
+                vec![
+                    (Mount, None),
+                    (Pid, Some("/proc/7/ns/pid")),
+                    (Ipc, ipc),
+                    (Uts, uts),
+                ],
+            ),
+        ];
+        for (netns, pid_ns, want) in cases {
+            let inp = SpecInputs {
+                config: &config,
+                sandbox: &sandbox,
+                image: &image,
+                rootfs: Path::new("/r"),
+                netns,
+                ns_pid: 42,
+                pid_ns,
+                sandbox_dir: Path::new("/sb"),
+                cgroup_path: "/c",
+                memsw: false,
+            };
+            let got: Vec<_> = namespaces(&inp)
+                .unwrap()
+                .iter()
+                .map(|n| (n.typ(), n.path().as_ref().map(|p| p.display().to_string())))
+                .collect();
+            let want: Vec<_> = want
+                .into_iter()
+                .map(|(t, p)| (t, p.map(str::to_string)))
+                .collect();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
     fn memory_swap_follows_the_limit_when_accounted() {
         let r = LinuxContainerResources {
             memory_limit_in_bytes: 64 << 20,
             ..Default::default()
         };
         let with = resources(Some(&r), true, false).unwrap();
-        let mem = with.memory().clone().unwrap();
+        let mem = with.memory().unwrap();
         assert_eq!((mem.limit(), mem.swap()), (Some(64 << 20), Some(64 << 20)));
         let without = resources(Some(&r), false, false).unwrap();
-        assert_eq!(without.memory().clone().unwrap().swap(), None);
+        assert_eq!(without.memory().unwrap().swap(), None);
         let devices = resources(None, false, true)
             .unwrap()
             .devices()
@@ -190,5 +311,17 @@ mod tests {
         assert_eq!(paths(Some(&Vec::new()), MASKED, false).len(), MASKED.len());
         assert_eq!(paths(None, READONLY, false).len(), READONLY.len());
         assert!(paths(Some(&given), MASKED, true).is_empty());
+    }
+
+    #[test]
+    fn lists_the_hosts_character_devices_with_their_numbers() {
+        let devs = host_devices(Path::new("/dev"));
+        let null = devs
+            .iter()
+            .find(|d| d.path() == Path::new("/dev/null"))
+            .expect("/dev/null listed");
+        assert_eq!((null.major(), null.minor()), (1, 3));
+        assert_eq!(null.typ(), LinuxDeviceType::C);
+        assert!(devs.iter().all(|d| !d.path().starts_with("/dev/pts")));
     }
 }

@@ -1,10 +1,8 @@
 //! Builds the OCI runtime spec (config.json) of a container from the CRI ContainerConfig,
 //! the image config and the sandbox it joins, phase by phase: the process (`process`, with
-//! `caps`, `user` and `seccomp`), the mounts (`mounts`) and the `linux` section (`linux`,
-//! with `devices`).
+//! `caps`, `user` and `seccomp`), the mounts (`mounts`) and the `linux` section (`linux`).
 
 mod caps;
-mod devices;
 mod linux;
 mod mounts;
 mod process;

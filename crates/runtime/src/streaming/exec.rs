@@ -16,7 +16,7 @@ use super::channel::{self, frame};
 use crate::oci::{ExecOptions, OciRuntime};
 
 /// A prepared exec.
-pub struct ExecSession {
+pub(crate) struct ExecSession {
     pub(crate) oci: Arc<dyn OciRuntime>,
     pub(crate) helper_exe: PathBuf,
     pub(crate) scratch: PathBuf,
@@ -119,7 +119,7 @@ impl Io {
 
 impl ExecSession {
     /// Serve the socket until the command ends.
-    pub async fn run(self, socket: WebSocket) {
+    pub(crate) async fn run(self, socket: WebSocket) {
         let mut io = split(socket);
         let input = std::mem::replace(&mut io.input, mpsc::channel(1).1);
         let status = if self.tty {

@@ -43,6 +43,7 @@ pub(crate) fn set_child_subreaper() -> io::Result<()> {
 }
 
 /// Set `no_new_privs` on the calling thread.
+#[cfg(feature = "youki")]
 pub(crate) fn set_no_new_privs() -> io::Result<()> {
     nix::sys::prctl::set_no_new_privs().map_err(io::Error::from)
 }
@@ -159,18 +160,18 @@ pub(crate) fn wait_for(pid: i32) {
 pub(crate) fn wait_child(target: i32, seen: &mut HashMap<i32, i32>) -> i32 {
     loop {
         match waitpid(Pid::from_raw(-1), None) {
-            Ok(ws) => match exited(ws) {
-                Some(Exited {
+            Ok(ws) => {
+                if let Some(Exited {
                     pid,
                     code: Some(code),
-                }) => {
+                }) = exited(ws)
+                {
                     if pid == target {
                         return code;
                     }
                     seen.insert(pid, code);
                 }
-                _ => {}
-            },
+            }
             Err(nix::Error::EINTR) => {}
             Err(_) => return seen.get(&target).copied().unwrap_or(255),
         }
