@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use hyper_util::rt::TokioIo;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::*;
-use skiff_runtime::{CniSettings, DirImageSource, ImageConfig, OciRuntimeKind, RuntimeConfig};
+use skiff_images::ImageConfig;
+use skiff_runtime::{CniSettings, DirImageSource, OciRuntimeKind, RuntimeConfig};
 use tonic::transport::{Channel, Endpoint, Uri};
 
 const NET: u8 = 250;
@@ -475,6 +476,6 @@ async fn bench(n: usize) {
     let _ = std::process::Command::new("ip")
         .args(["link", "del", &format!("skbench{NET}")])
         .output();
-    skiff_runtime::sandbox::remove_cgroup_dirs("/skiff-bench-bare");
+    skiff_runtime::remove_cgroup_dirs("/skiff-bench-bare");
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -3,22 +3,22 @@
 //! "close stdin" and terminal resizes; the monitor sends the container's output.
 
 /// Runtime → monitor: bytes for the container's stdin.
-pub const STDIN: u8 = 0;
+pub(crate) const STDIN: u8 = 0;
 /// Runtime → monitor: the attacher closed its stdin (closes the container's
 /// stdin when the container asked for `stdin_once`).
-pub const CLOSE_STDIN: u8 = 1;
+pub(crate) const CLOSE_STDIN: u8 = 1;
 /// Runtime → monitor: terminal size, payload `width: u16, height: u16` (big endian).
-pub const RESIZE: u8 = 2;
+pub(crate) const RESIZE: u8 = 2;
 /// Monitor → runtime: container stdout (and the terminal, for TTY containers).
-pub const STDOUT: u8 = 1;
+pub(crate) const STDOUT: u8 = 1;
 /// Monitor → runtime: container stderr.
-pub const STDERR: u8 = 2;
+pub(crate) const STDERR: u8 = 2;
 
 /// Largest frame accepted; bigger ones mean a confused peer.
-pub const MAX_FRAME: usize = 1 << 20;
+pub(crate) const MAX_FRAME: usize = 1 << 20;
 
 /// Encode one frame.
-pub fn encode(kind: u8, data: &[u8]) -> Vec<u8> {
+pub(crate) fn encode(kind: u8, data: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(5 + data.len());
     v.push(kind);
     v.extend_from_slice(&(data.len() as u32).to_be_bytes());
@@ -27,7 +27,7 @@ pub fn encode(kind: u8, data: &[u8]) -> Vec<u8> {
 }
 
 /// Encode a resize frame.
-pub fn resize(width: u16, height: u16) -> Vec<u8> {
+pub(crate) fn resize(width: u16, height: u16) -> Vec<u8> {
     let mut p = [0u8; 4];
     p[..2].copy_from_slice(&width.to_be_bytes());
     p[2..].copy_from_slice(&height.to_be_bytes());
@@ -35,7 +35,7 @@ pub fn resize(width: u16, height: u16) -> Vec<u8> {
 }
 
 /// Parse a resize payload into (width, height).
-pub fn parse_resize(p: &[u8]) -> Option<(u16, u16)> {
+pub(crate) fn parse_resize(p: &[u8]) -> Option<(u16, u16)> {
     if p.len() != 4 {
         return None;
     }
@@ -47,23 +47,23 @@ pub fn parse_resize(p: &[u8]) -> Option<(u16, u16)> {
 
 /// Incremental frame decoder.
 #[derive(Default)]
-pub struct Decoder {
+pub(crate) struct Decoder {
     buf: Vec<u8>,
 }
 
 /// A frame that cannot be valid.
 #[derive(Debug, thiserror::Error)]
 #[error("attach frame of {0} bytes exceeds the limit")]
-pub struct FrameTooLarge(pub usize);
+pub(crate) struct FrameTooLarge(pub usize);
 
 impl Decoder {
     /// Append received bytes.
-    pub fn push(&mut self, data: &[u8]) {
+    pub(crate) fn push(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
     }
 
     /// The next complete frame, if any.
-    pub fn next_frame(&mut self) -> Result<Option<(u8, Vec<u8>)>, FrameTooLarge> {
+    pub(crate) fn next_frame(&mut self) -> Result<Option<(u8, Vec<u8>)>, FrameTooLarge> {
         if self.buf.len() < 5 {
             return Ok(None);
         }

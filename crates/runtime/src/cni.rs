@@ -12,7 +12,7 @@ use crate::config::CniSettings;
 
 /// CNI failures.
 #[derive(Debug, thiserror::Error)]
-pub enum CniError {
+pub(crate) enum CniError {
     /// No pod CIDR configured yet.
     #[error("no pod CIDR configured (UpdateRuntimeConfig has not set one)")]
     NoPodCidr,
@@ -46,22 +46,22 @@ pub enum CniError {
 
 /// Outcome of a successful ADD.
 #[derive(Clone, Debug)]
-pub struct CniAddResult {
+pub(crate) struct CniAddResult {
     /// Pod IPv4 address (without prefix length).
-    pub ip: String,
+    pub(crate) ip: String,
     /// Raw result of the bridge plugin (kept as prevResult for DEL).
-    pub raw: Value,
+    pub(crate) raw: Value,
 }
 
 /// A configured CNI network.
 #[derive(Clone, Debug)]
-pub struct Cni {
+pub(crate) struct Cni {
     /// Plugin binary directory.
-    pub bin_dir: PathBuf,
+    pub(crate) bin_dir: PathBuf,
     /// Network settings.
-    pub settings: CniSettings,
+    pub(crate) settings: CniSettings,
     /// host-local data directory.
-    pub ipam_dir: PathBuf,
+    pub(crate) ipam_dir: PathBuf,
 }
 
 const CNI_VERSION: &str = "1.0.0";
@@ -118,7 +118,7 @@ impl Cni {
     }
 
     /// Attach the namespace: loopback, bridge, then portmap if any host port is asked.
-    pub async fn add(
+    pub(crate) async fn add(
         &self,
         id: &str,
         netns: &Path,
@@ -149,7 +149,7 @@ impl Cni {
     }
 
     /// Detach in reverse order; every step runs even if an earlier one fails.
-    pub async fn del(
+    pub(crate) async fn del(
         &self,
         id: &str,
         netns: &Path,
@@ -246,7 +246,7 @@ impl Cni {
 }
 
 /// First host address of an IPv4 CIDR (the bridge gateway).
-pub fn gateway_of(cidr: &str) -> Option<String> {
+pub(crate) fn gateway_of(cidr: &str) -> Option<String> {
     let (addr, len) = cidr.split_once('/')?;
     let ip: std::net::Ipv4Addr = addr.parse().ok()?;
     let len: u32 = len.parse().ok()?;

@@ -1,14 +1,16 @@
-//! The runtime's top-level error, rolled up from the module errors, and its
-//! mapping onto gRPC status codes.
+//! The runtime's top-level error, rolled up from the module errors, its mapping onto gRPC
+//! status codes, and the opaque error [`serve`](crate::serve) returns.
+
+use skiff_images::ImageError;
 
 use crate::{
-    cni::CniError, images::ImageSourceError, netns::NetnsError, oci::OciError, rootfs::RootfsError,
-    spec::SpecError, state::StateError,
+    cni::CniError, oci::OciError, rootfs::RootfsError, spec::SpecError, state::StateError,
+    sys::NetnsError,
 };
 
 /// Errors of the CRI runtime.
 #[derive(Debug, thiserror::Error)]
-pub enum RuntimeError {
+pub(crate) enum RuntimeError {
     /// The object does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -44,7 +46,7 @@ pub enum RuntimeError {
     State(#[from] StateError),
     /// Image failure.
     #[error(transparent)]
-    Image(#[from] ImageSourceError),
+    Image(#[from] ImageError),
     /// I/O failure.
     #[error("{context}: {source}")]
     Io {
@@ -60,7 +62,7 @@ pub enum RuntimeError {
 
 impl RuntimeError {
     /// Wrap an I/O error with context.
-    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
         let context = context.into();
         move |source| RuntimeError::Io { context, source }
     }
@@ -70,7 +72,7 @@ impl From<RuntimeError> for tonic::Status {
     fn from(e: RuntimeError) -> Self {
         let msg = e.to_string();
         match e {
-            RuntimeError::NotFound(_) | RuntimeError::Image(ImageSourceError::NotFound(_)) => {
+            RuntimeError::NotFound(_) | RuntimeError::Image(ImageError::NotFound(_)) => {
                 tonic::Status::not_found(msg)
             }
             RuntimeError::InvalidArgument(_) | RuntimeError::Spec(_) => {
@@ -82,3 +84,9 @@ impl From<RuntimeError> for tonic::Status {
         }
     }
 }
+
+/// Why [`serve`](crate::serve) returned an error: the runtime could not start (state
+/// directory, OCI runtime, recovery, sockets) or its gRPC server failed.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ServeError(#[from] RuntimeError);

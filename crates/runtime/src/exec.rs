@@ -14,13 +14,13 @@ use crate::streaming::StreamRequest;
 const MAX_OUTPUT: u64 = 16 * 1024 * 1024;
 
 /// Result of ExecSync.
-pub struct ExecSyncOutput {
+pub(crate) struct ExecSyncOutput {
     /// Captured stdout.
-    pub stdout: Vec<u8>,
+    pub(crate) stdout: Vec<u8>,
     /// Captured stderr.
-    pub stderr: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
     /// Exit code.
-    pub exit_code: i32,
+    pub(crate) exit_code: i32,
 }
 
 impl Runtime {
@@ -36,7 +36,7 @@ impl Runtime {
     }
 
     /// ExecSync: run `cmd` in the container and capture its output.
-    pub async fn exec_sync(
+    pub(crate) async fn exec_sync(
         &self,
         id: &str,
         cmd: Vec<String>,
@@ -99,7 +99,7 @@ impl Runtime {
     }
 
     /// Exec: a one-time streaming URL.
-    pub fn prepare_exec(
+    pub(crate) fn prepare_exec(
         &self,
         id: &str,
         cmd: Vec<String>,
@@ -121,7 +121,7 @@ impl Runtime {
     /// Attach: a one-time streaming URL for the container's stdio. Stdin is only
     /// forwarded when the container was created with `stdin` (else ignored); with a terminal
     /// everything arrives on stdout.
-    pub fn prepare_attach(
+    pub(crate) fn prepare_attach(
         &self,
         id: &str,
         stdin: bool,
@@ -146,7 +146,7 @@ impl Runtime {
     }
 
     /// PortForward: a one-time streaming URL.
-    pub fn prepare_port_forward(
+    pub(crate) fn prepare_port_forward(
         &self,
         sandbox_id: &str,
         ports: &[i32],

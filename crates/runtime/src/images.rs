@@ -1,140 +1,64 @@
-//! The seam between the runtime and an image store: what the CRI ImageService and
-//! container creation need from images, plus a directory-backed store for tests.
+//! The seam between the runtime and an image store: what the CRI ImageService and container
+//! creation need from images, in the image service's own types (`skiff-images`); implemented
+//! by its `ImageStore`, and by a directory-backed source for tests and benchmarks.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use serde::{Deserialize, Serialize};
-
-/// Errors an image source reports.
-#[derive(Debug, thiserror::Error)]
-pub enum ImageSourceError {
-    /// No image matches the reference.
-    #[error("image {0:?} not found")]
-    NotFound(String),
-    /// Pulling failed.
-    #[error("pulling {reference}: {message}")]
-    Pull {
-        /// The reference asked for.
-        reference: String,
-        /// Why it failed.
-        message: String,
-    },
-    /// Any other failure of the store.
-    #[error("image store: {0}")]
-    Store(String),
-}
-
-/// The parts of an image config a container is built from.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct ImageConfig {
-    /// `KEY=value` entries.
-    pub env: Vec<String>,
-    /// Image entrypoint.
-    pub entrypoint: Vec<String>,
-    /// Image cmd.
-    pub cmd: Vec<String>,
-    /// Working directory.
-    pub working_dir: String,
-    /// `user`, `uid`, `user:group` or `uid:gid`.
-    pub user: String,
-    /// Exposed ports such as `80/tcp`.
-    pub exposed_ports: Vec<String>,
-    /// Image labels.
-    pub labels: BTreeMap<String, String>,
-    /// Signal that stops the container gracefully (`SIGTERM` if absent).
-    pub stop_signal: Option<String>,
-}
-
-/// An image known to the store.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct ImageInfo {
-    /// `sha256:<config digest>`.
-    pub id: String,
-    /// Normalised tags, `docker.io/library/busybox:latest`.
-    pub repo_tags: Vec<String>,
-    /// `name@sha256:<manifest digest>`.
-    pub repo_digests: Vec<String>,
-    /// Size in bytes.
-    pub size: u64,
-    /// Runtime-relevant config.
-    pub config: ImageConfig,
-}
-
-/// Credentials for a pull.
-#[derive(Clone, Debug, Default)]
-pub struct PullAuth {
-    /// User name.
-    pub username: String,
-    /// Password.
-    pub password: String,
-    /// Identity token, if the registry issued one.
-    pub identity_token: String,
-}
-
-/// Usage of the filesystem holding images.
-#[derive(Clone, Debug, Default)]
-pub struct ImageFsUsage {
-    /// Mount point (or directory) of the store.
-    pub mountpoint: String,
-    /// Bytes used.
-    pub used_bytes: u64,
-    /// Inodes used.
-    pub inodes_used: u64,
-}
+use skiff_images::{
+    normalize_reference, FsUsage, Image, ImageConfig, ImageError, ImageStore, RegistryAuth,
+};
 
 /// What the runtime needs from an image store.
 #[async_trait::async_trait]
 pub trait ImageSource: Send + Sync + 'static {
     /// Pull (or find already present) an image.
-    async fn pull(
-        &self,
-        reference: &str,
-        auth: Option<PullAuth>,
-    ) -> Result<ImageInfo, ImageSourceError>;
+    async fn pull(&self, reference: &str, auth: Option<RegistryAuth>) -> Result<Image, ImageError>;
     /// Look an image up by reference or id.
-    fn get(&self, reference_or_id: &str) -> Option<ImageInfo>;
+    fn get(&self, reference_or_id: &str) -> Option<Image>;
     /// All images.
-    fn list(&self) -> Vec<ImageInfo>;
+    fn list(&self) -> Vec<Image>;
     /// Remove an image (idempotent).
-    async fn remove(&self, reference_or_id: &str) -> Result<(), ImageSourceError>;
+    async fn remove(&self, reference_or_id: &str) -> Result<(), ImageError>;
     /// Unpacked layer directories, bottom to top.
-    fn layer_paths(&self, image: &ImageInfo) -> Vec<PathBuf>;
+    fn layer_paths(&self, image: &Image) -> Vec<PathBuf>;
     /// Usage of the store's filesystem.
-    fn fs_usage(&self) -> ImageFsUsage;
+    fn fs_usage(&self) -> FsUsage;
 }
 
-/// Normalise a reference the way containerd and the kubelet do:
-/// `busybox` → `docker.io/library/busybox:latest`.
-pub fn normalize_reference(reference: &str) -> String {
-    let (name, digest) = match reference.split_once('@') {
-        Some((n, d)) => (n, Some(d)),
-        None => (reference, None),
-    };
-    let first = name.split('/').next().unwrap_or_default();
-    let has_domain =
-        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    let mut full = if has_domain {
-        name.to_string()
-    } else if name.contains('/') {
-        format!("docker.io/{name}")
-    } else {
-        format!("docker.io/library/{name}")
-    };
-    let last = full.rsplit('/').next().unwrap_or_default();
-    if digest.is_none() && !last.contains(':') {
-        full.push_str(":latest");
+#[async_trait::async_trait]
+impl ImageSource for ImageStore {
+    async fn pull(&self, reference: &str, auth: Option<RegistryAuth>) -> Result<Image, ImageError> {
+        ImageStore::pull(self, reference, auth, None).await
     }
-    match digest {
-        Some(d) => format!("{full}@{d}"),
-        None => full,
+
+    fn get(&self, reference_or_id: &str) -> Option<Image> {
+        ImageStore::get(self, reference_or_id)
+    }
+
+    fn list(&self) -> Vec<Image> {
+        ImageStore::list(self)
+    }
+
+    async fn remove(&self, reference_or_id: &str) -> Result<(), ImageError> {
+        if ImageStore::get(self, reference_or_id).is_none() {
+            return Ok(());
+        }
+        ImageStore::remove(self, reference_or_id).await
+    }
+
+    fn layer_paths(&self, image: &Image) -> Vec<PathBuf> {
+        ImageStore::layer_paths(self, image)
+    }
+
+    fn fs_usage(&self) -> FsUsage {
+        ImageStore::fs_usage(self)
     }
 }
 
 #[derive(Clone)]
 struct DirImage {
-    info: ImageInfo,
+    image: Image,
     layers: Vec<PathBuf>,
 }
 
@@ -155,9 +79,10 @@ impl DirImageSource {
         }
     }
 
-    /// Register an image named `reference` made of `layers` (bottom → top).
-    pub fn add(&self, reference: &str, layers: Vec<PathBuf>, config: ImageConfig) -> ImageInfo {
-        let tag = normalize_reference(reference);
+    /// Register an image named `reference` made of `layers` (bottom → top). An invalid
+    /// reference is kept as given.
+    pub fn add(&self, reference: &str, layers: Vec<PathBuf>, config: ImageConfig) -> Image {
+        let tag = normalize_reference(reference).unwrap_or_else(|_| reference.to_string());
         let digest = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -165,29 +90,33 @@ impl DirImageSource {
             layers.hash(&mut h);
             format!("{:016x}", h.finish())
         };
-        let info = ImageInfo {
+        let image = Image {
             id: format!("sha256:{digest:0>64}"),
             repo_tags: vec![tag],
             repo_digests: Vec::new(),
             size: 0,
             config,
+            diff_ids: Vec::new(),
         };
         if let Ok(mut images) = self.images.write() {
-            images.retain(|i| i.info.repo_tags != info.repo_tags);
+            images.retain(|i| i.image.repo_tags != image.repo_tags);
             images.push(DirImage {
-                info: info.clone(),
+                image: image.clone(),
                 layers,
             });
         }
-        info
+        image
     }
 
     fn find(&self, reference_or_id: &str) -> Option<DirImage> {
-        let tag = normalize_reference(reference_or_id);
+        let tag = normalize_reference(reference_or_id).ok();
         let images = self.images.read().ok()?;
         images
             .iter()
-            .find(|i| i.info.id == reference_or_id || i.info.repo_tags.contains(&tag))
+            .find(|i| {
+                i.image.id == reference_or_id
+                    || tag.as_ref().is_some_and(|t| i.image.repo_tags.contains(t))
+            })
             .cloned()
     }
 }
@@ -197,39 +126,39 @@ impl ImageSource for DirImageSource {
     async fn pull(
         &self,
         reference: &str,
-        _auth: Option<PullAuth>,
-    ) -> Result<ImageInfo, ImageSourceError> {
+        _auth: Option<RegistryAuth>,
+    ) -> Result<Image, ImageError> {
         self.get(reference)
-            .ok_or_else(|| ImageSourceError::NotFound(reference.to_string()))
+            .ok_or_else(|| ImageError::NotFound(reference.to_string()))
     }
 
-    fn get(&self, reference_or_id: &str) -> Option<ImageInfo> {
-        self.find(reference_or_id).map(|i| i.info)
+    fn get(&self, reference_or_id: &str) -> Option<Image> {
+        self.find(reference_or_id).map(|i| i.image)
     }
 
-    fn list(&self) -> Vec<ImageInfo> {
+    fn list(&self) -> Vec<Image> {
         self.images
             .read()
-            .map(|v| v.iter().map(|i| i.info.clone()).collect())
+            .map(|v| v.iter().map(|i| i.image.clone()).collect())
             .unwrap_or_default()
     }
 
-    async fn remove(&self, reference_or_id: &str) -> Result<(), ImageSourceError> {
+    async fn remove(&self, reference_or_id: &str) -> Result<(), ImageError> {
         if let Some(found) = self.find(reference_or_id) {
             if let Ok(mut images) = self.images.write() {
-                images.retain(|i| i.info.id != found.info.id);
+                images.retain(|i| i.image.id != found.image.id);
             }
         }
         Ok(())
     }
 
-    fn layer_paths(&self, image: &ImageInfo) -> Vec<PathBuf> {
+    fn layer_paths(&self, image: &Image) -> Vec<PathBuf> {
         self.find(&image.id).map(|i| i.layers).unwrap_or_default()
     }
 
-    fn fs_usage(&self) -> ImageFsUsage {
-        ImageFsUsage {
-            mountpoint: self.root.display().to_string(),
+    fn fs_usage(&self) -> FsUsage {
+        FsUsage {
+            mountpoint: self.root.clone(),
             used_bytes: 0,
             inodes_used: 0,
         }
@@ -240,20 +169,26 @@ impl ImageSource for DirImageSource {
 mod tests {
     use super::*;
 
-    #[test]
-    fn normalizes_like_containerd() {
-        assert_eq!(
-            normalize_reference("busybox"),
-            "docker.io/library/busybox:latest"
+    #[tokio::test]
+    async fn dir_source_finds_images_by_any_spelling_and_id() {
+        let src = DirImageSource::new(Path::new("/tmp"));
+        let img = src.add(
+            "busybox:test",
+            vec![PathBuf::from("/l")],
+            ImageConfig::default(),
         );
-        assert_eq!(normalize_reference("a/b:1"), "docker.io/a/b:1");
-        assert_eq!(
-            normalize_reference("127.0.0.1:5000/x"),
-            "127.0.0.1:5000/x:latest"
-        );
-        assert_eq!(
-            normalize_reference("busybox@sha256:ab"),
-            "docker.io/library/busybox@sha256:ab"
-        );
+        assert_eq!(img.repo_tags, ["docker.io/library/busybox:test"]);
+        for name in [
+            "busybox:test",
+            "docker.io/library/busybox:test",
+            "index.docker.io/library/busybox:test",
+            img.id.as_str(),
+        ] {
+            assert_eq!(src.get(name).map(|i| i.id), Some(img.id.clone()), "{name}");
+        }
+        assert!(src.get("busybox").is_none());
+        assert_eq!(src.layer_paths(&img), [PathBuf::from("/l")]);
+        src.remove("busybox:test").await.unwrap();
+        assert!(src.list().is_empty());
     }
 }

@@ -2,40 +2,39 @@
 //! server on a unix socket; sandboxes are a network namespace wired by CNI plus a
 //! tiny infra process; containers run through an OCI runtime (runc by default)
 //! under a per-container monitor process that writes CRI logs and exit status.
+//! Every kernel call goes through `sys`.
+//!
+//! The public surface is what the `skiff` binary and the runtime's tests and benchmarks
+//! need: [`serve`] with its [`RuntimeConfig`] and settings, the [`ImageSource`] seam (with
+//! [`DirImageSource`] for tests), and [`helper_main`] for the re-executed helper processes.
 
-pub mod attach;
-pub mod cni;
-pub mod config;
-pub mod container;
+mod attach;
+mod cni;
+mod config;
+mod container;
 mod cri;
-mod devices;
-pub mod error;
-pub mod exec;
+mod error;
+mod exec;
 mod helper;
-mod image_store;
-pub mod images;
-pub mod logs;
-pub mod netns;
-pub mod oci;
+mod images;
+mod logs;
+mod oci;
 mod oci_select;
-mod pty;
-pub mod rootfs;
-pub mod runtime;
-pub mod sandbox;
-pub mod seccomp;
-mod server;
-pub mod spec;
-pub mod state;
-mod stats;
-pub mod streaming;
-pub mod user;
+mod rootfs;
+mod runtime;
+mod sandbox;
+mod spec;
+mod state;
+mod streaming;
+mod sys;
 #[cfg(feature = "youki")]
-pub mod youki;
+mod youki;
 #[cfg(feature = "youki")]
 mod youki_executor;
 
 pub use config::{CniSettings, OciRuntimeKind, RuntimeConfig};
-pub use error::RuntimeError;
+pub use cri::serve;
+pub use error::ServeError;
 pub use helper::helper_main;
-pub use images::{DirImageSource, ImageConfig, ImageInfo, ImageSource, ImageSourceError};
-pub use server::serve;
+pub use images::{DirImageSource, ImageSource};
+pub use sys::cgroup::remove_cgroup_dirs;

@@ -2,16 +2,16 @@
 //! with size-based rotation (`<path>.1` is the newest rotated file).
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Lines longer than this are split into partial (`P`) records.
-pub const MAX_LINE: usize = 16 * 1024;
+pub(crate) const MAX_LINE: usize = 16 * 1024;
 
 /// Appends CRI log records to a file, rotating it by size.
-pub struct LogWriter {
+pub(crate) struct LogWriter {
     path: PathBuf,
     file: Option<File>,
     size: u64,
@@ -22,7 +22,7 @@ pub struct LogWriter {
 
 impl LogWriter {
     /// Open (append) `path`; an empty path discards everything.
-    pub fn open(path: &Path, max_size: u64, max_files: u32) -> std::io::Result<Self> {
+    pub(crate) fn open(path: &Path, max_size: u64, max_files: u32) -> std::io::Result<Self> {
         let mut w = LogWriter {
             path: path.to_path_buf(),
             file: None,
@@ -36,7 +36,7 @@ impl LogWriter {
     }
 
     /// Flag that, once set, makes the writer reopen its file before the next record.
-    pub fn reopen_flag(&self) -> Arc<AtomicBool> {
+    pub(crate) fn reopen_flag(&self) -> Arc<AtomicBool> {
         self.reopen.clone()
     }
 
@@ -73,7 +73,7 @@ impl LogWriter {
     }
 
     /// Write one record.
-    pub fn record(&mut self, stream: &str, full: bool, text: &[u8]) -> std::io::Result<()> {
+    pub(crate) fn record(&mut self, stream: &str, full: bool, text: &[u8]) -> std::io::Result<()> {
         if self.reopen.swap(false, Ordering::Relaxed) {
             self.reopen_file()?;
         }
@@ -102,13 +102,13 @@ impl LogWriter {
 /// Splits a byte stream into CRI log records (full lines `F`, long or trailing
 /// fragments `P`/`F`), fed chunk by chunk.
 #[derive(Default)]
-pub struct LineBuffer {
+pub(crate) struct LineBuffer {
     pending: Vec<u8>,
 }
 
 impl LineBuffer {
     /// Feed `data`; complete records go to `writer` as `stream`.
-    pub fn feed(&mut self, data: &[u8], stream: &str, writer: &mut LogWriter) {
+    pub(crate) fn feed(&mut self, data: &[u8], stream: &str, writer: &mut LogWriter) {
         self.pending.extend_from_slice(data);
         let mut start = 0;
         while let Some(pos) = self.pending[start..].iter().position(|b| *b == b'\n') {
@@ -128,27 +128,12 @@ impl LineBuffer {
     }
 
     /// End of stream: write what is left as a full record.
-    pub fn finish(&mut self, stream: &str, writer: &mut LogWriter) {
+    pub(crate) fn finish(&mut self, stream: &str, writer: &mut LogWriter) {
         if !self.pending.is_empty() {
             emit(writer, stream, true, &self.pending);
             self.pending.clear();
         }
     }
-}
-
-/// Copy everything from `input` into `writer` as records of `stream` until EOF.
-pub fn pump(mut input: impl Read, stream: &str, writer: &mut LogWriter) {
-    let mut buf = vec![0u8; MAX_LINE];
-    let mut lines = LineBuffer::default();
-    loop {
-        match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => lines.feed(&buf[..n], stream, writer),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        }
-    }
-    lines.finish(stream, writer);
 }
 
 fn emit(writer: &mut LogWriter, stream: &str, full: bool, text: &[u8]) {
@@ -160,6 +145,22 @@ fn emit(writer: &mut LogWriter, stream: &str, full: bool, text: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+
+    /// Copy everything from `input` into `writer` as records of `stream` until EOF.
+    fn pump(mut input: impl Read, stream: &str, writer: &mut LogWriter) {
+        let mut buf = vec![0u8; MAX_LINE];
+        let mut lines = LineBuffer::default();
+        loop {
+            match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => lines.feed(&buf[..n], stream, writer),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        lines.finish(stream, writer);
+    }
 
     #[test]
     fn writes_cri_records_and_partial_lines() {

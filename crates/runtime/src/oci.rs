@@ -9,7 +9,7 @@ use crate::config::OciRuntimeKind;
 
 /// Errors from OCI runtime invocations.
 #[derive(Debug, thiserror::Error)]
-pub enum OciError {
+pub(crate) enum OciError {
     /// The binary could not be started.
     #[error("running {binary}: {source}")]
     Spawn {
@@ -32,39 +32,39 @@ pub enum OciError {
 
 /// Options of an exec.
 #[derive(Clone, Debug, Default)]
-pub struct ExecOptions {
+pub(crate) struct ExecOptions {
     /// Allocate a terminal (needs `console_socket`).
-    pub tty: bool,
+    pub(crate) tty: bool,
     /// Return as soon as the process started.
-    pub detach: bool,
+    pub(crate) detach: bool,
     /// Unix socket receiving the pty master.
-    pub console_socket: Option<PathBuf>,
+    pub(crate) console_socket: Option<PathBuf>,
     /// File receiving the process's host PID.
-    pub pid_file: Option<PathBuf>,
+    pub(crate) pid_file: Option<PathBuf>,
 }
 
 /// Options of a create.
 #[derive(Clone, Debug, Default)]
-pub struct CreateOptions {
+pub(crate) struct CreateOptions {
     /// File receiving the container process's host PID.
-    pub pid_file: PathBuf,
+    pub(crate) pid_file: PathBuf,
     /// Unix socket receiving the pty master (terminal containers).
-    pub console_socket: Option<PathBuf>,
+    pub(crate) console_socket: Option<PathBuf>,
 }
 
 /// The container process's stdio at create time (`None`: `/dev/null`).
 #[derive(Debug, Default)]
-pub struct CreateStdio {
+pub(crate) struct CreateStdio {
     /// Standard input.
-    pub stdin: Option<OwnedFd>,
+    pub(crate) stdin: Option<OwnedFd>,
     /// Standard output.
-    pub stdout: Option<OwnedFd>,
+    pub(crate) stdout: Option<OwnedFd>,
     /// Standard error.
-    pub stderr: Option<OwnedFd>,
+    pub(crate) stderr: Option<OwnedFd>,
 }
 
 /// A runc-compatible runtime, as command lines.
-pub trait OciRuntime: Send + Sync {
+pub(crate) trait OciRuntime: Send + Sync {
     /// Name for logs and `Version`.
     fn name(&self) -> String;
     /// Base command (binary plus global flags) for `args`.
@@ -202,18 +202,18 @@ pub trait OciRuntime: Send + Sync {
 
 /// An external runc-compatible binary (`runc`, `crun`, or a path).
 #[derive(Clone, Debug)]
-pub struct BinaryRuntime {
+pub(crate) struct BinaryRuntime {
     /// Executable.
-    pub binary: PathBuf,
+    pub(crate) binary: PathBuf,
     /// State directory (`--root`).
-    pub state_root: PathBuf,
+    pub(crate) state_root: PathBuf,
     /// Run inside a private mount namespace without the hybrid cgroup2 mount (crun).
-    pub hide_unified_cgroup: bool,
+    pub(crate) hide_unified_cgroup: bool,
 }
 
 impl BinaryRuntime {
     /// Build from the configured kind.
-    pub fn new(kind: &OciRuntimeKind, state_root: &Path) -> Self {
+    pub(crate) fn new(kind: &OciRuntimeKind, state_root: &Path) -> Self {
         let (binary, hide) = match kind {
             OciRuntimeKind::Runc => (PathBuf::from("runc"), false),
             OciRuntimeKind::Crun => (PathBuf::from("crun"), true),
@@ -229,7 +229,7 @@ impl BinaryRuntime {
     }
 
     /// Rebuild from `helper_args` (inside helper processes).
-    pub fn from_helper_args(binary: &str, state_root: &str, hide: bool) -> Self {
+    pub(crate) fn from_helper_args(binary: &str, state_root: &str, hide: bool) -> Self {
         BinaryRuntime {
             binary: PathBuf::from(binary),
             state_root: PathBuf::from(state_root),
@@ -290,22 +290,16 @@ impl OciRuntime for BinaryRuntime {
 /// Go program: open its exec FIFO for reading (which releases the process blocked
 /// opening it for writing), take the byte it writes, and remove the FIFO (which
 /// is how runc tells "created" from "running").
-pub fn start_via_exec_fifo(fifo: &Path) -> std::io::Result<()> {
+pub(crate) fn start_via_exec_fifo(fifo: &Path) -> std::io::Result<()> {
     use std::io::Read;
     use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(fifo)?;
-    let mut pfd = [libc::pollfd {
-        fd: f.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    }];
+
+    use crate::sys::fd;
+    let mut f = fd::open_fifo_reader(fifo)?;
+    let mut pfd = [fd::poll_fd(f.as_raw_fd(), fd::POLLIN)];
     // Linux reports no POLLHUP to a reader that opened before any writer, so this
     // waits for the process's byte (or for it to die holding the FIFO open).
-    if crate::helper::sys::poll(&mut pfd, 5000)? == 0 {
+    if fd::poll(&mut pfd, 5000)? == 0 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             "container process never opened its exec fifo",

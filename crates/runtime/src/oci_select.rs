@@ -82,7 +82,7 @@ impl StateFormat {
 }
 
 /// An `OciRuntime` that routes every per-container verb by the container's state.
-pub struct PerContainer {
+pub(crate) struct PerContainer {
     configured: Arc<dyn OciRuntime>,
     configured_format: StateFormat,
     state_root: PathBuf,
@@ -92,7 +92,7 @@ pub struct PerContainer {
 
 impl PerContainer {
     /// New containers go to `kind`.
-    pub fn new(
+    pub(crate) fn new(
         kind: &OciRuntimeKind,
         state_root: &Path,
         helper_exe: &Path,

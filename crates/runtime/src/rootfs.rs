@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use crate::sys::Syscall;
 
 /// Errors preparing or removing a rootfs.
 #[derive(Debug, thiserror::Error)]
-pub enum RootfsError {
+pub(crate) enum RootfsError {
     /// The image has no layers.
     #[error("image has no unpacked layers")]
     NoLayers,
@@ -27,12 +27,16 @@ pub enum RootfsError {
         /// Path concerned.
         path: PathBuf,
         /// Cause.
-        source: nix::Error,
+        source: std::io::Error,
     },
 }
 
 /// Mount `<dir>/rootfs` as overlay of `layers` (bottom → top) with `<dir>/upper` on top.
-pub fn mount_overlay(dir: &Path, layers: &[PathBuf]) -> Result<PathBuf, RootfsError> {
+pub(crate) fn mount_overlay(
+    sys: &dyn Syscall,
+    dir: &Path,
+    layers: &[PathBuf],
+) -> Result<PathBuf, RootfsError> {
     if layers.is_empty() {
         return Err(RootfsError::NoLayers);
     }
@@ -45,48 +49,23 @@ pub fn mount_overlay(dir: &Path, layers: &[PathBuf]) -> Result<PathBuf, RootfsEr
             source,
         })?;
     }
-    let lower: Vec<String> = layers
-        .iter()
-        .rev()
-        .map(|p| p.display().to_string())
-        .collect();
-    let opts = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lower.join(":"),
-        upper.display(),
-        work.display()
-    );
-    mount(
-        Some("overlay"),
-        &target,
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(opts.as_str()),
-    )
-    .map_err(|source| RootfsError::Mount {
-        op: "mount overlay",
-        path: target.clone(),
-        source,
-    })?;
+    sys.mount_overlay(&target, layers, &upper, &work)
+        .map_err(|source| RootfsError::Mount {
+            op: "mount overlay",
+            path: target.clone(),
+            source,
+        })?;
     Ok(target)
 }
 
-/// Unmount the rootfs (if mounted) and delete the container directory.
-pub fn remove(dir: &Path) -> Result<(), RootfsError> {
+/// Unmount the rootfs (every mount stacked there) and delete the container directory.
+pub(crate) fn remove(sys: &dyn Syscall, dir: &Path) -> Result<(), RootfsError> {
     let target = dir.join("rootfs");
-    loop {
-        match umount2(&target, MntFlags::MNT_DETACH) {
-            Ok(()) => continue,
-            Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => break,
-            Err(source) => {
-                return Err(RootfsError::Mount {
-                    op: "umount",
-                    path: target,
-                    source,
-                })
-            }
-        }
-    }
+    while sys.unmount(&target).map_err(|source| RootfsError::Mount {
+        op: "umount",
+        path: target.clone(),
+        source,
+    })? {}
     match std::fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -94,5 +73,34 @@ pub fn remove(dir: &Path) -> Result<(), RootfsError> {
             path: dir.to_path_buf(),
             source,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::fake::{Call, Recorder};
+
+    #[test]
+    fn mounts_then_unmounts_and_deletes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("c1");
+        let sys = Recorder::default();
+        assert!(matches!(
+            mount_overlay(&sys, &dir, &[]),
+            Err(RootfsError::NoLayers)
+        ));
+        let root = mount_overlay(&sys, &dir, &[PathBuf::from("/l")]).unwrap();
+        assert!(dir.join("upper").is_dir() && dir.join("work").is_dir());
+        remove(&sys, &dir).unwrap();
+        assert!(!dir.exists());
+        assert_eq!(
+            sys.calls(),
+            [
+                Call::MountOverlay(root.clone()),
+                Call::Unmount(root.clone()),
+                Call::Unmount(root)
+            ]
+        );
     }
 }

@@ -11,30 +11,45 @@ use crate::error::RuntimeError;
 use crate::oci::OciRuntime;
 use crate::state::{read_json, write_json, ContainerRecord, Layout, SandboxRecord};
 use crate::streaming::Streams;
+use crate::sys::Syscall;
 
 /// Shared state of the runtime.
-pub struct Runtime {
+pub(crate) struct Runtime {
     /// Configuration.
-    pub cfg: RuntimeConfig,
+    pub(crate) cfg: RuntimeConfig,
     /// State layout.
-    pub layout: Layout,
+    pub(crate) layout: Layout,
     /// Low-level runtime.
-    pub oci: Arc<dyn OciRuntime>,
+    pub(crate) oci: Arc<dyn OciRuntime>,
     /// CNI network (pod CIDR may change at run time).
-    pub cni: RwLock<Cni>,
+    pub(crate) cni: RwLock<Cni>,
     /// Sandboxes by id.
-    pub sandboxes: Mutex<HashMap<String, SandboxRecord>>,
+    pub(crate) sandboxes: Mutex<HashMap<String, SandboxRecord>>,
     /// Containers by id.
-    pub containers: Mutex<HashMap<String, ContainerRecord>>,
+    pub(crate) containers: Mutex<HashMap<String, ContainerRecord>>,
     /// Exit records already read (final), by container id.
-    pub exits: Mutex<HashMap<String, crate::state::ExitRecord>>,
+    pub(crate) exits: Mutex<HashMap<String, crate::state::ExitRecord>>,
     /// Streaming sessions.
-    pub streams: Arc<Streams>,
+    pub(crate) streams: Arc<Streams>,
+    /// The kernel.
+    pub(crate) sys: Arc<dyn Syscall>,
 }
 
 impl Runtime {
     /// Build the runtime and load what the previous incarnation left on disk.
-    pub fn open(cfg: RuntimeConfig, streams: Arc<Streams>) -> Result<Arc<Self>, RuntimeError> {
+    pub(crate) fn open(
+        cfg: RuntimeConfig,
+        streams: Arc<Streams>,
+    ) -> Result<Arc<Self>, RuntimeError> {
+        Self::open_with(cfg, streams, Arc::new(crate::sys::Host))
+    }
+
+    /// [`Runtime::open`] over the given kernel (a fake in unit tests).
+    pub(crate) fn open_with(
+        cfg: RuntimeConfig,
+        streams: Arc<Streams>,
+        sys: Arc<dyn Syscall>,
+    ) -> Result<Arc<Self>, RuntimeError> {
         let layout = Layout {
             root: cfg.root.clone(),
         };
@@ -60,6 +75,7 @@ impl Runtime {
             containers: Mutex::default(),
             exits: Mutex::default(),
             streams,
+            sys,
         };
         rt.recover()?;
         Ok(Arc::new(rt))
@@ -79,7 +95,7 @@ impl Runtime {
             }
         }
         for dir in list_dirs(&self.layout.trash_dir()) {
-            if let Err(e) = crate::rootfs::remove(&dir) {
+            if let Err(e) = crate::rootfs::remove(&*self.sys, &dir) {
                 tracing::warn!(error = %e, "emptying trash");
             }
         }
@@ -98,7 +114,7 @@ impl Runtime {
     }
 
     /// A sandbox by id (or unique id prefix).
-    pub fn sandbox(&self, id: &str) -> Result<SandboxRecord, RuntimeError> {
+    pub(crate) fn sandbox(&self, id: &str) -> Result<SandboxRecord, RuntimeError> {
         let map = self.lock_sandboxes()?;
         find_prefixed(&map, id)
             .cloned()
@@ -106,7 +122,7 @@ impl Runtime {
     }
 
     /// A container by id (or unique id prefix).
-    pub fn container(&self, id: &str) -> Result<ContainerRecord, RuntimeError> {
+    pub(crate) fn container(&self, id: &str) -> Result<ContainerRecord, RuntimeError> {
         let map = self.lock_containers()?;
         find_prefixed(&map, id)
             .cloned()
@@ -114,7 +130,7 @@ impl Runtime {
     }
 
     /// Persist and cache a sandbox record.
-    pub fn save_sandbox(&self, rec: &SandboxRecord) -> Result<(), RuntimeError> {
+    pub(crate) fn save_sandbox(&self, rec: &SandboxRecord) -> Result<(), RuntimeError> {
         let dir = self.layout.sandbox_dir(&rec.id);
         write_json(&dir.join("sandbox.json"), rec)?;
         self.lock_sandboxes()?.insert(rec.id.clone(), rec.clone());
@@ -122,7 +138,7 @@ impl Runtime {
     }
 
     /// Persist and cache a container record.
-    pub fn save_container(&self, rec: &ContainerRecord) -> Result<(), RuntimeError> {
+    pub(crate) fn save_container(&self, rec: &ContainerRecord) -> Result<(), RuntimeError> {
         let dir = self.layout.container_dir(&rec.id);
         write_json(&dir.join("container.json"), rec)?;
         self.lock_containers()?.insert(rec.id.clone(), rec.clone());
@@ -130,7 +146,10 @@ impl Runtime {
     }
 
     /// Containers of one sandbox.
-    pub fn containers_of(&self, sandbox_id: &str) -> Result<Vec<ContainerRecord>, RuntimeError> {
+    pub(crate) fn containers_of(
+        &self,
+        sandbox_id: &str,
+    ) -> Result<Vec<ContainerRecord>, RuntimeError> {
         Ok(self
             .lock_containers()?
             .values()
@@ -140,7 +159,7 @@ impl Runtime {
     }
 
     /// Lock the sandbox table.
-    pub fn lock_sandboxes(
+    pub(crate) fn lock_sandboxes(
         &self,
     ) -> Result<std::sync::MutexGuard<'_, HashMap<String, SandboxRecord>>, RuntimeError> {
         self.sandboxes
@@ -149,7 +168,7 @@ impl Runtime {
     }
 
     /// Lock the container table.
-    pub fn lock_containers(
+    pub(crate) fn lock_containers(
         &self,
     ) -> Result<std::sync::MutexGuard<'_, HashMap<String, ContainerRecord>>, RuntimeError> {
         self.containers
@@ -158,7 +177,7 @@ impl Runtime {
     }
 
     /// Current CNI configuration.
-    pub fn cni(&self) -> Cni {
+    pub(crate) fn cni(&self) -> Cni {
         self.cni
             .read()
             .map(|c| c.clone())

@@ -8,7 +8,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 /// Errors reading or writing state files.
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     /// File system failure.
     #[error("{path}: {source}")]
     Io {
@@ -29,38 +29,38 @@ pub enum StateError {
 
 /// A pod sandbox as persisted.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SandboxRecord {
+pub(crate) struct SandboxRecord {
     /// 64-hex id.
-    pub id: String,
+    pub(crate) id: String,
     /// The kubelet's config.
-    pub config: PodSandboxConfig,
+    pub(crate) config: PodSandboxConfig,
     /// Runtime handler asked for.
-    pub runtime_handler: String,
+    pub(crate) runtime_handler: String,
     /// Creation time, ns since epoch.
-    pub created_at: i64,
+    pub(crate) created_at: i64,
     /// Whether StopPodSandbox ran.
-    pub stopped: bool,
+    pub(crate) stopped: bool,
     /// Bind-mounted network namespace.
-    pub netns: PathBuf,
+    pub(crate) netns: PathBuf,
     /// Pod IP from CNI.
-    pub ip: Option<String>,
+    pub(crate) ip: Option<String>,
     /// The CNI result of the main plugin (prevResult for DEL).
-    pub cni_result: Option<serde_json::Value>,
+    pub(crate) cni_result: Option<serde_json::Value>,
     /// PID of the infra process.
-    pub infra_pid: Option<i32>,
+    pub(crate) infra_pid: Option<i32>,
     /// PID whose `/proc/PID/ns/*` are the pod's namespaces (the infra process, or
     /// its child that is PID 1 of the pod's PID namespace); None in old records.
     #[serde(default)]
-    pub ns_pid: Option<i32>,
+    pub(crate) ns_pid: Option<i32>,
     /// Start time (clock ticks since boot) of the infra process, to detect PID reuse.
-    pub infra_start: u64,
+    pub(crate) infra_start: u64,
     /// Parent cgroup of the pod's containers (relative, `/skiff/<uid>` style).
-    pub cgroup_parent: String,
+    pub(crate) cgroup_parent: String,
 }
 
 /// Lifecycle of a container record.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub enum ContainerPhase {
+pub(crate) enum ContainerPhase {
     /// Created, not started.
     Created,
     /// Started (may have exited since: see the exit file).
@@ -69,50 +69,50 @@ pub enum ContainerPhase {
 
 /// A container as persisted.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ContainerRecord {
+pub(crate) struct ContainerRecord {
     /// 64-hex id.
-    pub id: String,
+    pub(crate) id: String,
     /// Owning sandbox.
-    pub sandbox_id: String,
+    pub(crate) sandbox_id: String,
     /// The kubelet's config.
-    pub config: ContainerConfig,
+    pub(crate) config: ContainerConfig,
     /// Image id (`sha256:…`).
-    pub image_id: String,
+    pub(crate) image_id: String,
     /// Image reference the kubelet asked for.
-    pub image_name: String,
+    pub(crate) image_name: String,
     /// Creation time, ns since epoch.
-    pub created_at: i64,
+    pub(crate) created_at: i64,
     /// Start time, ns since epoch (0 before start).
-    pub started_at: i64,
+    pub(crate) started_at: i64,
     /// Phase.
-    pub phase: ContainerPhase,
+    pub(crate) phase: ContainerPhase,
     /// Host PID of the container's init.
-    pub pid: Option<i32>,
+    pub(crate) pid: Option<i32>,
     /// PID of the monitor.
-    pub monitor_pid: Option<i32>,
+    pub(crate) monitor_pid: Option<i32>,
     /// Absolute log path ("" if none).
-    pub log_path: String,
+    pub(crate) log_path: String,
     /// Signal for graceful stop.
-    pub stop_signal: String,
+    pub(crate) stop_signal: String,
     /// cgroupsPath of the container.
-    pub cgroup_path: String,
+    pub(crate) cgroup_path: String,
     /// Set when StartContainer failed before the process ran.
-    pub start_error: Option<String>,
+    pub(crate) start_error: Option<String>,
 }
 
 /// What the monitor writes when the container's init exits.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ExitRecord {
+pub(crate) struct ExitRecord {
     /// Exit code (128+signal for signal deaths).
-    pub exit_code: i32,
+    pub(crate) exit_code: i32,
     /// Finish time, ns since epoch.
-    pub finished_at: i64,
+    pub(crate) finished_at: i64,
     /// The memory cgroup recorded an OOM kill.
-    pub oom_killed: bool,
+    pub(crate) oom_killed: bool,
 }
 
 /// Write `value` as JSON atomically (temp file + rename).
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError> {
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError> {
     let data = serde_json::to_vec_pretty(value).map_err(|source| StateError::Json {
         path: path.to_path_buf(),
         source,
@@ -127,7 +127,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError
 }
 
 /// Read JSON from `path`; `Ok(None)` when it does not exist.
-pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {
+pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {
     match std::fs::read(path) {
         Ok(data) => serde_json::from_slice(&data)
             .map(Some)
@@ -145,56 +145,56 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateErr
 
 /// Layout of the runtime's state root.
 #[derive(Clone, Debug)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// The root itself.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 impl Layout {
     /// Directory of one sandbox.
-    pub fn sandbox_dir(&self, id: &str) -> PathBuf {
+    pub(crate) fn sandbox_dir(&self, id: &str) -> PathBuf {
         self.root.join("sandboxes").join(id)
     }
     /// Directory of one container (bundle: config.json, rootfs/, upper/, work/).
-    pub fn container_dir(&self, id: &str) -> PathBuf {
+    pub(crate) fn container_dir(&self, id: &str) -> PathBuf {
         self.root.join("containers").join(id)
     }
     /// Bind mount of a sandbox's network namespace.
-    pub fn netns_path(&self, id: &str) -> PathBuf {
+    pub(crate) fn netns_path(&self, id: &str) -> PathBuf {
         self.root.join("netns").join(id)
     }
     /// host-local IPAM data.
-    pub fn ipam_dir(&self) -> PathBuf {
+    pub(crate) fn ipam_dir(&self) -> PathBuf {
         self.root.join("cni").join("networks")
     }
     /// State directory given to runc/crun `--root`.
-    pub fn oci_state_dir(&self) -> PathBuf {
+    pub(crate) fn oci_state_dir(&self) -> PathBuf {
         self.root.join("oci")
     }
     /// Where removed container directories wait for their background unmount.
-    pub fn trash_dir(&self) -> PathBuf {
+    pub(crate) fn trash_dir(&self) -> PathBuf {
         self.root.join("trash")
     }
     /// Short-named sockets (unix socket paths are limited to 108 bytes).
-    pub fn streams_dir(&self) -> PathBuf {
+    pub(crate) fn streams_dir(&self) -> PathBuf {
         self.root.join("streams")
     }
     /// The monitor's attach socket of a container.
-    pub fn attach_socket(&self, id: &str) -> PathBuf {
+    pub(crate) fn attach_socket(&self, id: &str) -> PathBuf {
         self.streams_dir()
             .join(format!("{}.attach", &id[..id.len().min(24)]))
     }
     /// The console socket a terminal container's pty master is sent over.
-    pub fn console_socket(&self, id: &str) -> PathBuf {
+    pub(crate) fn console_socket(&self, id: &str) -> PathBuf {
         self.streams_dir()
             .join(format!("{}.console", &id[..id.len().min(24)]))
     }
     /// Exit file the monitor writes.
-    pub fn exit_file(&self, id: &str) -> PathBuf {
+    pub(crate) fn exit_file(&self, id: &str) -> PathBuf {
         self.container_dir(id).join("exit.json")
     }
     /// Create the top-level directories.
-    pub fn ensure(&self) -> std::io::Result<()> {
+    pub(crate) fn ensure(&self) -> std::io::Result<()> {
         for d in [
             "sandboxes",
             "containers",
@@ -211,29 +211,14 @@ impl Layout {
 }
 
 /// A fresh 64-hex-digit id.
-pub fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     let bytes: [u8; 32] = rand::random();
     hex::encode(bytes)
 }
 
 /// Now, ns since the epoch.
-pub fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
-}
-
-/// Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat).
-pub fn process_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// Whether `pid` is alive and still the process that started at `start`.
-pub fn process_alive(pid: i32, start: u64) -> bool {
-    match process_start_time(pid) {
-        Some(s) => start == 0 || s == start,
-        None => false,
-    }
 }
 
 #[cfg(test)]
@@ -252,13 +237,5 @@ mod tests {
         };
         write_json(&p, &rec).unwrap();
         assert_eq!(read_json::<ExitRecord>(&p).unwrap(), Some(rec));
-    }
-
-    #[test]
-    fn own_process_is_alive() {
-        let pid = std::process::id() as i32;
-        let start = process_start_time(pid).unwrap();
-        assert!(process_alive(pid, start));
-        assert!(!process_alive(pid, start + 1));
     }
 }

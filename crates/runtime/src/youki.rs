@@ -14,15 +14,15 @@ use libcontainer::syscall::syscall::SyscallType;
 use crate::oci::{CreateOptions, CreateStdio, OciError, OciRuntime};
 
 /// Name used in logs, `Version` and `--oci-kind`.
-pub const NAME: &str = "youki";
+pub(crate) const NAME: &str = "youki";
 
 /// libcontainer with its state under `state_root`.
 #[derive(Clone, Debug)]
-pub struct YoukiRuntime {
+pub(crate) struct YoukiRuntime {
     /// State directory (one sub-directory per container).
-    pub state_root: PathBuf,
+    pub(crate) state_root: PathBuf,
     /// Executable providing `runtime-helper youki …` (exec).
-    pub helper_exe: PathBuf,
+    pub(crate) helper_exe: PathBuf,
 }
 
 fn failed(verb: &str, e: impl std::fmt::Display) -> OciError {
@@ -42,7 +42,7 @@ impl YoukiRuntime {
     /// Create container `id` from `bundle` in this process; its init waits on the
     /// notify socket until `start`. Forks and clones: call it only from a
     /// single-threaded helper process.
-    pub fn create_here(
+    pub(crate) fn create_here(
         &self,
         id: &str,
         bundle: &Path,
@@ -94,7 +94,7 @@ impl YoukiRuntime {
     /// first: once released, a short-lived process may exit and its monitor remove
     /// the state directory at any moment. The notify socket is reached through
     /// `/proc/self/fd` (its path may exceed `sun_path`).
-    pub fn start_here(&self, id: &str) -> std::io::Result<()> {
+    pub(crate) fn start_here(&self, id: &str) -> std::io::Result<()> {
         use std::io::Write;
         let root = self.container_root(id);
         Container::load(root.clone())

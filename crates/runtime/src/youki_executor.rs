@@ -17,7 +17,7 @@ use libcontainer::workload::{
 
 /// Executes like libcontainer's default executor, with the fixes above.
 #[derive(Clone, Debug, Default)]
-pub struct SkiffExecutor {
+pub(crate) struct SkiffExecutor {
     /// Variable names in the order the spec lists them.
     env_order: Vec<String>,
     /// Filter to load before exec (execs only; containers get theirs from libcontainer).
@@ -26,7 +26,7 @@ pub struct SkiffExecutor {
 
 impl SkiffExecutor {
     /// For a process whose spec environment is `env` (`NAME=value` entries).
-    pub fn new(env: &[String], seccomp: Option<LinuxSeccomp>) -> SkiffExecutor {
+    pub(crate) fn new(env: &[String], seccomp: Option<LinuxSeccomp>) -> SkiffExecutor {
         SkiffExecutor {
             env_order: env_order(env),
             seccomp,
@@ -66,7 +66,7 @@ impl Executor for SkiffExecutor {
             // Without CAP_SYS_ADMIN a filter loads only under no_new_privs: set it when the
             // first attempt is refused (stricter than runc, never looser).
             if libcontainer::seccomp::initialize_seccomp(profile).is_err() {
-                nix::sys::prctl::set_no_new_privs()
+                crate::sys::process::set_no_new_privs()
                     .map_err(|e| ExecutorError::Other(format!("no_new_privs: {e}")))?;
                 libcontainer::seccomp::initialize_seccomp(profile)
                     .map_err(|e| ExecutorError::Other(format!("seccomp: {e}")))?;

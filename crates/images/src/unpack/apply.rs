@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use nix::sys::stat::{makedev, mknod, utimensat, Mode, SFlag, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 
+use super::beneath::{ensure_dirs, existing_beneath, sanitize};
 use super::UnpackError;
 
 const WHITEOUT_PREFIX: &str = ".wh.";
@@ -51,10 +52,6 @@ impl Applier {
     pub fn apply<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), UnpackError> {
         let raw = entry.path_bytes().into_owned();
         let name = String::from_utf8_lossy(&raw).into_owned();
-        let unsafe_entry = |reason: &str| UnpackError::Unsafe {
-            entry: name.clone(),
-            reason: reason.to_string(),
-        };
         let kind = entry.header().entry_type();
         if matches!(
             kind,
@@ -65,45 +62,21 @@ impl Applier {
         ) {
             return Ok(());
         }
-        let comps = sanitize(&raw).map_err(&unsafe_entry)?;
+        let comps = sanitize(&raw).map_err(|r| unsafe_entry(&name, r))?;
         let Some((last, parents)) = comps.split_last() else {
             return Ok(()); // the root itself: keep the layer root's own attributes
         };
         let file_name = last.to_string_lossy();
         if let Some(hidden) = file_name.strip_prefix(WHITEOUT_PREFIX) {
-            let parent = self.ensure_dirs(parents, &name)?;
-            if file_name == OPAQUE_MARKER {
-                return xattr::set(&parent, OVERLAY_OPAQUE_XATTR, b"y").map_err(|source| {
-                    UnpackError::Write {
-                        entry: name.clone(),
-                        path: parent.clone(),
-                        source,
-                    }
-                });
-            }
-            if hidden.starts_with(WHITEOUT_PREFIX) {
-                return Ok(()); // other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs)
-            }
-            if hidden.is_empty() || hidden == "." || hidden == ".." || hidden.contains('/') {
-                return Err(unsafe_entry("malformed whiteout name"));
-            }
-            let target = parent.join(hidden);
-            if fs::symlink_metadata(&target).is_ok() {
-                return Ok(()); // content of this same layer is not hidden by its own whiteout
-            }
-            mknod(&target, SFlag::S_IFCHR, Mode::empty(), makedev(0, 0)).map_err(|e| {
-                UnpackError::Write {
-                    entry: name.clone(),
-                    path: target.clone(),
-                    source: e.into(),
-                }
-            })?;
-            self.usage.inodes += 1;
-            return Ok(());
+            let parent = ensure_dirs(&self.root, parents, &name, &mut self.usage.inodes)?;
+            return self.whiteout(&parent, &file_name, hidden, &name);
         }
         match kind {
             tar::EntryType::Char | tar::EntryType::Block => {
-                return Err(unsafe_entry("device nodes are not allowed in image layers"))
+                return Err(unsafe_entry(
+                    &name,
+                    "device nodes are not allowed in image layers",
+                ))
             }
             tar::EntryType::Fifo => {
                 tracing::warn!(entry = %name, "skipping fifo in image layer");
@@ -111,31 +84,80 @@ impl Applier {
             }
             _ => {}
         }
-        let parent = self.ensure_dirs(parents, &name)?;
-        let path = parent.join(last);
-        let write_err = |path: &Path, source: std::io::Error| UnpackError::Write {
-            entry: name.clone(),
+        let path = ensure_dirs(&self.root, parents, &name, &mut self.usage.inodes)?.join(last);
+        clear_for(&path, kind == tar::EntryType::Directory, &name)?;
+        match self.create(entry, &path, kind, &name)? {
+            Created::Own => {
+                self.usage.inodes += 1;
+                self.set_metadata(entry, &path, kind, &name)
+            }
+            // A hard link shares the target's inode and metadata.
+            Created::Link => {
+                self.usage.inodes += 1;
+                Ok(())
+            }
+            Created::Skipped => Ok(()),
+        }
+    }
+
+    /// Applies an AUFS whiteout entry `file_name` (`.wh.<hidden>`) found in `parent`.
+    fn whiteout(
+        &mut self,
+        parent: &Path,
+        file_name: &str,
+        hidden: &str,
+        name: &str,
+    ) -> Result<(), UnpackError> {
+        if file_name == OPAQUE_MARKER {
+            return xattr::set(parent, OVERLAY_OPAQUE_XATTR, b"y").map_err(|source| {
+                UnpackError::Write {
+                    entry: name.to_string(),
+                    path: parent.to_path_buf(),
+                    source,
+                }
+            });
+        }
+        if hidden.starts_with(WHITEOUT_PREFIX) {
+            return Ok(()); // other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs)
+        }
+        if hidden.is_empty() || hidden == "." || hidden == ".." || hidden.contains('/') {
+            return Err(unsafe_entry(name, "malformed whiteout name"));
+        }
+        let target = parent.join(hidden);
+        if fs::symlink_metadata(&target).is_ok() {
+            return Ok(()); // content of this same layer is not hidden by its own whiteout
+        }
+        mknod(&target, SFlag::S_IFCHR, Mode::empty(), makedev(0, 0)).map_err(|e| {
+            UnpackError::Write {
+                entry: name.to_string(),
+                path: target.clone(),
+                source: e.into(),
+            }
+        })?;
+        self.usage.inodes += 1;
+        Ok(())
+    }
+
+    /// Creates the file system object of a (non-whiteout) entry at `path`.
+    fn create<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        path: &Path,
+        kind: tar::EntryType,
+        name: &str,
+    ) -> Result<Created, UnpackError> {
+        let write_err = |source: std::io::Error| UnpackError::Write {
+            entry: name.to_string(),
             path: path.to_path_buf(),
             source,
         };
-        let is_dir = kind == tar::EntryType::Directory;
-        if let Ok(existing) = fs::symlink_metadata(&path) {
-            if !(is_dir && existing.is_dir()) {
-                let removed = if existing.is_dir() {
-                    fs::remove_dir_all(&path)
-                } else {
-                    fs::remove_file(&path)
-                };
-                removed.map_err(|e| write_err(&path, e))?;
-            }
-        }
         match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 let mut f = fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)
-                    .open(&path)
-                    .map_err(|e| write_err(&path, e))?;
+                    .open(path)
+                    .map_err(write_err)?;
                 let n = copy_big(entry, &mut f).map_err(UnpackError::Stream)?;
                 if n >= WRITEBACK_MIN {
                     crate::durable::start_writeback(&f);
@@ -144,38 +166,33 @@ impl Applier {
             }
             tar::EntryType::Directory => {
                 if !path.is_dir() {
-                    fs::create_dir(&path).map_err(|e| write_err(&path, e))?;
+                    fs::create_dir(path).map_err(write_err)?;
                 }
             }
             tar::EntryType::Symlink => {
                 let target = entry
                     .link_name_bytes()
-                    .ok_or_else(|| unsafe_entry("symlink without a target"))?
+                    .ok_or_else(|| unsafe_entry(name, "symlink without a target"))?
                     .into_owned();
-                std::os::unix::fs::symlink(OsStr::from_bytes(&target), &path)
-                    .map_err(|e| write_err(&path, e))?;
+                std::os::unix::fs::symlink(OsStr::from_bytes(&target), path).map_err(write_err)?;
             }
             tar::EntryType::Link => {
                 let target = entry
                     .link_name_bytes()
-                    .ok_or_else(|| unsafe_entry("hard link without a target"))?
+                    .ok_or_else(|| unsafe_entry(name, "hard link without a target"))?
                     .into_owned();
-                let tcomps = sanitize(&target)
-                    .map_err(|r| unsafe_entry(&format!("hard link target: {r}")))?;
-                let src = self
-                    .existing_beneath(&tcomps)
-                    .map_err(|r| unsafe_entry(&format!("hard link target: {r}")))?;
-                fs::hard_link(&src, &path).map_err(|e| write_err(&path, e))?;
-                self.usage.inodes += 1;
-                return Ok(()); // shares the target's inode and metadata
+                let bad_target = |r| unsafe_entry(name, &format!("hard link target: {r}"));
+                let tcomps = sanitize(&target).map_err(bad_target)?;
+                let src = existing_beneath(&self.root, &tcomps).map_err(bad_target)?;
+                fs::hard_link(&src, path).map_err(write_err)?;
+                return Ok(Created::Link);
             }
             other => {
                 tracing::warn!(entry = %name, kind = ?other, "skipping unsupported tar entry type");
-                return Ok(());
+                return Ok(Created::Skipped);
             }
         }
-        self.usage.inodes += 1;
-        self.set_metadata(entry, &path, kind, &name)
+        Ok(Created::Own)
     }
 
     /// Ownership, mode, xattrs, mtime (directories' mtimes are set in `finish`).
@@ -239,80 +256,43 @@ impl Applier {
         }
         Ok(self.usage)
     }
+}
 
-    /// Walks/creates `comps` as directories under the root, refusing symlinks and non-directories.
-    fn ensure_dirs(&mut self, comps: &[&OsStr], entry: &str) -> Result<PathBuf, UnpackError> {
-        let mut p = self.root.clone();
-        for c in comps {
-            p.push(c);
-            match fs::symlink_metadata(&p) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(UnpackError::Unsafe {
-                        entry: entry.to_string(),
-                        reason: format!(
-                            "parent {:?} is a symlink (would write through it)",
-                            rel(&self.root, &p)
-                        ),
-                    })
-                }
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => {
-                    return Err(UnpackError::Unsafe {
-                        entry: entry.to_string(),
-                        reason: format!("parent {:?} is not a directory", rel(&self.root, &p)),
-                    })
-                }
-                Err(_) => {
-                    fs::create_dir(&p).map_err(|source| UnpackError::Write {
-                        entry: entry.to_string(),
-                        path: p.clone(),
-                        source,
-                    })?;
-                    self.usage.inodes += 1;
-                }
-            }
-        }
-        Ok(p)
-    }
+/// What `Applier::create` made of an entry.
+enum Created {
+    /// A new object whose metadata comes from the entry.
+    Own,
+    /// A hard link to an existing object.
+    Link,
+    /// Nothing (an unsupported entry type).
+    Skipped,
+}
 
-    /// The path of an existing non-directory under the root reached without symlinked parents.
-    fn existing_beneath(&self, comps: &[&OsStr]) -> Result<PathBuf, &'static str> {
-        let (last, parents) = comps.split_last().ok_or("empty target")?;
-        let mut p = self.root.clone();
-        for c in parents {
-            p.push(c);
-            match fs::symlink_metadata(&p) {
-                Ok(m) if m.is_dir() => {}
-                Ok(m) if m.file_type().is_symlink() => return Err("goes through a symlink"),
-                _ => return Err("does not exist in this layer"),
-            }
-        }
-        p.push(last);
-        match fs::symlink_metadata(&p) {
-            Ok(m) if m.is_dir() => Err("is a directory"),
-            Ok(_) => Ok(p),
-            Err(_) => Err("does not exist in this layer"),
-        }
+fn unsafe_entry(name: &str, reason: &str) -> UnpackError {
+    UnpackError::Unsafe {
+        entry: name.to_string(),
+        reason: reason.to_string(),
     }
 }
 
-/// Splits a tar path into normal components; refuses absolute paths and `..`.
-fn sanitize(raw: &[u8]) -> Result<Vec<&OsStr>, &'static str> {
-    if raw.first() == Some(&b'/') {
-        return Err("absolute path not allowed in a layer");
+/// Removes what is at `path` unless a directory entry meets an existing directory.
+fn clear_for(path: &Path, is_dir: bool, name: &str) -> Result<(), UnpackError> {
+    let Ok(existing) = fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if is_dir && existing.is_dir() {
+        return Ok(());
     }
-    if raw.contains(&0) {
-        return Err("NUL byte in path");
-    }
-    let mut out = Vec::new();
-    for c in raw.split(|b| *b == b'/') {
-        match c {
-            b"" | b"." => {}
-            b".." => return Err("path escapes the layer root (\"..\")"),
-            c => out.push(OsStr::from_bytes(c)),
-        }
-    }
-    Ok(out)
+    let removed = if existing.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    removed.map_err(|source| UnpackError::Write {
+        entry: name.to_string(),
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// `io::copy` with a 128 KiB buffer (std's generic copy reads 8 KiB at a time).
@@ -332,13 +312,6 @@ fn copy_big(r: &mut impl Read, w: &mut fs::File) -> std::io::Result<u64> {
     }
 }
 
-fn rel(root: &Path, p: &Path) -> String {
-    p.strip_prefix(root)
-        .unwrap_or(p)
-        .to_string_lossy()
-        .into_owned()
-}
-
 fn set_mtime(path: &Path, mtime: u64) {
     let secs = i64::try_from(mtime).unwrap_or(0);
     let ts = TimeSpec::new(secs, 0);
@@ -350,21 +323,5 @@ fn set_mtime(path: &Path, mtime: u64) {
         UtimensatFlags::NoFollowSymlink,
     ) {
         tracing::debug!(path = %path.display(), error = %e, "could not set mtime");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sanitizes_paths() {
-        assert_eq!(
-            sanitize(b"./a//b/./c").unwrap(),
-            vec![OsStr::new("a"), OsStr::new("b"), OsStr::new("c")]
-        );
-        assert!(sanitize(b"").unwrap().is_empty());
-        assert!(sanitize(b"a/../../etc").is_err());
-        assert!(sanitize(b"/etc/passwd").is_err());
     }
 }

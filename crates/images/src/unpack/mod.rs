@@ -2,6 +2,7 @@
 //! uncompressed stream; the caller unpacks into a temporary directory and renames it into place.
 
 mod apply;
+mod beneath;
 pub mod decompress;
 
 use std::io::{BufRead, Read};

@@ -5,66 +5,44 @@
 //! reports that child's PID as the holder of the namespaces and kills it on exit.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use nix::sched::{setns, unshare, CloneFlags};
-use nix::sys::signal::{kill, SigSet, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{sethostname, setsid, Pid};
-
 use super::HelperArgs;
+use crate::sys::fd;
+use crate::sys::ns::{self, PodNamespaces};
+use crate::sys::process::{self, BlockedSignals};
+use crate::sys::Signal;
 
 pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
-    let mut signals = SigSet::empty();
-    for s in [
+    let signals = BlockedSignals::block(&[
         Signal::SIGTERM,
         Signal::SIGINT,
         Signal::SIGCHLD,
         Signal::SIGHUP,
-    ] {
-        signals.add(s);
-    }
-    signals
-        .thread_block()
-        .map_err(|e| format!("blocking signals: {e}"))?;
+    ])
+    .map_err(|e| format!("blocking signals: {e}"))?;
     if args.opt("pid1") == Some("true") {
         // PID 1 of the pod's PID namespace: only reap; the parent ends us with SIGKILL.
         loop {
             if let Ok(Signal::SIGCHLD) = signals.wait() {
-                reap(None);
+                process::reap();
             }
         }
     }
-    let _ = setsid();
+    process::new_session();
     if let Some(netns) = args.opt("netns") {
-        let f = std::fs::File::open(netns).map_err(|e| format!("opening {netns}: {e}"))?;
-        setns(&f, CloneFlags::CLONE_NEWNET).map_err(|e| format!("joining {netns}: {e}"))?;
+        ns::join_netns(Path::new(netns)).map_err(|e| format!("joining {netns}: {e}"))?;
     }
-    let mut flags = CloneFlags::CLONE_NEWUTS;
-    if args.opt("host-ipc") != Some("true") {
-        flags |= CloneFlags::CLONE_NEWIPC;
-    }
-    let pid_ns = args.opt("pid-ns") == Some("true");
-    if pid_ns {
-        flags |= CloneFlags::CLONE_NEWPID;
-    }
-    unshare(flags).map_err(|e| format!("unshare: {e}"))?;
-    if let Some(h) = args.opt("hostname").filter(|h| !h.is_empty()) {
-        sethostname(h).map_err(|e| format!("sethostname {h}: {e}"))?;
-    }
-    let holder: Option<Child> = if pid_ns {
-        let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-        let child = Command::new(exe)
-            .args(["runtime-helper", "infra", "--pid1", "true"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting the pod's PID 1: {e}"))?;
-        Some(child)
-    } else {
-        None
+    let pod = PodNamespaces {
+        ipc: args.opt("host-ipc") != Some("true"),
+        pid: args.opt("pid-ns") == Some("true"),
     };
+    ns::unshare_pod(pod).map_err(|e| format!("unshare: {e}"))?;
+    if let Some(h) = args.opt("hostname").filter(|h| !h.is_empty()) {
+        ns::set_hostname(h).map_err(|e| format!("sethostname {h}: {e}"))?;
+    }
+    let holder = if pod.pid { Some(start_pid1()?) } else { None };
     let ns_pid = holder
         .as_ref()
         .map(|c| c.id() as i32)
@@ -73,17 +51,15 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "ready {ns_pid}");
     let _ = out.flush();
-    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
-        let _ = nix::unistd::dup2_stdout(&null);
-    }
-    let holder = holder.map(|c| Pid::from_raw(c.id() as i32));
+    fd::stdout_to_null();
+    let holder = holder.map(|c| c.id() as i32);
     loop {
         match signals.wait() {
             Ok(Signal::SIGCHLD) if reap(holder) => return Ok(1),
             Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => {
                 if let Some(h) = holder {
-                    let _ = kill(h, Signal::SIGKILL);
-                    let _ = waitpid(h, None);
+                    let _ = process::kill(h, Signal::SIGKILL);
+                    process::wait_for(h);
                 }
                 return Ok(0);
             }
@@ -92,13 +68,20 @@ pub(crate) fn run(args: &HelperArgs) -> Result<i32, String> {
     }
 }
 
+/// Start the first process of the new PID namespace (our re-executed self as `--pid1`).
+fn start_pid1() -> Result<Child, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    Command::new(exe)
+        .args(["runtime-helper", "infra", "--pid1", "true"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting the pod's PID 1: {e}"))
+}
+
 /// Reap every exited child; true when `watched` was among them.
-fn reap(watched: Option<Pid>) -> bool {
-    let mut hit = false;
-    loop {
-        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) | Err(_) => return hit,
-            Ok(ws) => hit |= watched.is_some() && ws.pid() == watched,
-        }
-    }
+fn reap(watched: Option<i32>) -> bool {
+    let reaped = process::reap();
+    watched.is_some_and(|w| reaped.iter().any(|e| e.pid == w))
 }

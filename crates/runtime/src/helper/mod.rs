@@ -2,16 +2,19 @@
 //! `helper_main` must run before anything allocation-heavy (no tokio, no tracing
 //! subscriber): monitors live as long as their containers and should stay small.
 
-mod exec_wait;
 mod infra;
 mod monitor;
 mod mux;
-pub(crate) mod sys;
 mod trim;
 #[cfg(feature = "youki")]
 mod youki_cli;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use crate::oci::ExecOptions;
+use crate::sys::process;
 
 /// Parsed `--key value` arguments of a helper.
 pub(crate) struct HelperArgs(HashMap<String, String>);
@@ -81,7 +84,7 @@ pub fn helper_main(args: &[String]) -> i32 {
     let result = match name.as_str() {
         "infra" => infra::run(&parsed),
         "monitor" => monitor::run(&parsed),
-        "exec-wait" => exec_wait::run(&parsed),
+        "exec-wait" => exec_wait(&parsed),
         other => Err(format!("unknown helper {other:?}")),
     };
     match result {
@@ -93,12 +96,33 @@ pub fn helper_main(args: &[String]) -> i32 {
     }
 }
 
-/// Exit code of a wait status the way shells report it (128+signal for signals).
-pub(crate) fn exit_code(status: nix::sys::wait::WaitStatus) -> Option<i32> {
-    use nix::sys::wait::WaitStatus;
-    match status {
-        WaitStatus::Exited(_, code) => Some(code),
-        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
-        _ => None,
+/// `exec-wait`: run a detached TTY exec (`runc exec -t -d --console-socket`) as a child
+/// subreaper and wait for the exec'd process, so its exit code becomes ours.
+fn exec_wait(args: &HelperArgs) -> Result<i32, String> {
+    process::set_child_subreaper().map_err(|e| format!("subreaper: {e}"))?;
+    let oci = args.oci()?;
+    let id = args.get("id")?;
+    let argv: Vec<String> =
+        serde_json::from_str(args.get("argv")?).map_err(|e| format!("--argv: {e}"))?;
+    let pid_file = PathBuf::from(args.get("pid-file")?);
+    let opts = ExecOptions {
+        tty: true,
+        detach: true,
+        console_socket: Some(PathBuf::from(args.get("console-socket")?)),
+        pid_file: Some(pid_file.clone()),
+    };
+    let status = oci
+        .exec(id, &argv, &opts)
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| format!("running {}: {e}", oci.name()))?;
+    if !status.success() {
+        return Ok(status.code().unwrap_or(126));
     }
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or("exec pid file missing")?;
+    let _ = std::fs::remove_file(&pid_file);
+    Ok(process::wait_child(pid, &mut HashMap::new()))
 }

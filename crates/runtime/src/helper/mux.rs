@@ -10,15 +10,12 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
-use nix::sys::signalfd::SignalFd;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
-
-use super::sys::poll;
 use super::trim::Trimmer;
 use crate::attach::{self, Decoder};
 use crate::logs::{LineBuffer, LogWriter};
+use crate::sys::fd::{self, PollFd};
+use crate::sys::process::{self, SignalFd};
+use crate::sys::Signal;
 
 /// Bytes buffered for a slow attach client before it is dropped.
 const MAX_PENDING: usize = 4 << 20;
@@ -53,7 +50,7 @@ pub(crate) struct Mux {
     pub(crate) stdin_once: bool,
     /// The pty master, for resizes.
     pub(crate) terminal: Option<OwnedFd>,
-    pub(crate) init: Pid,
+    pub(crate) init: i32,
     clients: Vec<Client>,
     stdin_pending: Vec<u8>,
     trimmer: Trimmer,
@@ -68,7 +65,7 @@ enum Slot {
 }
 
 impl Mux {
-    pub(crate) fn new(signals: SignalFd, log: LogWriter, init: Pid) -> Self {
+    pub(crate) fn new(signals: SignalFd, log: LogWriter, init: i32) -> Self {
         Mux {
             signals,
             sources: Vec::new(),
@@ -97,40 +94,13 @@ impl Mux {
             {
                 break;
             }
-            let mut fds = Vec::with_capacity(4 + self.clients.len());
-            let mut slots = Vec::with_capacity(fds.capacity());
-            let mut add = |fd: i32, events: i16, slot: Slot| {
-                fds.push(libc::pollfd {
-                    fd,
-                    events,
-                    revents: 0,
-                });
-                slots.push(slot);
-            };
-            add(self.signals.as_raw_fd(), libc::POLLIN, Slot::Signals);
-            for (i, s) in self.sources.iter().enumerate() {
-                add(s.file.as_raw_fd(), libc::POLLIN, Slot::Source(i));
-            }
-            if let Some(l) = &self.listener {
-                add(l.as_raw_fd(), libc::POLLIN, Slot::Listener);
-            }
-            for (i, c) in self.clients.iter().enumerate() {
-                let ev = if c.pending.is_empty() {
-                    libc::POLLIN
-                } else {
-                    libc::POLLIN | libc::POLLOUT
-                };
-                add(c.conn.as_raw_fd(), ev, Slot::Client(i));
-            }
-            if let (Some(s), false) = (&self.stdin, self.stdin_pending.is_empty()) {
-                add(s.as_raw_fd(), libc::POLLOUT, Slot::Stdin);
-            }
+            let (mut fds, slots) = self.poll_set();
             let timeout = deadline
                 .map(|d| d.saturating_duration_since(Instant::now()).as_millis() as i32 + 1)
                 .unwrap_or(-1);
             // While draining after the exit there is no idling to trim for.
             let trim = trim_after.filter(|_| deadline.is_none());
-            let mut polled = poll(&mut fds, trim.unwrap_or(timeout));
+            let mut polled = fd::poll(&mut fds, trim.unwrap_or(timeout));
             if trim.is_some() && matches!(polled, Ok(0)) {
                 polled = self.trimmer.trim_and_poll(&mut buf, &mut fds, timeout);
                 trim_after = None;
@@ -141,94 +111,138 @@ impl Mux {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => break,
             }
-            let mut closed_sources = Vec::new();
-            let mut dead_clients = Vec::new();
-            for (pfd, slot) in fds.iter().zip(slots) {
-                if pfd.revents == 0 {
-                    continue;
-                }
-                match slot {
-                    Slot::Signals => {
-                        if let Some(code) = self.on_signals() {
-                            exit = Some(code);
-                            deadline = Some(Instant::now() + DRAIN);
-                            self.stdin = None;
-                        }
-                    }
-                    Slot::Source(i) => {
-                        let src = &mut self.sources[i];
-                        match src.file.read(&mut buf) {
-                            Ok(0) => closed_sources.push(i),
-                            Ok(n) => {
-                                src.lines.feed(&buf[..n], src.stream, &mut self.log);
-                                let frame = attach::encode(src.kind, &buf[..n]);
-                                for (ci, c) in self.clients.iter_mut().enumerate() {
-                                    if !send(c, &frame) {
-                                        dead_clients.push(ci);
-                                    }
-                                }
-                            }
-                            Err(e)
-                                if e.kind() == ErrorKind::Interrupted
-                                    || e.kind() == ErrorKind::WouldBlock => {}
-                            // EIO on a pty master once the terminal's last user is gone.
-                            Err(_) => closed_sources.push(i),
-                        }
-                    }
-                    Slot::Listener => self.accept(),
-                    Slot::Client(i) => {
-                        if !self.on_client(i, pfd.revents, &mut buf) {
-                            dead_clients.push(i);
-                        }
-                    }
-                    Slot::Stdin => self.flush_stdin(),
-                }
-            }
-            dead_clients.sort_unstable();
-            dead_clients.dedup();
-            for i in dead_clients.into_iter().rev() {
-                self.clients.remove(i);
-            }
-            closed_sources.sort_unstable();
-            closed_sources.dedup();
-            for i in closed_sources.into_iter().rev() {
-                let mut s = self.sources.remove(i);
-                s.lines.finish(s.stream, &mut self.log);
+            if let Some(code) = self.dispatch(&fds, slots, &mut buf) {
+                exit = Some(code);
+                deadline = Some(Instant::now() + DRAIN);
             }
         }
+        self.finish();
+        exit.unwrap_or(255)
+    }
+
+    /// What to poll: the signalfd, the outputs, the attach socket and its clients, and
+    /// stdin while something waits to be written to it.
+    fn poll_set(&self) -> (Vec<PollFd>, Vec<Slot>) {
+        let mut fds = Vec::with_capacity(4 + self.clients.len());
+        let mut slots = Vec::with_capacity(fds.capacity());
+        let mut add = |fd: i32, events: i16, slot: Slot| {
+            fds.push(fd::poll_fd(fd, events));
+            slots.push(slot);
+        };
+        add(self.signals.as_raw_fd(), fd::POLLIN, Slot::Signals);
+        for (i, s) in self.sources.iter().enumerate() {
+            add(s.file.as_raw_fd(), fd::POLLIN, Slot::Source(i));
+        }
+        if let Some(l) = &self.listener {
+            add(l.as_raw_fd(), fd::POLLIN, Slot::Listener);
+        }
+        for (i, c) in self.clients.iter().enumerate() {
+            let ev = if c.pending.is_empty() {
+                fd::POLLIN
+            } else {
+                fd::POLLIN | fd::POLLOUT
+            };
+            add(c.conn.as_raw_fd(), ev, Slot::Client(i));
+        }
+        if let (Some(s), false) = (&self.stdin, self.stdin_pending.is_empty()) {
+            add(s.as_raw_fd(), fd::POLLOUT, Slot::Stdin);
+        }
+        (fds, slots)
+    }
+
+    /// Serve the ready entries of one poll; the init's exit code once it was reaped.
+    fn dispatch(&mut self, fds: &[PollFd], slots: Vec<Slot>, buf: &mut [u8]) -> Option<i32> {
+        let mut exit = None;
+        let mut closed_sources = Vec::new();
+        let mut dead_clients = Vec::new();
+        for (pfd, slot) in fds.iter().zip(slots) {
+            if pfd.revents == 0 {
+                continue;
+            }
+            match slot {
+                Slot::Signals => {
+                    if let Some(code) = self.on_signals() {
+                        exit = Some(code);
+                        self.stdin = None;
+                    }
+                }
+                Slot::Source(i) => match self.on_output(i, buf) {
+                    Ok(dead) => dead_clients.extend(dead),
+                    Err(()) => closed_sources.push(i),
+                },
+                Slot::Listener => self.accept(),
+                Slot::Client(i) => {
+                    if !self.on_client(i, pfd.revents, buf) {
+                        dead_clients.push(i);
+                    }
+                }
+                Slot::Stdin => self.flush_stdin(),
+            }
+        }
+        dead_clients.sort_unstable();
+        dead_clients.dedup();
+        for i in dead_clients.into_iter().rev() {
+            self.clients.remove(i);
+        }
+        closed_sources.sort_unstable();
+        closed_sources.dedup();
+        for i in closed_sources.into_iter().rev() {
+            let mut s = self.sources.remove(i);
+            s.lines.finish(s.stream, &mut self.log);
+        }
+        exit
+    }
+
+    /// Read output `i` into the log and to every client; the clients that fell away, or
+    /// `Err` when the output closed.
+    fn on_output(&mut self, i: usize, buf: &mut [u8]) -> Result<Vec<usize>, ()> {
+        let src = &mut self.sources[i];
+        match src.file.read(buf) {
+            Ok(0) => Err(()),
+            Ok(n) => {
+                src.lines.feed(&buf[..n], src.stream, &mut self.log);
+                let frame = attach::encode(src.kind, &buf[..n]);
+                let mut dead = Vec::new();
+                for (ci, c) in self.clients.iter_mut().enumerate() {
+                    if !send(c, &frame) {
+                        dead.push(ci);
+                    }
+                }
+                Ok(dead)
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted || e.kind() == ErrorKind::WouldBlock => {
+                Ok(Vec::new())
+            }
+            // EIO on a pty master once the terminal's last user is gone.
+            Err(_) => Err(()),
+        }
+    }
+
+    /// Flush the partial lines still buffered, and what attached clients are still owed,
+    /// then hang up on them.
+    fn finish(&mut self) {
         for mut s in self.sources.drain(..) {
             s.lines.finish(s.stream, &mut self.log);
         }
-        // Flush what attached clients are still owed, then hang up on them.
         for c in &mut self.clients {
             let _ = c.conn.set_nonblocking(false);
             let _ = c.conn.set_write_timeout(Some(Duration::from_millis(500)));
             let _ = c.conn.write_all(&c.pending);
         }
-        exit.unwrap_or(255)
     }
 
     /// Handle pending signals; returns the init's exit code once it was reaped.
     fn on_signals(&mut self) -> Option<i32> {
-        let mut exit = None;
-        while let Ok(Some(info)) = self.signals.read_signal() {
-            if info.ssi_signo == Signal::SIGUSR1 as u32 {
-                self.log
-                    .reopen_flag()
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
-            }
+        if self.signals.take().contains(&Signal::SIGUSR1) {
+            self.log
+                .reopen_flag()
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        loop {
-            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) | Err(_) => break,
-                Ok(ws) => {
-                    if ws.pid() == Some(self.init) {
-                        exit = super::exit_code(ws);
-                    }
-                }
-            }
-        }
-        exit
+        let init = self.init;
+        process::reap()
+            .into_iter()
+            .filter(|e| e.pid == init)
+            .find_map(|e| e.code)
     }
 
     fn accept(&mut self) {
@@ -247,10 +261,10 @@ impl Mux {
     /// Serve one client event; false when the client is gone.
     fn on_client(&mut self, i: usize, revents: i16, buf: &mut [u8]) -> bool {
         let c = &mut self.clients[i];
-        if revents & libc::POLLOUT != 0 && !flush(c) {
+        if revents & fd::POLLOUT != 0 && !flush(c) {
             return false;
         }
-        if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) == 0 {
+        if revents & (fd::POLLIN | fd::POLLHUP | fd::POLLERR) == 0 {
             return true;
         }
         let n = match c.conn.read(buf) {
@@ -283,7 +297,7 @@ impl Mux {
                 }
                 attach::RESIZE => {
                     if let (Some(t), Some((w, h))) = (&self.terminal, attach::parse_resize(&data)) {
-                        let _ = crate::pty::set_winsize(t, w, h);
+                        let _ = fd::set_winsize(t, w, h);
                     }
                 }
                 _ => {}

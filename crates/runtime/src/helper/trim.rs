@@ -12,7 +12,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::FileExt;
 
-use super::sys::{dontneed_direct, poll_direct};
+use crate::sys::direct::{dontneed_direct, malloc_trim, poll_direct};
+use crate::sys::fd::PollFd;
 
 const PAGE: usize = 4096;
 /// Stack kept below the caller's frame when the stack's unused depth is dropped.
@@ -49,7 +50,7 @@ impl Trimmer {
     pub(crate) fn trim_and_poll(
         &mut self,
         scratch: &mut [u8],
-        fds: &mut [libc::pollfd],
+        fds: &mut [PollFd],
         timeout_ms: i32,
     ) -> std::io::Result<usize> {
         self.collect(scratch);
@@ -70,11 +71,7 @@ impl Trimmer {
         if hi > lo {
             self.runs.push((lo, hi - lo));
         }
-        #[cfg(target_env = "gnu")]
-        // SAFETY: malloc_trim only returns free heap memory to the kernel.
-        unsafe {
-            libc::malloc_trim(0);
-        }
+        malloc_trim();
     }
 
     fn scan(&mut self) -> std::io::Result<()> {
@@ -180,7 +177,7 @@ fn parse_header(line: &str) -> Option<Mapping> {
 fn drop_then_poll(
     runs: &[(usize, usize)],
     stack: Option<(usize, usize)>,
-    fds: &mut [libc::pollfd],
+    fds: &mut [PollFd],
     timeout_ms: i32,
 ) -> std::io::Result<usize> {
     for &(addr, len) in runs {
@@ -233,11 +230,10 @@ mod tests {
         let mut scratch = vec![9u8; 8 * PAGE];
         let (r, _w) = std::io::pipe().expect("pipe");
         use std::os::fd::AsRawFd;
-        let mut fds = [libc::pollfd {
-            fd: r.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
+        let mut fds = [crate::sys::fd::poll_fd(
+            r.as_raw_fd(),
+            crate::sys::fd::POLLIN,
+        )];
         let mut t = Trimmer::default();
         let n = t.trim_and_poll(&mut scratch, &mut fds, 0).expect("poll");
         assert_eq!(n, 0);

@@ -9,7 +9,6 @@ use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
 use libcontainer::oci_spec::runtime::Spec;
 use libcontainer::syscall::syscall::SyscallType;
-use nix::unistd::Pid;
 
 use crate::oci::OciRuntime;
 use crate::youki::YoukiRuntime;
@@ -85,7 +84,7 @@ fn exec(root: &std::path::Path, args: &[String]) -> Result<i32, String> {
     }
     // The exec'd process may be re-parented to us: reap it whichever way it comes.
     if !detach {
-        nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;
+        crate::sys::process::set_child_subreaper().map_err(|e| format!("subreaper: {e}"))?;
     }
     // Like `runc exec`, the process inherits the container's process settings
     // (user, capabilities, env, cwd, no_new_privileges) and its seccomp filter;
@@ -123,9 +122,8 @@ fn exec(root: &std::path::Path, args: &[String]) -> Result<i32, String> {
     if detach {
         return Ok(0);
     }
-    let mut seen = HashMap::new();
-    Ok(super::exec_wait::wait_pid(
-        Pid::from_raw(pid.as_raw()),
-        &mut seen,
+    Ok(crate::sys::process::wait_child(
+        pid.as_raw(),
+        &mut HashMap::new(),
     ))
 }

@@ -14,7 +14,7 @@ use super::exec::{split, Input, Io};
 use crate::attach::{self, Decoder};
 
 /// A prepared attach.
-pub struct AttachSession {
+pub(crate) struct AttachSession {
     /// The monitor's attach socket.
     pub(crate) socket: PathBuf,
     /// Forward the client's stdin.
@@ -27,7 +27,7 @@ pub struct AttachSession {
 
 impl AttachSession {
     /// Serve the socket until the container's output ends or the client leaves.
-    pub async fn run(self, socket: WebSocket) {
+    pub(crate) async fn run(self, socket: WebSocket) {
         let mut io = split(socket);
         let text = match self.relay(&mut io).await {
             Ok(()) => channel::exit_status(0),

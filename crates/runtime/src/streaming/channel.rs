@@ -4,29 +4,30 @@
 use axum::extract::ws::Message;
 
 /// Subprotocols accepted for exec/attach, preferred first.
-pub const EXEC_PROTOCOLS: [&str; 3] = ["v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io"];
+pub(crate) const EXEC_PROTOCOLS: [&str; 3] =
+    ["v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io"];
 /// Subprotocols accepted for port-forward.
-pub const PORTFORWARD_PROTOCOLS: [&str; 3] = [
+pub(crate) const PORTFORWARD_PROTOCOLS: [&str; 3] = [
     "v2.portforward.k8s.io",
     "v4.channel.k8s.io",
     "channel.k8s.io",
 ];
 
 /// Channel numbers.
-pub const STDIN: u8 = 0;
+pub(crate) const STDIN: u8 = 0;
 /// Standard output.
-pub const STDOUT: u8 = 1;
+pub(crate) const STDOUT: u8 = 1;
 /// Standard error.
-pub const STDERR: u8 = 2;
+pub(crate) const STDERR: u8 = 2;
 /// Status (metav1.Status JSON).
-pub const ERROR: u8 = 3;
+pub(crate) const ERROR: u8 = 3;
 /// Terminal resize JSON.
-pub const RESIZE: u8 = 4;
+pub(crate) const RESIZE: u8 = 4;
 /// v5: close a stream (payload: the channel).
-pub const CLOSE: u8 = 255;
+pub(crate) const CLOSE: u8 = 255;
 
 /// A frame on `channel`.
-pub fn frame(channel: u8, data: &[u8]) -> Message {
+pub(crate) fn frame(channel: u8, data: &[u8]) -> Message {
     let mut v = Vec::with_capacity(data.len() + 1);
     v.push(channel);
     v.extend_from_slice(data);
@@ -34,7 +35,7 @@ pub fn frame(channel: u8, data: &[u8]) -> Message {
 }
 
 /// The metav1.Status sent on the error channel when a command ends.
-pub fn exit_status(code: i32) -> String {
+pub(crate) fn exit_status(code: i32) -> String {
     if code == 0 {
         return r#"{"metadata":{},"status":"Success"}"#.to_string();
     }
@@ -49,7 +50,7 @@ pub fn exit_status(code: i32) -> String {
 }
 
 /// The metav1.Status for an internal error.
-pub fn error_status(message: &str) -> String {
+pub(crate) fn error_status(message: &str) -> String {
     serde_json::json!({
         "metadata": {},
         "status": "Failure",

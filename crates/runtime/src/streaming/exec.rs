@@ -16,7 +16,7 @@ use super::channel::{self, frame};
 use crate::oci::{ExecOptions, OciRuntime};
 
 /// A prepared exec.
-pub struct ExecSession {
+pub(crate) struct ExecSession {
     pub(crate) oci: Arc<dyn OciRuntime>,
     pub(crate) helper_exe: PathBuf,
     pub(crate) scratch: PathBuf,
@@ -119,7 +119,7 @@ impl Io {
 
 impl ExecSession {
     /// Serve the socket until the command ends.
-    pub async fn run(self, socket: WebSocket) {
+    pub(crate) async fn run(self, socket: WebSocket) {
         let mut io = split(socket);
         let input = std::mem::replace(&mut io.input, mpsc::channel(1).1);
         let status = if self.tty {
@@ -189,8 +189,28 @@ impl ExecSession {
     async fn run_tty(
         &self,
         out: mpsc::Sender<Message>,
-        mut input: mpsc::Receiver<Input>,
+        input: mpsc::Receiver<Input>,
     ) -> Result<i32, String> {
+        let (mut child, master) = self.start_tty_exec().await?;
+        let writer = master.try_clone().map_err(|e| e.to_string())?;
+        let resize_fd = master.try_clone().map_err(|e| e.to_string())?;
+        let reader = std::thread::spawn(move || relay_terminal_output(master, out));
+        let stdin = spawn_terminal_writer(writer);
+        let stdin_wanted = self.stdin;
+        let feeder = tokio::spawn(feed_terminal(
+            input,
+            stdin_wanted.then_some(stdin),
+            resize_fd,
+        ));
+        let status = child.wait().await.map_err(|e| e.to_string())?;
+        feeder.abort();
+        let _ = tokio::task::spawn_blocking(move || reader.join()).await;
+        Ok(status.code().unwrap_or(255))
+    }
+
+    /// Start a detached TTY exec under the exec-wait helper (whose exit code is the exec'd
+    /// process's); the pty master arrives on a console socket.
+    async fn start_tty_exec(&self) -> Result<(tokio::process::Child, std::fs::File), String> {
         let token = &crate::state::new_id()[..16];
         let sock_path = self.scratch.join(format!("{token}.sock"));
         let pid_file = self.scratch.join(format!("{token}.pid"));
@@ -214,7 +234,7 @@ impl ExecSession {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("starting exec helper: {e}"))?;
-        let recv = tokio::task::spawn_blocking(move || crate::pty::receive_fd(&listener));
+        let recv = tokio::task::spawn_blocking(move || crate::sys::fd::receive_fd(&listener));
         let master = tokio::select! {
             r = recv => r.map_err(|e| e.to_string())?.map_err(|e| format!("receiving pty: {e}")),
             status = child.wait() => {
@@ -224,53 +244,59 @@ impl ExecSession {
             }
         };
         let _ = std::fs::remove_file(&sock_path);
-        let master = std::fs::File::from(master?);
-        let mut writer = master.try_clone().map_err(|e| e.to_string())?;
-        let resize_fd = master.try_clone().map_err(|e| e.to_string())?;
-        let reader_out = out.clone();
-        let reader = std::thread::spawn(move || {
-            let mut master = master;
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                match master.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if reader_out
-                            .blocking_send(frame(channel::STDOUT, &buf[..n]))
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-        let stdin_wanted = self.stdin;
-        let (stdin_tx, stdin_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        std::thread::spawn(move || {
-            while let Ok(d) = stdin_rx.recv() {
-                if writer.write_all(&d).is_err() {
+        Ok((child, std::fs::File::from(master?)))
+    }
+}
+
+/// Send what the terminal prints as stdout frames until it closes (a blocking thread).
+fn relay_terminal_output(mut master: std::fs::File, out: mpsc::Sender<Message>) {
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if out
+                    .blocking_send(frame(channel::STDOUT, &buf[..n]))
+                    .is_err()
+                {
                     break;
                 }
             }
-        });
-        let feeder = tokio::spawn(async move {
-            while let Some(i) = input.recv().await {
-                match i {
-                    Input::Stdin(d) if stdin_wanted => {
-                        let _ = stdin_tx.send(d);
-                    }
-                    Input::Resize(w, h) => {
-                        let _ = crate::pty::set_winsize(&resize_fd, w, h);
-                    }
-                    _ => {}
+        }
+    }
+}
+
+/// A thread writing what the returned channel receives to the terminal.
+fn spawn_terminal_writer(mut writer: std::fs::File) -> std::sync::mpsc::Sender<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        while let Ok(d) = rx.recv() {
+            if writer.write_all(&d).is_err() {
+                break;
+            }
+        }
+    });
+    tx
+}
+
+/// Pass the client's stdin (when wanted) and resizes to the terminal.
+async fn feed_terminal(
+    mut input: mpsc::Receiver<Input>,
+    stdin: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    resize_fd: std::fs::File,
+) {
+    while let Some(i) = input.recv().await {
+        match i {
+            Input::Stdin(d) => {
+                if let Some(tx) = &stdin {
+                    let _ = tx.send(d);
                 }
             }
-        });
-        let status = child.wait().await.map_err(|e| e.to_string())?;
-        feeder.abort();
-        let _ = tokio::task::spawn_blocking(move || reader.join()).await;
-        Ok(status.code().unwrap_or(255))
+            Input::Resize(w, h) => {
+                let _ = crate::sys::fd::set_winsize(&resize_fd, w, h);
+            }
+            Input::CloseStdin => {}
+        }
     }
 }
 

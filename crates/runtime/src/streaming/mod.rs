@@ -26,7 +26,7 @@ const TOKEN_TTL: Duration = Duration::from_secs(60);
 
 /// A prepared streaming request.
 #[derive(Clone, Debug)]
-pub enum StreamRequest {
+pub(crate) enum StreamRequest {
     /// Run a command in a container.
     Exec {
         /// Container id.
@@ -59,7 +59,7 @@ pub enum StreamRequest {
 }
 
 /// Registry of pending streaming sessions plus what the handlers need.
-pub struct Streams {
+pub(crate) struct Streams {
     tokens: Mutex<HashMap<String, (Instant, StreamRequest)>>,
     addr: OnceLock<SocketAddr>,
     oci: OnceLock<Arc<dyn OciRuntime>>,
@@ -69,7 +69,7 @@ pub struct Streams {
 
 impl Streams {
     /// Empty registry.
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(Streams {
             tokens: Mutex::default(),
             addr: OnceLock::new(),
@@ -80,7 +80,7 @@ impl Streams {
     }
 
     /// Register a request; returns its one-time URL.
-    pub fn register(&self, req: StreamRequest) -> Result<String, RuntimeError> {
+    pub(crate) fn register(&self, req: StreamRequest) -> Result<String, RuntimeError> {
         let addr = self
             .addr
             .get()
@@ -108,7 +108,7 @@ impl Streams {
     }
 
     /// Bind 127.0.0.1:0 and serve until the process ends.
-    pub async fn start(
+    pub(crate) async fn start(
         self: &Arc<Self>,
         oci: Arc<dyn OciRuntime>,
         helper_exe: PathBuf,

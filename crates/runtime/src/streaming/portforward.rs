@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use axum::extract::ws::{Message, WebSocket};
+use futures::stream::SplitStream;
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -13,7 +14,7 @@ use super::channel::frame;
 
 async fn connect(netns: PathBuf, port: u16) -> Result<tokio::net::TcpStream, String> {
     let std_stream = tokio::task::spawn_blocking(move || {
-        crate::netns::run_in(&netns, move || {
+        crate::sys::ns::run_in_netns(&netns, move || {
             std::net::TcpStream::connect(("127.0.0.1", port))
         })
     })
@@ -28,8 +29,8 @@ async fn connect(netns: PathBuf, port: u16) -> Result<tokio::net::TcpStream, Str
 }
 
 /// Serve one port-forward socket.
-pub async fn run(socket: WebSocket, netns: PathBuf, ports: Vec<u16>) {
-    let (mut sink, mut stream) = socket.split();
+pub(super) async fn run(socket: WebSocket, netns: PathBuf, ports: Vec<u16>) {
+    let (mut sink, stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(64);
     let writer = tokio::spawn(async move {
         while let Some(m) = out_rx.recv().await {
@@ -43,45 +44,70 @@ pub async fn run(socket: WebSocket, netns: PathBuf, ports: Vec<u16>) {
     let mut tasks = Vec::new();
     for (i, port) in ports.iter().copied().enumerate() {
         let data_ch = (2 * i) as u8;
-        let err_ch = data_ch + 1;
         let _ = out_tx.send(frame(data_ch, &port.to_le_bytes())).await;
-        let _ = out_tx.send(frame(err_ch, &port.to_le_bytes())).await;
-        let (in_tx, mut in_rx) = mpsc::channel::<Vec<u8>>(64);
+        let _ = out_tx.send(frame(data_ch + 1, &port.to_le_bytes())).await;
+        let (in_tx, in_rx) = mpsc::channel::<Vec<u8>>(64);
         inputs.push(Some(in_tx));
-        let out = out_tx.clone();
-        let ns = netns.clone();
-        tasks.push(tokio::spawn(async move {
-            let conn = match connect(ns, port).await {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = out.send(frame(err_ch, e.as_bytes())).await;
-                    return;
-                }
-            };
-            let (mut rd, mut wr) = conn.into_split();
-            let up = tokio::spawn(async move {
-                while let Some(d) = in_rx.recv().await {
-                    if wr.write_all(&d).await.is_err() {
-                        break;
-                    }
-                }
-                let _ = wr.shutdown().await;
-            });
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                match rd.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if out.send(frame(data_ch, &buf[..n])).await.is_err() {
-                            break;
-                        }
-                    }
+        let forward = forward_port(netns.clone(), port, data_ch, in_rx, out_tx.clone());
+        tasks.push(tokio::spawn(forward));
+    }
+    relay_client(stream, futures::future::join_all(tasks), inputs).await;
+    let _ = out_tx
+        .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+            code: 1000,
+            reason: "".into(),
+        })))
+        .await;
+    drop(out_tx);
+    let _ = writer.await;
+}
+
+/// Forward one port: connect in the pod, then copy `input` to the connection and the
+/// connection to data frames on `data_ch` (a failure goes to the error channel after it).
+async fn forward_port(
+    netns: PathBuf,
+    port: u16,
+    data_ch: u8,
+    mut input: mpsc::Receiver<Vec<u8>>,
+    out: mpsc::Sender<Message>,
+) {
+    let conn = match connect(netns, port).await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = out.send(frame(data_ch + 1, e.as_bytes())).await;
+            return;
+        }
+    };
+    let (mut rd, mut wr) = conn.into_split();
+    let up = tokio::spawn(async move {
+        while let Some(d) = input.recv().await {
+            if wr.write_all(&d).await.is_err() {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        match rd.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if out.send(frame(data_ch, &buf[..n])).await.is_err() {
+                    break;
                 }
             }
-            up.abort();
-        }));
+        }
     }
-    let done = futures::future::join_all(tasks);
+    up.abort();
+}
+
+/// Route the client's data frames to their ports' inputs until every forward is `done`
+/// or the client leaves.
+async fn relay_client(
+    mut stream: SplitStream<WebSocket>,
+    done: impl std::future::Future,
+    mut inputs: Vec<Option<mpsc::Sender<Vec<u8>>>>,
+) {
     tokio::pin!(done);
     loop {
         tokio::select! {
@@ -104,12 +130,4 @@ pub async fn run(socket: WebSocket, netns: PathBuf, ports: Vec<u16>) {
             }
         }
     }
-    let _ = out_tx
-        .send(Message::Close(Some(axum::extract::ws::CloseFrame {
-            code: 1000,
-            reason: "".into(),
-        })))
-        .await;
-    drop(out_tx);
-    let _ = writer.await;
 }

@@ -12,7 +12,8 @@ use hyper_util::rt::TokioIo;
 use k8s_cri::v1::image_service_client::ImageServiceClient;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::*;
-use skiff_runtime::{CniSettings, DirImageSource, ImageConfig, OciRuntimeKind, RuntimeConfig};
+use skiff_images::ImageConfig;
+use skiff_runtime::{CniSettings, DirImageSource, OciRuntimeKind, RuntimeConfig};
 use tonic::transport::{Channel, Endpoint, Uri};
 
 pub const IMAGE: &str = "busybox:test";

@@ -1,21 +1,12 @@
-//! The few raw system calls the helpers need that `nix` (with the features this
-//! workspace enables) does not offer: `poll(2)`, and `madvise(2)`/`poll(2)` issued
-//! directly (no libc code runs, so none of its text is faulted back in right after
-//! the monitor dropped it; see `trim`).
+//! The monitor's memory trim calls (see `helper::trim`): `madvise(2)` and `poll(2)` issued
+//! directly as system calls (no libc code runs, so none of its text is faulted back in right
+//! after the monitor dropped it), and the allocator's `malloc_trim`.
 #![allow(unsafe_code)]
 
-/// Wait for events on `fds` (see poll(2)); `timeout_ms < 0` waits forever.
-pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io::Result<usize> {
-    // SAFETY: the pointer and length describe a valid, exclusively borrowed slice.
-    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-    if rc < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(rc as usize)
-}
+use super::fd::PollFd;
 
-/// `poll(2)` without going through libc (same contract as [`poll`]).
-pub(crate) fn poll_direct(fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io::Result<usize> {
+/// `poll(2)` without going through libc (same contract as [`super::fd::poll`]).
+pub(crate) fn poll_direct(fds: &mut [PollFd], timeout_ms: i32) -> std::io::Result<usize> {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: poll reads and writes exactly `fds.len()` entries of the slice.
@@ -33,7 +24,7 @@ pub(crate) fn poll_direct(fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io:
         Ok(rc as usize)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    poll(fds, timeout_ms)
+    super::fd::poll(fds, timeout_ms)
 }
 
 /// `madvise(addr, len, MADV_DONTNEED)` without going through libc.
@@ -51,6 +42,15 @@ pub(crate) unsafe fn dontneed_direct(addr: usize, len: usize) {
     // SAFETY: forwarded to the caller.
     unsafe {
         libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTNEED);
+    }
+}
+
+/// Return free heap memory to the kernel (glibc's `malloc_trim`; nothing elsewhere).
+pub(crate) fn malloc_trim() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -84,15 +84,14 @@ mod tests {
         use std::io::Write;
         use std::os::fd::AsRawFd;
         let (r, mut w) = std::io::pipe().expect("pipe");
-        let mut fds = [libc::pollfd {
-            fd: r.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
+        let mut fds = [super::super::fd::poll_fd(
+            r.as_raw_fd(),
+            super::super::fd::POLLIN,
+        )];
         assert_eq!(poll_direct(&mut fds, 0).expect("poll"), 0);
         w.write_all(b"x").expect("write");
         assert_eq!(poll_direct(&mut fds, 1000).expect("poll"), 1);
-        assert_ne!(fds[0].revents & libc::POLLIN, 0);
+        assert_ne!(fds[0].revents & super::super::fd::POLLIN, 0);
         // An invalid pointer is reported as EFAULT, not a crash.
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the kernel validates the pointer; nothing is written through it.

@@ -13,7 +13,7 @@ use oci_spec::runtime::{
 
 /// Errors building a seccomp profile.
 #[derive(Debug, thiserror::Error)]
-pub enum SeccompError {
+pub(crate) enum SeccompError {
     /// A localhost profile could not be read or parsed.
     #[error("seccomp profile {path}: {message}")]
     Localhost {
@@ -104,7 +104,7 @@ const EPERM: u32 = 1;
 const ENOSYS: u32 = 38;
 
 /// The profile a container asks for; `None` = unconfined.
-pub fn profile(
+pub(crate) fn profile(
     sc: Option<&LinuxContainerSecurityContext>,
     caps: &HashSet<Capability>,
 ) -> Result<Option<LinuxSeccomp>, SeccompError> {
@@ -143,7 +143,7 @@ fn deny(names: Vec<String>, errno: u32) -> Result<LinuxSyscall, SeccompError> {
 }
 
 /// The RuntimeDefault deny list for a container holding `caps`.
-pub fn runtime_default(caps: &HashSet<Capability>) -> Result<LinuxSeccomp, SeccompError> {
+pub(crate) fn runtime_default(caps: &HashSet<Capability>) -> Result<LinuxSeccomp, SeccompError> {
     let names: Vec<String> = DENIED
         .iter()
         .filter(|(_, cap)| !cap.is_some_and(|c| has(caps, c)))

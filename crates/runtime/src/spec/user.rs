@@ -7,13 +7,13 @@ use k8s_cri::v1::LinuxContainerSecurityContext;
 
 /// Numeric identity of the container process.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ResolvedUser {
+pub(crate) struct ResolvedUser {
     /// User id.
-    pub uid: u32,
+    pub(crate) uid: u32,
     /// Primary group id.
-    pub gid: u32,
+    pub(crate) gid: u32,
     /// Groups listing the user in /etc/group.
-    pub additional_gids: Vec<u32>,
+    pub(crate) additional_gids: Vec<u32>,
 }
 
 struct PasswdEntry {
@@ -58,7 +58,7 @@ fn groups(rootfs: &Path) -> Vec<(String, u32, Vec<String>)> {
 }
 
 /// Resolve the user the container runs as.
-pub fn resolve_user(
+pub(crate) fn resolve_user(
     rootfs: &Path,
     sc: Option<&LinuxContainerSecurityContext>,
     image_user: &str,

@@ -1,23 +1,43 @@
-//! `serve`: starts the streaming server and the CRI gRPC server on a unix socket.
+//! The CRI server: `serve` starts the streaming server and the gRPC `RuntimeService` and
+//! `ImageService` (implemented in `runtime_service` and `image_service` on top of the runtime
+//! core and the image source) on a unix socket.
+
+mod image_service;
+mod runtime_service;
+mod stats;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use k8s_cri::v1::image_service_server::ImageServiceServer;
 use k8s_cri::v1::runtime_service_server::RuntimeServiceServer;
 use tokio_stream::wrappers::UnixListenerStream;
+use tonic::{Response, Status};
 
 use crate::config::RuntimeConfig;
-use crate::cri::CriService;
-use crate::error::RuntimeError;
+use crate::error::{RuntimeError, ServeError};
 use crate::runtime::Runtime;
 use crate::streaming::Streams;
+
+/// The CRI service object.
+#[derive(Clone)]
+struct CriService {
+    /// Runtime core.
+    rt: Arc<Runtime>,
+}
+
+type R<T> = Result<Response<T>, Status>;
+
+fn ok<T>(v: T) -> R<T> {
+    Ok(Response::new(v))
+}
 
 /// Serve CRI on `cfg.socket` until `shutdown` resolves. Containers keep running
 /// afterwards (their monitors are separate processes).
 pub async fn serve(
     cfg: RuntimeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), RuntimeError> {
+) -> Result<(), ServeError> {
     let streams = Streams::new();
     let socket = cfg.socket.clone();
     let rt = Runtime::open(cfg, streams.clone())?;
@@ -25,7 +45,7 @@ pub async fn serve(
         .start(
             rt.oci.clone(),
             rt.cfg.helper_exe.clone(),
-            rt.cfg.root.join("streams"),
+            rt.layout.streams_dir(),
         )
         .await?;
     if let Some(dir) = socket.parent() {
@@ -42,5 +62,5 @@ pub async fn serve(
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await;
     let _ = std::fs::remove_file(&socket);
-    result.map_err(|e| RuntimeError::Transport(e.to_string()))
+    result.map_err(|e| RuntimeError::Transport(e.to_string()).into())
 }

@@ -1,29 +1,13 @@
-//! gRPC glue: the CRI `RuntimeService` and `ImageService` traits implemented on top
-//! of the runtime core and the image source.
+//! The CRI `RuntimeService`: each call unpacks its request, asks the runtime core and
+//! packs the answer.
 
-use std::sync::Arc;
-
-use k8s_cri::v1::image_service_server::ImageService;
 use k8s_cri::v1::runtime_service_server::RuntimeService;
 use k8s_cri::v1::*;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Status};
 
-use crate::error::RuntimeError;
-use crate::images::{normalize_reference, ImageInfo, PullAuth};
+use super::stats::{container_stats, sandbox_stats};
+use super::{ok, CriService, R};
 use crate::runtime::Runtime;
-
-/// The CRI service object.
-#[derive(Clone)]
-pub struct CriService {
-    /// Runtime core.
-    pub rt: Arc<Runtime>,
-}
-
-type R<T> = Result<Response<T>, Status>;
-
-fn ok<T>(v: T) -> R<T> {
-    Ok(Response::new(v))
-}
 
 fn network_ready(rt: &Runtime) -> bool {
     rt.cni().settings.pod_cidr.is_some()
@@ -222,7 +206,7 @@ impl RuntimeService for CriService {
     ) -> R<ContainerStatsResponse> {
         let rec = self.rt.container(&r.into_inner().container_id)?;
         ok(ContainerStatsResponse {
-            stats: Some(crate::stats::container_stats(&rec)),
+            stats: Some(container_stats(&rec)),
         })
     }
 
@@ -242,7 +226,7 @@ impl RuntimeService for CriService {
                     .all(|(k, v)| c.config.labels.get(k) == Some(v))
             })
             .filter(|c| self.rt.exit_of(c).is_none())
-            .map(crate::stats::container_stats)
+            .map(container_stats)
             .collect();
         ok(ListContainerStatsResponse { stats })
     }
@@ -377,168 +361,5 @@ impl RuntimeService for CriService {
                 cgroup_driver: CgroupDriver::Cgroupfs as i32,
             }),
         })
-    }
-}
-
-fn sandbox_stats(
-    rt: &Runtime,
-    sb: &crate::state::SandboxRecord,
-) -> Result<PodSandboxStats, RuntimeError> {
-    let containers = rt
-        .containers_of(&sb.id)?
-        .iter()
-        .filter(|c| rt.exit_of(c).is_none())
-        .map(crate::stats::container_stats)
-        .collect();
-    Ok(PodSandboxStats {
-        attributes: Some(PodSandboxAttributes {
-            id: sb.id.clone(),
-            metadata: sb.config.metadata.clone(),
-            labels: sb.config.labels.clone(),
-            annotations: sb.config.annotations.clone(),
-        }),
-        linux: Some(LinuxPodSandboxStats {
-            containers,
-            ..Default::default()
-        }),
-        windows: None,
-    })
-}
-
-fn cri_image(i: &ImageInfo) -> Image {
-    let (uid, username) = match i.config.user.split(':').next().unwrap_or_default() {
-        "" => (None, String::new()),
-        u => match u.parse::<i64>() {
-            Ok(n) => (Some(Int64Value { value: n }), String::new()),
-            Err(_) => (None, u.to_string()),
-        },
-    };
-    Image {
-        id: i.id.clone(),
-        repo_tags: i.repo_tags.clone(),
-        repo_digests: i.repo_digests.clone(),
-        size: i.size,
-        uid,
-        username,
-        spec: Some(ImageSpec {
-            image: i.id.clone(),
-            ..Default::default()
-        }),
-        pinned: false,
-    }
-}
-
-#[tonic::async_trait]
-impl ImageService for CriService {
-    async fn list_images(&self, r: Request<ListImagesRequest>) -> R<ListImagesResponse> {
-        let want = r
-            .into_inner()
-            .filter
-            .and_then(|f| f.image)
-            .map(|i| i.image)
-            .filter(|s| !s.is_empty());
-        let images = self
-            .rt
-            .cfg
-            .images
-            .list()
-            .iter()
-            .filter(|i| match &want {
-                Some(w) => {
-                    let n = normalize_reference(w);
-                    i.id == *w || i.repo_tags.contains(&n) || i.repo_digests.contains(&n)
-                }
-                None => true,
-            })
-            .map(cri_image)
-            .collect();
-        ok(ListImagesResponse { images })
-    }
-
-    async fn image_status(&self, r: Request<ImageStatusRequest>) -> R<ImageStatusResponse> {
-        let name = r.into_inner().image.map(|i| i.image).unwrap_or_default();
-        let image = self.rt.cfg.images.get(&name).map(|i| cri_image(&i));
-        ok(ImageStatusResponse {
-            image,
-            info: Default::default(),
-        })
-    }
-
-    async fn pull_image(&self, r: Request<PullImageRequest>) -> R<PullImageResponse> {
-        let r = r.into_inner();
-        let name = r.image.map(|i| i.image).unwrap_or_default();
-        if name.is_empty() {
-            return Err(Status::invalid_argument("image name is required"));
-        }
-        let auth = r.auth.map(|a| {
-            let (mut username, mut password) = (a.username, a.password);
-            if username.is_empty() && !a.auth.is_empty() {
-                use base64_decode::decode;
-                if let Some((u, p)) = decode(&a.auth).and_then(|s| {
-                    s.split_once(':')
-                        .map(|(u, p)| (u.to_string(), p.to_string()))
-                }) {
-                    username = u;
-                    password = p;
-                }
-            }
-            PullAuth {
-                username,
-                password,
-                identity_token: a.identity_token,
-            }
-        });
-        let image = self
-            .rt
-            .cfg
-            .images
-            .pull(&name, auth)
-            .await
-            .map_err(RuntimeError::from)?;
-        ok(PullImageResponse {
-            image_ref: image.id,
-        })
-    }
-
-    async fn remove_image(&self, r: Request<RemoveImageRequest>) -> R<RemoveImageResponse> {
-        let name = r.into_inner().image.map(|i| i.image).unwrap_or_default();
-        self.rt
-            .cfg
-            .images
-            .remove(&name)
-            .await
-            .map_err(RuntimeError::from)?;
-        ok(RemoveImageResponse {})
-    }
-
-    async fn image_fs_info(&self, _r: Request<ImageFsInfoRequest>) -> R<ImageFsInfoResponse> {
-        let u = self.rt.cfg.images.fs_usage();
-        let fs = FilesystemUsage {
-            timestamp: crate::state::now_ns(),
-            fs_id: Some(FilesystemIdentifier {
-                mountpoint: u.mountpoint,
-            }),
-            used_bytes: Some(UInt64Value {
-                value: u.used_bytes,
-            }),
-            inodes_used: Some(UInt64Value {
-                value: u.inodes_used,
-            }),
-        };
-        ok(ImageFsInfoResponse {
-            image_filesystems: vec![fs.clone()],
-            container_filesystems: vec![fs],
-        })
-    }
-}
-
-mod base64_decode {
-    //! Standard base64 decoding for the CRI `auth` field (`user:password`).
-    pub fn decode(s: &str) -> Option<String> {
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(s.trim())
-            .ok()?;
-        String::from_utf8(bytes).ok()
     }
 }
