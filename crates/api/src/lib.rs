@@ -5,6 +5,7 @@ pub mod defaults;
 pub mod json;
 pub mod patch;
 pub mod protobuf;
+pub mod quantity;
 pub mod registry;
 pub mod selector;
 pub mod table;
