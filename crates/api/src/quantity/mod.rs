@@ -103,8 +103,11 @@ impl Quantity {
                 .and_then(|p| magnitude.checked_mul(p))
                 .unwrap_or(u128::MAX)
         } else {
-            match u32::try_from(-shift).ok().and_then(|s| 10u128.checked_pow(s)) {
-                Some(d) => magnitude / d + u128::from(magnitude % d != 0),
+            match u32::try_from(-shift)
+                .ok()
+                .and_then(|s| 10u128.checked_pow(s))
+            {
+                Some(d) => magnitude.div_ceil(d),
                 None => u128::from(magnitude != 0),
             }
         };
@@ -177,11 +180,15 @@ fn rescale(q: &Quantity, exp: i32) -> Option<i128> {
         .ok()
         .and_then(|s| 10u128.checked_pow(s));
     let magnitude = match d {
-        Some(d) => m / d + u128::from(m % d != 0),
+        Some(d) => m.div_ceil(d),
         None => u128::from(m != 0),
     };
     let magnitude = i128::try_from(magnitude).ok()?;
-    Some(if q.mantissa < 0 { -magnitude } else { magnitude })
+    Some(if q.mantissa < 0 {
+        -magnitude
+    } else {
+        magnitude
+    })
 }
 
 /// Number of decimal digits of a non-zero magnitude.

@@ -153,7 +153,7 @@ fn binary(digits: &str, frac_len: usize, k: u32) -> Result<(u128, i64), Quantity
             .ok()
             .and_then(|f| 10u128.checked_pow(f));
         match den {
-            Some(den) => num / den + u128::from(num % den != 0),
+            Some(den) => num.div_ceil(den),
             None => u128::from(num != 0),
         }
     };
