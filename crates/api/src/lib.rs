@@ -1,14 +1,22 @@
-//! skiff-api: the resource registry and the pure API machinery the apiserver uses — defaulting,
-//! validation, Table printing, label/field selectors and patching — all on `serde_json::Value`, no I/O.
+//! skiff-api: the resource registry and the pure Kubernetes rules every component shares —
+//! defaulting, validation, Table printing, label/field selectors, patching, quantities, pod
+//! resource requests, QoS, taints and tolerations, name generation — no I/O. Rules the API
+//! server applies to raw objects take `serde_json::Value`; rules components apply to typed
+//! objects take `k8s-openapi` types (most have both entry points).
 
 pub mod defaults;
 pub mod json;
+pub mod names;
 pub mod owner;
 pub mod patch;
 pub mod protobuf;
+pub mod qos;
+pub mod quantity;
 pub mod registry;
+pub mod resources;
 pub mod selector;
 pub mod table;
+pub mod taints;
 pub mod validation;
 
 pub use defaults::apply_defaults;

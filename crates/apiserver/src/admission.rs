@@ -1,6 +1,7 @@
 //! Admission steps that depend on server flags (upstream's DefaultTolerationSeconds plugin).
 
 use serde_json::{json, Value};
+use skiff_api::taints::json_covers_no_execute;
 
 /// Seconds a pod tolerates a not-ready / unreachable node before eviction, added to every
 /// new pod that does not tolerate those taints already (`--default-*-toleration-seconds`).
@@ -35,21 +36,11 @@ impl DefaultTolerations {
             ("node.kubernetes.io/not-ready", self.not_ready_seconds),
             ("node.kubernetes.io/unreachable", self.unreachable_seconds),
         ] {
-            if !tols.iter().any(|t| tolerates_no_execute(t, key)) {
+            if !tols.iter().any(|t| json_covers_no_execute(t, key)) {
                 tols.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": seconds}));
             }
         }
     }
-}
-
-fn tolerates_no_execute(toleration: &Value, key: &str) -> bool {
-    let field = |name: &str| toleration.get(name).and_then(Value::as_str).unwrap_or("");
-    let operator = match field("operator") {
-        "" => "Equal",
-        op => op,
-    };
-    (field("key") == key || (field("key").is_empty() && operator == "Exists"))
-        && (field("effect").is_empty() || field("effect") == "NoExecute")
 }
 
 #[cfg(test)]

@@ -43,30 +43,13 @@ pub fn is_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> bool {
 }
 
 /// Whether `labels` satisfy a LabelSelector (matchLabels and matchExpressions). An empty
-/// selector matches everything; a missing one matches nothing.
+/// selector matches everything; a missing or invalid one matches nothing (skiff-api's
+/// `LabelSelectorAsSelector`).
 pub fn selector_matches(
     sel: Option<&LabelSelector>,
     labels: Option<&BTreeMap<String, String>>,
 ) -> bool {
-    let Some(sel) = sel else { return false };
-    let empty = BTreeMap::new();
-    let labels = labels.unwrap_or(&empty);
-    let ml = sel
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    ml && sel.match_expressions.iter().flatten().all(|e| {
-        let have = labels.get(&e.key);
-        let vals = e.values.as_deref().unwrap_or(&[]);
-        match e.operator.as_str() {
-            "In" => have.is_some_and(|h| vals.contains(h)),
-            "NotIn" => have.is_none_or(|h| !vals.contains(h)),
-            "Exists" => have.is_some(),
-            "DoesNotExist" => have.is_none(),
-            _ => false,
-        }
-    })
+    skiff_api::selector::typed_selector_matches(sel, labels)
 }
 
 #[cfg(test)]

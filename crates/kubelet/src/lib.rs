@@ -11,7 +11,6 @@ mod logs;
 mod mem;
 mod node;
 mod pod;
-mod quantity;
 mod run;
 mod server;
 mod time;

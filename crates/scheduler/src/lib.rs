@@ -9,7 +9,6 @@ mod config;
 pub mod fit_error;
 pub mod framework;
 pub mod plugins;
-pub mod quantity;
 pub mod queue;
 pub mod resources;
 mod run;

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, Node, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-
-use crate::quantity::{milli, value};
+use skiff_api::quantity::{self, Format};
+use skiff_api::resources::{self as api_resources, PodResourcesOptions, ResourceList};
 
 /// Default CPU request (millicores) assumed for scoring a container without one.
 pub const DEFAULT_MILLI_CPU_REQUEST: i64 = 100;
@@ -28,17 +28,30 @@ pub struct Resources {
 }
 
 impl Resources {
-    /// Reads a `requests`/`allocatable` map.
+    /// Reads a `requests`/`allocatable` map; a malformed amount counts as 0.
     pub fn from_map(map: Option<&BTreeMap<String, Quantity>>) -> Self {
+        let list: ResourceList = map.map(api_resources::from_wire).unwrap_or_default();
+        let mut r = Self::from_list(&list);
+        // names whose amount did not parse still count, as 0
+        for name in map.into_iter().flatten().map(|(k, _)| k) {
+            if is_scalar(name) && !list.contains_key(name) {
+                r.scalar.insert(name.clone(), 0);
+            }
+        }
+        r
+    }
+
+    /// Reads a parsed resource list: CPU in millicores, the rest in whole units rounded up.
+    pub fn from_list(list: &ResourceList) -> Self {
         let mut r = Resources::default();
-        for (name, q) in map.into_iter().flatten() {
+        for (name, q) in list {
             match name.as_str() {
-                "cpu" => r.milli_cpu = milli(q),
-                "memory" => r.memory = value(q),
-                "ephemeral-storage" => r.ephemeral_storage = value(q),
-                "pods" => r.pods = value(q),
+                "cpu" => r.milli_cpu = q.milli_value(),
+                "memory" => r.memory = q.value(),
+                "ephemeral-storage" => r.ephemeral_storage = q.value(),
+                "pods" => r.pods = q.value(),
                 other if is_scalar(other) => {
-                    r.scalar.insert(other.to_string(), value(q));
+                    r.scalar.insert(other.to_string(), q.value());
                 }
                 _ => {}
             }
@@ -92,80 +105,38 @@ fn is_scalar(name: &str) -> bool {
     name.contains('/') || name.starts_with("hugepages-")
 }
 
-fn container_requests(c: &Container) -> Resources {
-    Resources::from_map(c.resources.as_ref().and_then(|r| r.requests.as_ref()))
-}
-
-/// Effective requests of a pod, following upstream's rule: the sum of the app containers
-/// (plus sidecars, i.e. init containers with `restartPolicy: Always`), or the largest init
-/// container step if that is bigger, plus the pod overhead.
+/// Effective requests of a pod (upstream's `PodRequests`, in skiff-api): the sum of the app
+/// containers and sidecars, or the largest init container step if that is bigger, plus the
+/// pod overhead.
 pub fn pod_requests(pod: &Pod) -> Resources {
-    let Some(spec) = pod.spec.as_ref() else {
-        return Resources::default();
-    };
-    let mut reqs = Resources::default();
-    for c in &spec.containers {
-        reqs.add(&container_requests(c));
-    }
-    let mut sidecars = Resources::default();
-    let mut init_max = Resources::default();
-    for c in spec.init_containers.iter().flatten() {
-        let mut step = container_requests(c);
-        if c.restart_policy.as_deref() == Some("Always") {
-            sidecars.add(&step);
-            step = sidecars.clone();
-        } else {
-            step.add(&sidecars);
-        }
-        init_max.max_with(&step);
-    }
-    reqs.add(&sidecars);
-    reqs.max_with(&init_max);
-    if let Some(overhead) = spec.overhead.as_ref() {
-        reqs.add(&Resources::from_map(Some(overhead)));
-    }
-    reqs
+    Resources::from_list(&api_resources::pod_requests(
+        pod,
+        &PodResourcesOptions::default(),
+    ))
 }
 
-/// CPU and memory requests used for scoring: containers without a request count as
-/// 100m CPU / 200Mi memory (upstream's "non-zero" requests).
+/// CPU and memory requests used for scoring: the same computation with containers that
+/// request no CPU / memory counted as 100m / 200Mi (upstream's "non-zero" requests).
 pub fn pod_non_zero_requests(pod: &Pod) -> (i64, i64) {
-    let Some(spec) = pod.spec.as_ref() else {
-        return (0, 0);
+    let opts = PodResourcesOptions {
+        non_missing_container_requests: [
+            (
+                "cpu".to_string(),
+                quantity::Quantity::from_milli(DEFAULT_MILLI_CPU_REQUEST, Format::DecimalSi),
+            ),
+            (
+                "memory".to_string(),
+                quantity::Quantity::new(DEFAULT_MEMORY_REQUEST, Format::BinarySi),
+            ),
+        ]
+        .into(),
+        ..Default::default()
     };
-    let nz = |c: &Container| {
-        let r = container_requests(c);
-        let has = |k: &str| {
-            c.resources
-                .as_ref()
-                .and_then(|r| r.requests.as_ref())
-                .is_some_and(|m| m.contains_key(k))
-        };
-        (
-            if has("cpu") {
-                r.milli_cpu
-            } else {
-                DEFAULT_MILLI_CPU_REQUEST
-            },
-            if has("memory") {
-                r.memory
-            } else {
-                DEFAULT_MEMORY_REQUEST
-            },
-        )
-    };
-    let (mut cpu, mut mem) = (0, 0);
-    for c in &spec.containers {
-        let (a, b) = nz(c);
-        cpu += a;
-        mem += b;
-    }
-    for c in spec.init_containers.iter().flatten() {
-        let (a, b) = nz(c);
-        cpu = cpu.max(a);
-        mem = mem.max(b);
-    }
-    (cpu, mem)
+    let reqs = api_resources::pod_requests(pod, &opts);
+    (
+        reqs.get("cpu").map_or(0, |q| q.milli_value()),
+        reqs.get("memory").map_or(0, |q| q.value()),
+    )
 }
 
 /// A node's allocatable resources (falling back to capacity).
@@ -218,6 +189,35 @@ mod tests {
             let r = pod_requests(&pod(spec.clone()));
             assert_eq!((r.milli_cpu, r.memory), (cpu, mem), "{spec}");
         }
+    }
+
+    #[test]
+    fn from_map_reads_units_and_treats_malformed_as_zero() {
+        let map: BTreeMap<String, Quantity> = [
+            ("cpu", "bogus"),
+            ("memory", "1Gi"),
+            ("pods", "1500m"),
+            ("ephemeral-storage", "1e3"),
+            ("nvidia.com/gpu", "x"),
+            ("hugepages-2Mi", "4Mi"),
+            ("unknown", "5"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Quantity(v.to_string())))
+        .collect();
+        let r = Resources::from_map(Some(&map));
+        assert_eq!(
+            (r.milli_cpu, r.memory, r.pods, r.ephemeral_storage),
+            (0, 1 << 30, 2, 1000)
+        );
+        assert_eq!(
+            r.scalar,
+            [
+                ("hugepages-2Mi".to_string(), 4 << 20),
+                ("nvidia.com/gpu".to_string(), 0)
+            ]
+            .into()
+        );
     }
 
     #[test]

@@ -5,9 +5,10 @@ mod pod;
 use serde_json::{json, Value};
 
 use crate::json::{default_key, ensure_obj};
+use crate::qos::pod_qos_class_json;
 use crate::registry::ResourceInfo;
 
-pub use pod::{default_pull_policy, qos_class};
+pub use pod::default_pull_policy;
 
 /// Applies upstream's defaults for the kind to `obj` in place (idempotent).
 pub fn apply_defaults(res: &ResourceInfo, obj: &mut Value) {
@@ -53,7 +54,7 @@ fn default_pod(obj: &mut Value) {
     let spec = ensure_obj(obj, &["spec"]);
     pod::default_pod_spec(spec);
     pod::default_pod_only(spec);
-    let qos = qos_class(obj.get("spec").unwrap_or(&Value::Null));
+    let qos = pod_qos_class_json(obj).as_str();
     let status = ensure_obj(obj, &["status"]);
     default_key(status, "phase", json!("Pending"));
     default_key(status, "qosClass", json!(qos));

@@ -3,6 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::json::default_key;
+use crate::taints::json_covers_no_execute;
 
 /// The image pull policy upstream picks: Always for `:latest` or untagged images, else IfNotPresent.
 pub fn default_pull_policy(image: &str) -> &'static str {
@@ -151,57 +152,9 @@ pub fn default_pod_only(spec: &mut Map<String, Value>) {
             "node.kubernetes.io/not-ready",
             "node.kubernetes.io/unreachable",
         ] {
-            let covered = tols.iter().any(|t| {
-                let k = t.get("key").and_then(Value::as_str).unwrap_or("");
-                let effect = t.get("effect").and_then(Value::as_str).unwrap_or("");
-                let op = t.get("operator").and_then(Value::as_str).unwrap_or("Equal");
-                (k == key || (k.is_empty() && op == "Exists"))
-                    && (effect.is_empty() || effect == "NoExecute")
-            });
-            if !covered {
+            if !tols.iter().any(|t| json_covers_no_execute(t, key)) {
                 tols.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
             }
         }
-    }
-}
-
-/// The QoS class of a pod (`status.qosClass`): Guaranteed, Burstable or BestEffort.
-pub fn qos_class(spec: &Value) -> &'static str {
-    let mut any = false;
-    let mut guaranteed = true;
-    let cs = spec
-        .get("containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    let inits = spec
-        .get("initContainers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    for c in cs.chain(inits) {
-        let req = c.pointer("/resources/requests").and_then(Value::as_object);
-        let lim = c.pointer("/resources/limits").and_then(Value::as_object);
-        let has = |m: Option<&Map<String, Value>>, k: &str| m.is_some_and(|m| m.contains_key(k));
-        for r in ["cpu", "memory"] {
-            if has(req, r) || has(lim, r) {
-                any = true;
-            }
-            if !has(lim, r) {
-                guaranteed = false;
-            }
-            if let (Some(a), Some(b)) = (req.and_then(|m| m.get(r)), lim.and_then(|m| m.get(r))) {
-                if a != b {
-                    guaranteed = false;
-                }
-            }
-        }
-    }
-    if !any {
-        "BestEffort"
-    } else if guaranteed {
-        "Guaranteed"
-    } else {
-        "Burstable"
     }
 }

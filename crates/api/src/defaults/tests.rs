@@ -137,6 +137,11 @@ fn service_namespace_node_secret_defaults() {
     assert_eq!(sec["type"], "Opaque");
 }
 
+/// The class of a pod with this spec (the rule lives in `crate::qos`).
+fn qos_class(spec: &Value) -> &'static str {
+    crate::qos::pod_qos_class_json(&json!({ "spec": spec })).as_str()
+}
+
 #[test]
 fn qos() {
     let g = json!({"containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}}}]});

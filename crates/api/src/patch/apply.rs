@@ -151,18 +151,9 @@ fn merge(live: &mut Value, applied: &Value, ty: Ty) {
     }
 }
 
-/// Applies `applied` as `manager`; returns the new object with updated `managedFields`.
-///
-/// Conflicts (fields another manager owns with a different value) fail with [`PatchError::Conflict`] unless `force`,
-/// in which case ownership moves to `manager`. Fields this manager applied before and omits now are removed
-/// when no other manager owns them.
-pub fn server_side_apply(
-    res: &ResourceInfo,
-    live: Option<&Value>,
-    applied: &Value,
-    manager: &str,
-    force: bool,
-) -> Result<Value, PatchError> {
+/// The applied configuration as it is merged: an object, without status (when that is a
+/// subresource) and without `managedFields`.
+fn prepare_applied(res: &ResourceInfo, applied: &Value) -> Result<Value, PatchError> {
     if !applied.is_object() {
         return Err(PatchError::Invalid(
             "apply patch must be a JSON object".into(),
@@ -177,29 +168,44 @@ pub fn server_side_apply(
             meta.remove("managedFields");
         }
     }
-    let ty = root(res);
-    let mut new_set = FieldSet::from_object(&applied, ty);
-    strip(res, &mut new_set);
+    Ok(applied)
+}
 
-    let base = live.cloned().unwrap_or_else(|| json!({}));
-    let mut managers = entries(&base);
-    let api_version = res.api_version();
-    let mine =
-        |e: &Entry| e.manager == manager && e.operation == "Apply" && e.subresource.is_none();
-    let prev_set = managers
-        .iter()
-        .find(|e| mine(e))
-        .map(|e| e.set.clone())
-        .unwrap_or_default();
+/// Whether `e` is `manager`'s own Apply entry on the main resource.
+fn is_mine(e: &Entry, manager: &str) -> bool {
+    e.manager == manager && e.operation == "Apply" && e.subresource.is_none()
+}
 
-    // conflicts: leaves we apply that others own with a different live value
-    let mut conflicts: Vec<String> = Vec::new();
-    let mut taken: Vec<(usize, FieldPath)> = Vec::new();
+/// Upstream's conflict text for a field another manager owns.
+fn conflict_message(e: &Entry, path: &FieldPath) -> String {
+    let using = if e.api_version.is_empty() {
+        String::new()
+    } else {
+        format!(" using {}", e.api_version)
+    };
+    format!(
+        "conflict with {:?}{using}: {}",
+        e.manager,
+        format_path(path)
+    )
+}
+
+/// Leaves of `new_set` that other managers own with a different live value: the messages,
+/// and (manager index, path) for each ownership a forced apply takes over.
+fn find_conflicts(
+    new_set: &FieldSet,
+    applied: &Value,
+    base: &Value,
+    managers: &[Entry],
+    manager: &str,
+) -> (Vec<String>, Vec<(usize, FieldPath)>) {
+    let mut conflicts = Vec::new();
+    let mut taken = Vec::new();
     for path in new_set.leaves() {
-        let want = value_at(&applied, &path);
-        let have = value_at(&base, &path);
+        let want = value_at(applied, &path);
+        let have = value_at(base, &path);
         for (i, e) in managers.iter().enumerate() {
-            if mine(e) || e.subresource.is_some() || !e.set.contains(&path, false) {
+            if is_mine(e, manager) || e.subresource.is_some() || !e.set.contains(&path, false) {
                 continue;
             }
             let differs = match (want, have) {
@@ -208,20 +214,40 @@ pub fn server_side_apply(
                 _ => true,
             };
             if differs {
-                conflicts.push(format!(
-                    "conflict with {:?}{}: {}",
-                    e.manager,
-                    if e.api_version.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" using {}", e.api_version)
-                    },
-                    format_path(&path)
-                ));
+                conflicts.push(conflict_message(e, &path));
                 taken.push((i, path.clone()));
             }
         }
     }
+    (conflicts, taken)
+}
+
+/// Applies `applied` as `manager`; returns the new object with updated `managedFields`.
+///
+/// Conflicts (fields another manager owns with a different value) fail with [`PatchError::Conflict`] unless `force`,
+/// in which case ownership moves to `manager`. Fields this manager applied before and omits now are removed
+/// when no other manager owns them.
+pub fn server_side_apply(
+    res: &ResourceInfo,
+    live: Option<&Value>,
+    applied: &Value,
+    manager: &str,
+    force: bool,
+) -> Result<Value, PatchError> {
+    let applied = prepare_applied(res, applied)?;
+    let ty = root(res);
+    let mut new_set = FieldSet::from_object(&applied, ty);
+    strip(res, &mut new_set);
+
+    let base = live.cloned().unwrap_or_else(|| json!({}));
+    let mut managers = entries(&base);
+    let prev_set = managers
+        .iter()
+        .find(|e| is_mine(e, manager))
+        .map(|e| e.set.clone())
+        .unwrap_or_default();
+
+    let (conflicts, taken) = find_conflicts(&new_set, &applied, &base, &managers, manager);
     if !conflicts.is_empty() && !force {
         return Err(PatchError::Conflict { conflicts });
     }
@@ -236,17 +262,17 @@ pub fn server_side_apply(
     for path in prev_set.difference_roots(&new_set) {
         let owned_by_other = managers
             .iter()
-            .any(|e| !mine(e) && e.set.contains(&path, true));
+            .any(|e| !is_mine(e, manager) && e.set.contains(&path, true));
         if !owned_by_other {
             remove_at(&mut result, &path);
         }
     }
 
-    managers.retain(|e| !mine(e));
+    managers.retain(|e| !is_mine(e, manager));
     managers.push(Entry {
         manager: manager.to_string(),
         operation: "Apply".into(),
-        api_version,
+        api_version: res.api_version(),
         time: Some(now_string()),
         subresource: None,
         set: new_set,

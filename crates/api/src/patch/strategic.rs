@@ -62,52 +62,69 @@ pub fn merge_map(
     }
     let mut out = orig.clone();
     for (k, pv) in patch {
-        if k.starts_with('$') {
-            continue;
-        }
-        match pv {
-            Value::Null => {
-                out.remove(k);
-            }
-            Value::Object(pm) => {
-                let cty = child(ty, k);
-                match out.get(k) {
-                    Some(Value::Object(om)) if !is_atomic(cty) => match merge_map(om, pm, cty)? {
-                        Some(m) => {
-                            out.insert(k.clone(), Value::Object(m));
-                        }
-                        None => {
-                            out.remove(k);
-                        }
-                    },
-                    _ => match strip_directives(pv) {
-                        Some(v) => {
-                            out.insert(k.clone(), v);
-                        }
-                        None => {
-                            out.remove(k);
-                        }
-                    },
-                }
-            }
-            Value::Array(pa) => {
-                let orig_list = out
-                    .get(k)
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let order = patch
-                    .get(&format!("{SET_ORDER}{k}"))
-                    .and_then(Value::as_array);
-                let merged = merge_list(&orig_list, pa, list_kind(ty, k), order)?;
-                out.insert(k.clone(), Value::Array(merged));
-            }
-            scalar => {
-                out.insert(k.clone(), scalar.clone());
-            }
+        if !k.starts_with('$') {
+            merge_field(&mut out, k, pv, patch, ty)?;
         }
     }
-    // primitive deletions and element order for lists not otherwise patched
+    apply_list_directives(&mut out, patch, ty);
+    if let Some(Value::Array(retain)) = patch.get(RETAIN_KEYS) {
+        let keep: Vec<&str> = retain.iter().filter_map(Value::as_str).collect();
+        out.retain(|k, _| keep.contains(&k.as_str()));
+    }
+    Ok(Some(out))
+}
+
+/// Merges the patch's field `k` (value `pv`) into `out`; `patch` is the whole patch map
+/// (for the field's `$setElementOrder`).
+fn merge_field(
+    out: &mut Map<String, Value>,
+    k: &str,
+    pv: &Value,
+    patch: &Map<String, Value>,
+    ty: Ty,
+) -> Result<(), PatchError> {
+    match pv {
+        Value::Null => {
+            out.remove(k);
+        }
+        Value::Object(pm) => {
+            let cty = child(ty, k);
+            let merged = match out.get(k) {
+                Some(Value::Object(om)) if !is_atomic(cty) => {
+                    merge_map(om, pm, cty)?.map(Value::Object)
+                }
+                _ => strip_directives(pv),
+            };
+            match merged {
+                Some(v) => {
+                    out.insert(k.to_string(), v);
+                }
+                None => {
+                    out.remove(k);
+                }
+            }
+        }
+        Value::Array(pa) => {
+            let orig_list = out
+                .get(k)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let order = patch
+                .get(&format!("{SET_ORDER}{k}"))
+                .and_then(Value::as_array);
+            let merged = merge_list(&orig_list, pa, list_kind(ty, k), order)?;
+            out.insert(k.to_string(), Value::Array(merged));
+        }
+        scalar => {
+            out.insert(k.to_string(), scalar.clone());
+        }
+    }
+    Ok(())
+}
+
+/// `$deleteFromPrimitiveList/…`, and `$setElementOrder/…` for lists not otherwise patched.
+fn apply_list_directives(out: &mut Map<String, Value>, patch: &Map<String, Value>, ty: Ty) {
     for (k, pv) in patch {
         if let Some(field) = k.strip_prefix(DELETE_PRIMITIVE) {
             let del = pv.as_array().cloned().unwrap_or_default();
@@ -115,23 +132,18 @@ pub fn merge_map(
                 list.retain(|e| !del.contains(e));
             }
         } else if let Some(field) = k.strip_prefix(SET_ORDER) {
-            if !patch.contains_key(field) {
-                if let (Some(Value::Array(list)), Some(order)) = (out.get_mut(field), pv.as_array())
-                {
-                    let keys = match list_kind(ty, field) {
-                        ListKind::Map(keys, _) => Some(keys[0]),
-                        _ => None,
-                    };
-                    sort_by_order(list, order, keys);
-                }
+            if patch.contains_key(field) {
+                continue;
+            }
+            if let (Some(Value::Array(list)), Some(order)) = (out.get_mut(field), pv.as_array()) {
+                let keys = match list_kind(ty, field) {
+                    ListKind::Map(keys, _) => Some(keys[0]),
+                    _ => None,
+                };
+                sort_by_order(list, order, keys);
             }
         }
     }
-    if let Some(Value::Array(retain)) = patch.get(RETAIN_KEYS) {
-        let keep: Vec<&str> = retain.iter().filter_map(Value::as_str).collect();
-        out.retain(|k, _| keep.contains(&k.as_str()));
-    }
-    Ok(Some(out))
 }
 
 fn key_of<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {

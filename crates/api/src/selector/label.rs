@@ -1,5 +1,6 @@
 //! Label selectors: the string syntax (`a=b,c in (d),!e`), the `metav1.LabelSelector` JSON form, matching and printing.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -97,14 +98,18 @@ impl Requirement {
     /// Whether a label set satisfies the requirement.
     pub fn matches(&self, labels: &Map<String, Value>) -> bool {
         let val = labels.get(&self.key).map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+            Value::String(s) => Cow::Borrowed(s.as_str()),
+            other => Cow::Owned(other.to_string()),
         });
+        self.matches_value(val.as_deref())
+    }
+
+    /// Whether a label's value (`None`: the label is absent) satisfies the requirement.
+    pub fn matches_value(&self, val: Option<&str>) -> bool {
+        let listed = |v: &str| self.values.iter().any(|x| x == v);
         match self.op {
-            Operator::Equals | Operator::DoubleEquals | Operator::In => {
-                val.is_some_and(|v| self.values.contains(&v))
-            }
-            Operator::NotEquals | Operator::NotIn => val.is_none_or(|v| !self.values.contains(&v)),
+            Operator::Equals | Operator::DoubleEquals | Operator::In => val.is_some_and(listed),
+            Operator::NotEquals | Operator::NotIn => val.is_none_or(|v| !listed(v)),
             Operator::Exists => val.is_some(),
             Operator::DoesNotExist => val.is_none(),
             Operator::Gt | Operator::Lt => {
@@ -175,63 +180,6 @@ impl LabelSelector {
                     }
                 }
                 t => return Err(unexpected(t, "!, identifier, or 'end of string'")),
-            }
-        }
-        reqs.sort_by(|a: &Requirement, b: &Requirement| a.key.cmp(&b.key));
-        Ok(LabelSelector {
-            requirements: reqs,
-            nothing: false,
-        })
-    }
-
-    /// Builds a selector from a `metav1.LabelSelector` JSON (matchLabels + matchExpressions); null selects nothing.
-    pub fn from_label_selector_json(sel: &Value) -> Result<Self, SelectorError> {
-        let obj = match sel {
-            Value::Null => {
-                return Ok(LabelSelector {
-                    requirements: Vec::new(),
-                    nothing: true,
-                })
-            }
-            Value::Object(o) => o,
-            _ => return Err(SelectorError::Parse("selector must be an object".into())),
-        };
-        let mut reqs = Vec::new();
-        if let Some(Value::Object(ml)) = obj.get("matchLabels") {
-            for (k, v) in ml {
-                let v = v.as_str().unwrap_or_default().to_string();
-                reqs.push(Requirement::new(k, Operator::Equals, vec![v])?);
-            }
-        }
-        if let Some(Value::Array(exprs)) = obj.get("matchExpressions") {
-            for e in exprs {
-                let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
-                let op_s = e
-                    .get("operator")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let op = match op_s {
-                    "In" => Operator::In,
-                    "NotIn" => Operator::NotIn,
-                    "Exists" => Operator::Exists,
-                    "DoesNotExist" => Operator::DoesNotExist,
-                    other => {
-                        return Err(SelectorError::Parse(format!(
-                            "{other:?} is not a valid label selector operator"
-                        )))
-                    }
-                };
-                let values: Vec<String> = e
-                    .get("values")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                reqs.push(Requirement::new(key, op, values)?);
             }
         }
         reqs.sort_by(|a: &Requirement, b: &Requirement| a.key.cmp(&b.key));
@@ -420,33 +368,5 @@ mod tests {
     fn printing_sorts_keys_and_values() {
         let sel = LabelSelector::parse("z=1,a in (c,b),!x,y").expect("p");
         assert_eq!(sel.to_string(), "a in (b,c),!x,y,z=1");
-    }
-
-    #[test]
-    fn from_json_form() {
-        let sel = LabelSelector::from_label_selector_json(&json!({
-            "matchLabels": {"app": "web"},
-            "matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["dev"]}, {"key": "gpu", "operator": "DoesNotExist"}]
-        }))
-        .expect("sel");
-        assert!(sel.matches(&labels(json!({"app": "web", "env": "prod"}))));
-        assert!(!sel.matches(&labels(json!({"app": "web", "gpu": "1"}))));
-        assert_eq!(sel.to_string(), "app=web,env notin (dev),!gpu");
-        let nothing = LabelSelector::from_label_selector_json(&Value::Null).expect("null");
-        assert!(!nothing.matches(&labels(json!({}))));
-        assert!(!nothing.is_empty());
-        let everything = LabelSelector::from_label_selector_json(&json!({})).expect("empty");
-        assert!(everything.is_empty() && everything.matches(&labels(json!({"a": "b"}))));
-        let bad = LabelSelector::from_label_selector_json(
-            &json!({"matchExpressions": [{"key": "a", "operator": "Foo"}]}),
-        );
-        assert_eq!(
-            bad.expect_err("op").to_string(),
-            "\"Foo\" is not a valid label selector operator"
-        );
-        assert!(LabelSelector::from_label_selector_json(
-            &json!({"matchExpressions": [{"key": "a", "operator": "In", "values": []}]})
-        )
-        .is_err());
     }
 }

@@ -1,11 +1,14 @@
-//! Label and field selectors: parsing, matching and printing like upstream's `labels` and `fields` packages.
+//! Label and field selectors: parsing, matching and printing like upstream's `labels` and `fields` packages,
+//! and `metav1.LabelSelector` (typed or JSON) as a selector.
 
 mod field;
 mod label;
 mod lexer;
+mod metav1;
 
 pub use field::{supported_field_labels, FieldSelector};
 pub use label::{LabelSelector, Operator, Requirement};
+pub use metav1::typed_selector_matches;
 
 /// A selector could not be parsed or uses an unsupported field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

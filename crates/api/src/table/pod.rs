@@ -65,91 +65,103 @@ fn terminated_reason(term: &Value, prefix: &str) -> String {
     }
 }
 
-pub(super) fn cells(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    let spec_containers = arr_at(pod, &["spec", "containers"]);
-    let spec_init = arr_at(pod, &["spec", "initContainers"]);
-    let conditions = arr_at(pod, &["status", "conditions"]);
-    let mut total = spec_containers.len();
-    let mut ready = 0usize;
-    let mut restarts: i64 = 0;
-    let mut restartable_restarts: i64 = 0;
-    let mut last = LastRestart::default();
-    let mut last_restartable = LastRestart::default();
-
-    let phase = str_at(pod, &["status", "phase"]);
+/// STATUS before the containers are looked at: the pod's reason, else its phase, or
+/// SchedulingGated.
+fn initial_reason(pod: &Value, conditions: &[Value]) -> String {
+    let gated = conditions.iter().any(|c| {
+        str_at(c, &["type"]) == "PodScheduled" && str_at(c, &["reason"]) == "SchedulingGated"
+    });
     let status_reason = str_at(pod, &["status", "reason"]);
-    let mut reason = if status_reason.is_empty() {
-        phase.to_string()
+    if gated {
+        "SchedulingGated".to_string()
+    } else if status_reason.is_empty() {
+        str_at(pod, &["status", "phase"]).to_string()
     } else {
         status_reason.to_string()
-    };
-    if conditions.iter().any(|c| {
-        str_at(c, &["type"]) == "PodScheduled" && str_at(c, &["reason"]) == "SchedulingGated"
-    }) {
-        reason = "SchedulingGated".to_string();
     }
-    total += spec_init
-        .iter()
-        .filter(|c| str_at(c, &["restartPolicy"]) == "Always")
-        .count();
+}
 
-    let mut initializing = false;
-    for (i, cs) in arr_at(pod, &["status", "initContainerStatuses"])
-        .iter()
-        .enumerate()
-    {
-        let name = str_at(cs, &["name"]);
-        let restartable = is_restartable_init(spec_init, name);
-        restarts += i64_at(cs, &["restartCount"]);
-        last.observe(cs);
-        if restartable {
-            restartable_restarts += i64_at(cs, &["restartCount"]);
-            last_restartable.observe(cs);
+/// What the printer accumulates over the container statuses (upstream's `printPod`).
+struct Progress {
+    ready: usize,
+    restarts: i64,
+    last: LastRestart,
+    /// Restarts and last restart of sidecars only: they carry over to the app containers.
+    restartable_restarts: i64,
+    last_restartable: LastRestart,
+    reason: String,
+}
+
+impl Progress {
+    fn new(reason: String) -> Self {
+        Progress {
+            ready: 0,
+            restarts: 0,
+            last: LastRestart::default(),
+            restartable_restarts: 0,
+            last_restartable: LastRestart::default(),
+            reason,
         }
-        let terminated = at(cs, &["state", "terminated"]).filter(|v| v.is_object());
-        let waiting_reason = str_at(cs, &["state", "waiting", "reason"]);
-        if terminated.is_some_and(|t| i64_at(t, &["exitCode"]) == 0) {
-            continue;
-        }
-        if restartable && at(cs, &["started"]).and_then(Value::as_bool) == Some(true) {
-            if at(cs, &["ready"]).and_then(Value::as_bool) == Some(true) {
-                ready += 1;
+    }
+
+    /// Walks the init container statuses; true (with `Init:…` as the reason) when one of
+    /// them is still in the way.
+    fn init_containers(&mut self, pod: &Value, spec_init: &[Value]) -> bool {
+        let statuses = arr_at(pod, &["status", "initContainerStatuses"]);
+        for (i, cs) in statuses.iter().enumerate() {
+            let restartable = is_restartable_init(spec_init, str_at(cs, &["name"]));
+            self.restarts += i64_at(cs, &["restartCount"]);
+            self.last.observe(cs);
+            if restartable {
+                self.restartable_restarts += i64_at(cs, &["restartCount"]);
+                self.last_restartable.observe(cs);
             }
-            continue;
+            let terminated = at(cs, &["state", "terminated"]).filter(|v| v.is_object());
+            let waiting_reason = str_at(cs, &["state", "waiting", "reason"]);
+            if terminated.is_some_and(|t| i64_at(t, &["exitCode"]) == 0) {
+                continue;
+            }
+            if restartable && at(cs, &["started"]).and_then(Value::as_bool) == Some(true) {
+                if at(cs, &["ready"]).and_then(Value::as_bool) == Some(true) {
+                    self.ready += 1;
+                }
+                continue;
+            }
+            self.reason = if let Some(t) = terminated {
+                terminated_reason(t, "Init:")
+            } else if !waiting_reason.is_empty() && waiting_reason != "PodInitializing" {
+                format!("Init:{waiting_reason}")
+            } else {
+                format!("Init:{}/{}", i, spec_init.len())
+            };
+            return true;
         }
-        if let Some(t) = terminated {
-            reason = terminated_reason(t, "Init:");
-        } else if !waiting_reason.is_empty() && waiting_reason != "PodInitializing" {
-            reason = format!("Init:{waiting_reason}");
-        } else {
-            reason = format!("Init:{}/{}", i, spec_init.len());
-        }
-        initializing = true;
-        break;
+        false
     }
 
-    if !initializing || condition_true(conditions, "Initialized") {
-        restarts = restartable_restarts;
-        last = last_restartable;
+    /// Walks the app container statuses from the last; restarts count from the sidecars'.
+    fn app_containers(&mut self, pod: &Value, conditions: &[Value]) {
+        self.restarts = self.restartable_restarts;
+        self.last = std::mem::take(&mut self.last_restartable);
         let mut has_running = false;
         for cs in arr_at(pod, &["status", "containerStatuses"]).iter().rev() {
-            restarts += i64_at(cs, &["restartCount"]);
-            last.observe(cs);
+            self.restarts += i64_at(cs, &["restartCount"]);
+            self.last.observe(cs);
             let waiting = str_at(cs, &["state", "waiting", "reason"]);
             let terminated = at(cs, &["state", "terminated"]).filter(|v| v.is_object());
             if !waiting.is_empty() {
-                reason = waiting.to_string();
+                self.reason = waiting.to_string();
             } else if let Some(t) = terminated {
-                reason = terminated_reason(t, "");
+                self.reason = terminated_reason(t, "");
             } else if at(cs, &["ready"]).and_then(Value::as_bool) == Some(true)
                 && at(cs, &["state", "running"]).is_some_and(Value::is_object)
             {
                 has_running = true;
-                ready += 1;
+                self.ready += 1;
             }
         }
-        if reason == "Completed" && has_running {
-            reason = if condition_true(conditions, "Ready") {
+        if self.reason == "Completed" && has_running {
+            self.reason = if condition_true(conditions, "Ready") {
                 "Running".to_string()
             } else {
                 "NotReady".to_string()
@@ -157,20 +169,82 @@ pub(super) fn cells(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
         }
     }
 
-    let deleting = at(pod, &["metadata", "deletionTimestamp"]).is_some_and(|v| !v.is_null());
-    if deleting && status_reason == "NodeLost" {
-        reason = "Unknown".to_string();
-    } else if deleting && phase != "Succeeded" && phase != "Failed" {
-        reason = "Terminating".to_string();
-    }
-
-    let restarts_str = match last.0 {
-        Some(t) if restarts != 0 => {
-            format!("{restarts} ({} ago)", since(Some(&t.to_rfc3339()), now))
+    /// RESTARTS: the count, with the age of the last restart when there was one.
+    fn restarts_text(&self, now: DateTime<Utc>) -> String {
+        match self.last.0 {
+            Some(t) if self.restarts != 0 => {
+                format!(
+                    "{} ({} ago)",
+                    self.restarts,
+                    since(Some(&t.to_rfc3339()), now)
+                )
+            }
+            _ => self.restarts.to_string(),
         }
-        _ => restarts.to_string(),
-    };
+    }
+}
 
+/// STATUS of a pod being deleted, which overrides the containers' story.
+fn deleting_reason(pod: &Value) -> Option<&'static str> {
+    let deleting = at(pod, &["metadata", "deletionTimestamp"]).is_some_and(|v| !v.is_null());
+    let phase = str_at(pod, &["status", "phase"]);
+    if !deleting {
+        None
+    } else if str_at(pod, &["status", "reason"]) == "NodeLost" {
+        Some("Unknown")
+    } else if phase != "Succeeded" && phase != "Failed" {
+        Some("Terminating")
+    } else {
+        None
+    }
+}
+
+/// The first of `status.podIPs`, else `status.podIP`.
+fn pod_ip(pod: &Value) -> String {
+    arr_at(pod, &["status", "podIPs"])
+        .first()
+        .map(|p| str_at(p, &["ip"]))
+        .filter(|ip| !ip.is_empty())
+        .unwrap_or_else(|| str_at(pod, &["status", "podIP"]))
+        .to_string()
+}
+
+/// READINESS GATES: satisfied/total, or `<none>`.
+fn readiness_gates(pod: &Value, conditions: &[Value]) -> String {
+    let gates = arr_at(pod, &["spec", "readinessGates"]);
+    if gates.is_empty() {
+        return "<none>".to_string();
+    }
+    let ok = gates
+        .iter()
+        .filter(|g| {
+            let ty = str_at(g, &["conditionType"]);
+            conditions
+                .iter()
+                .find(|c| str_at(c, &["type"]) == ty)
+                .is_some_and(|c| str_at(c, &["status"]) == "True")
+        })
+        .count();
+    format!("{ok}/{}", gates.len())
+}
+
+pub(super) fn cells(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let spec_init = arr_at(pod, &["spec", "initContainers"]);
+    let conditions = arr_at(pod, &["status", "conditions"]);
+    let sidecars = spec_init
+        .iter()
+        .filter(|c| str_at(c, &["restartPolicy"]) == "Always")
+        .count();
+    let total = arr_at(pod, &["spec", "containers"]).len() + sidecars;
+    let mut progress = Progress::new(initial_reason(pod, conditions));
+    let initializing = progress.init_containers(pod, spec_init);
+    if !initializing || condition_true(conditions, "Initialized") {
+        progress.app_containers(pod, conditions);
+    }
+    let reason = match deleting_reason(pod) {
+        Some(r) => r.to_string(),
+        None => progress.reason.clone(),
+    };
     let or_none = |s: &str| {
         if s.is_empty() {
             "<none>".to_string()
@@ -178,39 +252,15 @@ pub(super) fn cells(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
             s.to_string()
         }
     };
-    let mut pod_ip = arr_at(pod, &["status", "podIPs"])
-        .first()
-        .map(|p| str_at(p, &["ip"]).to_string())
-        .unwrap_or_default();
-    if pod_ip.is_empty() {
-        pod_ip = str_at(pod, &["status", "podIP"]).to_string();
-    }
-    let gates = arr_at(pod, &["spec", "readinessGates"]);
-    let readiness = if gates.is_empty() {
-        "<none>".to_string()
-    } else {
-        let ok = gates
-            .iter()
-            .filter(|g| {
-                let ty = str_at(g, &["conditionType"]);
-                conditions
-                    .iter()
-                    .find(|c| str_at(c, &["type"]) == ty)
-                    .is_some_and(|c| str_at(c, &["status"]) == "True")
-            })
-            .count();
-        format!("{ok}/{}", gates.len())
-    };
-
     vec![
         json!(str_at(pod, &["metadata", "name"])),
-        json!(format!("{ready}/{total}")),
+        json!(format!("{}/{total}", progress.ready)),
         json!(reason),
-        json!(restarts_str),
+        json!(progress.restarts_text(now)),
         json!(super::age(pod, now)),
-        json!(or_none(&pod_ip)),
+        json!(or_none(&pod_ip(pod))),
         json!(or_none(str_at(pod, &["spec", "nodeName"]))),
         json!(or_none(str_at(pod, &["status", "nominatedNodeName"]))),
-        json!(readiness),
+        json!(readiness_gates(pod, conditions)),
     ]
 }

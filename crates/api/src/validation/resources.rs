@@ -1,5 +1,7 @@
 //! Per-kind spec validation: pods, deployments, replicasets, services, configmaps, secrets, leases.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use super::errors::{
@@ -204,63 +206,16 @@ fn validate_service(spec: &Value) -> Vec<FieldCause> {
     if ports.is_empty() && ty != "ExternalName" && !headless {
         errs.push(required("spec.ports", ""));
     }
-    let mut seen_names = std::collections::HashSet::new();
+    let mut seen_names = HashSet::new();
     for (i, p) in ports.iter().enumerate() {
         let pp = format!("spec.ports[{i}]");
-        let name = str_at(p, &["name"]);
-        if ports.len() > 1 && name.is_empty() {
-            errs.push(required(&format!("{pp}.name"), ""));
-        } else if !name.is_empty() {
-            for m in names::dns1123_label(name) {
-                errs.push(invalid_str(&format!("{pp}.name"), name, &m));
-            }
-            if !seen_names.insert(name.to_string()) {
-                errs.push(duplicate(&format!("{pp}.name"), &Value::from(name)));
-            }
-        }
-        let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
-        for m in names::port_num(port) {
-            errs.push(invalid(&format!("{pp}.port"), &Value::from(port), &m));
-        }
-        if let Some(proto) = p.get("protocol").and_then(Value::as_str) {
-            if !["SCTP", "TCP", "UDP"].contains(&proto) {
-                errs.push(not_supported(
-                    &format!("{pp}.protocol"),
-                    &Value::from(proto),
-                    &["SCTP", "TCP", "UDP"],
-                ));
-            }
-        }
-        match p.get("targetPort") {
-            Some(Value::Number(n)) => {
-                let n = n.as_i64().unwrap_or(0);
-                for m in names::port_num(n) {
-                    errs.push(invalid(&format!("{pp}.targetPort"), &Value::from(n), &m));
-                }
-            }
-            Some(Value::String(s)) => {
-                for m in names::port_name(s) {
-                    errs.push(invalid_str(&format!("{pp}.targetPort"), s, &m));
-                }
-            }
-            _ => {}
-        }
-        if let Some(np) = p
-            .get("nodePort")
-            .and_then(Value::as_i64)
-            .filter(|n| *n != 0)
-        {
-            if ty == "ClusterIP" {
-                errs.push(forbidden(
-                    &format!("{pp}.nodePort"),
-                    "may not be used when `type` is 'ClusterIP'",
-                ));
-            } else {
-                for m in names::port_num(np) {
-                    errs.push(invalid(&format!("{pp}.nodePort"), &Value::from(np), &m));
-                }
-            }
-        }
+        errs.extend(validate_service_port_name(
+            p,
+            &pp,
+            ports.len() > 1,
+            &mut seen_names,
+        ));
+        errs.extend(validate_service_port(p, &pp, ty));
     }
     if let Some(sa) = spec.get("sessionAffinity").and_then(Value::as_str) {
         if !["ClientIP", "None"].contains(&sa) {
@@ -275,5 +230,76 @@ fn validate_service(spec: &Value) -> Vec<FieldCause> {
         obj_at(spec, &["selector"]),
         "spec.selector",
     ));
+    errs
+}
+
+/// A service port's name: required when there are several, a DNS label, unique.
+fn validate_service_port_name(
+    p: &Value,
+    pp: &str,
+    several: bool,
+    seen: &mut HashSet<String>,
+) -> Vec<FieldCause> {
+    let mut errs = Vec::new();
+    let name = str_at(p, &["name"]);
+    if several && name.is_empty() {
+        errs.push(required(&format!("{pp}.name"), ""));
+    } else if !name.is_empty() {
+        for m in names::dns1123_label(name) {
+            errs.push(invalid_str(&format!("{pp}.name"), name, &m));
+        }
+        if !seen.insert(name.to_string()) {
+            errs.push(duplicate(&format!("{pp}.name"), &Value::from(name)));
+        }
+    }
+    errs
+}
+
+/// A service port's numbers and protocol; `ty` is the service type.
+fn validate_service_port(p: &Value, pp: &str, ty: &str) -> Vec<FieldCause> {
+    let mut errs = Vec::new();
+    let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
+    for m in names::port_num(port) {
+        errs.push(invalid(&format!("{pp}.port"), &Value::from(port), &m));
+    }
+    if let Some(proto) = p.get("protocol").and_then(Value::as_str) {
+        if !["SCTP", "TCP", "UDP"].contains(&proto) {
+            errs.push(not_supported(
+                &format!("{pp}.protocol"),
+                &Value::from(proto),
+                &["SCTP", "TCP", "UDP"],
+            ));
+        }
+    }
+    match p.get("targetPort") {
+        Some(Value::Number(n)) => {
+            let n = n.as_i64().unwrap_or(0);
+            for m in names::port_num(n) {
+                errs.push(invalid(&format!("{pp}.targetPort"), &Value::from(n), &m));
+            }
+        }
+        Some(Value::String(s)) => {
+            for m in names::port_name(s) {
+                errs.push(invalid_str(&format!("{pp}.targetPort"), s, &m));
+            }
+        }
+        _ => {}
+    }
+    let node_port = p
+        .get("nodePort")
+        .and_then(Value::as_i64)
+        .filter(|n| *n != 0);
+    if let Some(np) = node_port {
+        if ty == "ClusterIP" {
+            errs.push(forbidden(
+                &format!("{pp}.nodePort"),
+                "may not be used when `type` is 'ClusterIP'",
+            ));
+        } else {
+            for m in names::port_num(np) {
+                errs.push(invalid(&format!("{pp}.nodePort"), &Value::from(np), &m));
+            }
+        }
+    }
     errs
 }

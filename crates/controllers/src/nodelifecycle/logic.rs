@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use k8s_openapi::api::core::v1::{Taint, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
+use skiff_api::taints::{tolerates, NO_EXECUTE};
 
 /// Taint for Ready=False.
 pub const NOT_READY: &str = "node.kubernetes.io/not-ready";
@@ -73,31 +74,11 @@ pub enum Eviction {
     Never,
 }
 
-fn tolerates(t: &Toleration, taint: &Taint) -> bool {
-    if t.effect
-        .as_deref()
-        .is_some_and(|e| !e.is_empty() && e != taint.effect)
-    {
-        return false;
-    }
-    let key = t.key.as_deref().unwrap_or("");
-    if !key.is_empty() && key != taint.key {
-        return false;
-    }
-    match t.operator.as_deref().unwrap_or("Equal") {
-        "Exists" => true,
-        _ => {
-            key == taint.key
-                && t.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
-        }
-    }
-}
-
 /// Upstream's taint manager rule: evict now if any NoExecute taint is untolerated, else at
 /// the earliest (taint added + the smallest tolerationSeconds among matching tolerations).
 pub fn eviction(taints: &[Taint], tolerations: &[Toleration], now: Timestamp) -> Eviction {
     let mut at: Option<i64> = None;
-    for taint in taints.iter().filter(|t| t.effect == "NoExecute") {
+    for taint in taints.iter().filter(|t| t.effect == NO_EXECUTE) {
         let matching: Vec<&Toleration> =
             tolerations.iter().filter(|t| tolerates(t, taint)).collect();
         if matching.is_empty() {
@@ -197,6 +178,11 @@ mod tests {
                 Eviction::Never,
             ),
             (json!([{"operator": "Exists"}]), Eviction::Never),
+            // an unknown operator tolerates nothing (upstream; it used to count as Equal)
+            (
+                json!([{"key": UNREACHABLE, "operator": "Bogus", "effect": "NoExecute"}]),
+                Eviction::Now,
+            ),
             (
                 json!([{"key": NOT_READY, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}]),
                 Eviction::Now,

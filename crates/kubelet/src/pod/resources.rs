@@ -1,71 +1,40 @@
-//! Resource requests and limits: the pod's QoS class and the CRI
-//! LinuxContainerResources of each container (shares, quota, memory, OOM score).
-
-use std::collections::BTreeMap;
+//! Resource requests and limits: the pod's QoS class (upstream's rule, in skiff-api) and the
+//! CRI LinuxContainerResources of each container (shares, quota, memory, OOM score).
 
 use k8s_cri::v1 as cri;
 use k8s_openapi::api::core::v1::{Container, Pod};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-
-use crate::quantity::{milli_value, value};
+use skiff_api::qos::{pod_qos_class, QosClass};
+use skiff_api::quantity::Quantity;
+use skiff_api::resources::ContainerResources;
 
 const CPU_PERIOD: i64 = 100_000;
 const MIN_SHARES: i64 = 2;
 
-fn get(map: &Option<BTreeMap<String, Quantity>>, key: &str) -> Option<i128> {
-    let q = map.as_ref()?.get(key)?;
-    if key == "cpu" {
-        milli_value(&q.0)
-    } else {
-        value(&q.0)
-    }
-}
-
-fn requests_and_limits(c: &Container, key: &str) -> (Option<i128>, Option<i128>) {
-    let r = c.resources.as_ref();
-    let limit = r.and_then(|r| get(&r.limits, key));
-    // a limit without a request means request = limit
-    let request = r.and_then(|r| get(&r.requests, key)).or(limit);
+/// Request and limit of `key` (millicores for cpu, else whole units); a limit without a
+/// request stands for the request, as API defaulting makes it.
+fn requests_and_limits(c: &ContainerResources, key: &str) -> (Option<i128>, Option<i128>) {
+    let amount = |q: &Quantity| {
+        i128::from(if key == "cpu" {
+            q.milli_value()
+        } else {
+            q.value()
+        })
+    };
+    let limit = c.limits.get(key).map(amount);
+    let request = c.defaulted_requests().get(key).map(amount);
     (request, limit)
 }
 
 /// Guaranteed, Burstable or BestEffort.
 pub fn qos_class(pod: &Pod) -> &'static str {
-    let Some(spec) = pod.spec.as_ref() else {
-        return "BestEffort";
-    };
-    let all: Vec<&Container> = spec
-        .containers
-        .iter()
-        .chain(spec.init_containers.iter().flatten())
-        .collect();
-    let mut any = false;
-    let mut guaranteed = true;
-    for c in &all {
-        for key in ["cpu", "memory"] {
-            let (req, lim) = requests_and_limits(c, key);
-            if req.is_some_and(|v| v != 0) || lim.is_some_and(|v| v != 0) {
-                any = true;
-            }
-            match (req, lim) {
-                (Some(r), Some(l)) if r == l && l != 0 => {}
-                _ => guaranteed = false,
-            }
-        }
-    }
-    if !any {
-        "BestEffort"
-    } else if guaranteed {
-        "Guaranteed"
-    } else {
-        "Burstable"
-    }
+    pod_qos_class(pod).as_str()
 }
 
 /// CRI resources of one container; `node_memory` is the node's capacity in bytes.
 pub fn linux_resources(pod: &Pod, c: &Container, node_memory: i64) -> cri::LinuxContainerResources {
-    let (cpu_req, cpu_lim) = requests_and_limits(c, "cpu");
-    let (mem_req, mem_lim) = requests_and_limits(c, "memory");
+    let res = ContainerResources::from_container(c);
+    let (cpu_req, cpu_lim) = requests_and_limits(&res, "cpu");
+    let (mem_req, mem_lim) = requests_and_limits(&res, "memory");
     let shares = match cpu_req {
         Some(m) if m > 0 => std::cmp::max(MIN_SHARES, (m * 1024 / 1000) as i64),
         _ => MIN_SHARES,
@@ -74,10 +43,10 @@ pub fn linux_resources(pod: &Pod, c: &Container, node_memory: i64) -> cri::Linux
         .filter(|m| *m > 0)
         .map(|m| std::cmp::max(1000, (m as i64) * CPU_PERIOD / 1000))
         .unwrap_or(0);
-    let oom_score_adj = match qos_class(pod) {
-        "Guaranteed" => -997,
-        "BestEffort" => 1000,
-        _ => {
+    let oom_score_adj = match pod_qos_class(pod) {
+        QosClass::Guaranteed => -997,
+        QosClass::BestEffort => 1000,
+        QosClass::Burstable => {
             let req = mem_req.unwrap_or(0) as i64;
             let adj = if node_memory > 0 {
                 1000 - (1000 * req) / node_memory

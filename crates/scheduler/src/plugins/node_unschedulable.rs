@@ -2,8 +2,8 @@
 
 use k8s_openapi::api::core::v1::Taint;
 
-use super::taint_toleration::tolerates_any;
 use crate::framework::{Code, FilterPlugin, NodeInfo, PodToSchedule, Status};
+use skiff_api::taints::tolerated_by_any;
 
 /// Plugin name.
 pub const NAME: &str = "NodeUnschedulable";
@@ -39,7 +39,7 @@ impl FilterPlugin for NodeUnschedulable {
             .as_ref()
             .and_then(|s| s.tolerations.as_deref())
             .unwrap_or(&[]);
-        if tolerates_any(tolerations, &taint) {
+        if tolerated_by_any(tolerations, &taint) {
             Status::success()
         } else {
             Status::new(Code::UnschedulableAndUnresolvable, REASON)

@@ -3,6 +3,9 @@
 //! treated as carrying the taint node-lifecycle will add, so the window before it does is safe.
 
 use k8s_openapi::api::core::v1::{Node, Taint, Toleration};
+use skiff_api::taints::{
+    find_untolerated, tolerated_by_any, NO_EXECUTE, NO_SCHEDULE, PREFER_NO_SCHEDULE,
+};
 
 use crate::framework::{
     default_normalize, Code, FilterPlugin, NodeInfo, PodToSchedule, ScorePlugin, Status,
@@ -14,32 +17,6 @@ pub const NAME: &str = "TaintToleration";
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
 /// Taint of nodes whose Ready condition is Unknown.
 pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
-
-/// Whether one toleration tolerates the taint (upstream's `ToleratesTaint`).
-pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
-    if let Some(e) = t.effect.as_deref().filter(|e| !e.is_empty()) {
-        if e != taint.effect {
-            return false;
-        }
-    }
-    let key = t.key.as_deref().unwrap_or("");
-    if !key.is_empty() && key != taint.key {
-        return false;
-    }
-    match t.operator.as_deref().unwrap_or("Equal") {
-        "Exists" => true,
-        "Equal" | "" => {
-            key == taint.key
-                && t.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
-        }
-        _ => false,
-    }
-}
-
-/// Whether any toleration tolerates the taint.
-pub fn tolerates_any(ts: &[Toleration], taint: &Taint) -> bool {
-    ts.iter().any(|t| tolerates(t, taint))
-}
 
 /// The node's taints plus the NoSchedule taint its Ready condition implies, if missing.
 pub fn effective_taints(node: &Node) -> Vec<Taint> {
@@ -63,7 +40,7 @@ pub fn effective_taints(node: &Node) -> Vec<Taint> {
         if !taints.iter().any(|t| t.key == key) {
             taints.push(Taint {
                 key: key.into(),
-                effect: "NoSchedule".into(),
+                effect: NO_SCHEDULE.into(),
                 ..Default::default()
             });
         }
@@ -97,12 +74,12 @@ impl FilterPlugin for TaintToleration {
     }
 
     fn filter(&self, pod: &PodToSchedule<'_>, node: &NodeInfo) -> Status {
-        let ts = tolerations(pod);
-        let bad = effective_taints(&node.node).into_iter().find(|t| {
-            (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerates_any(ts, t)
+        let taints = effective_taints(&node.node);
+        let bad = find_untolerated(&taints, tolerations(pod), |t| {
+            t.effect == NO_SCHEDULE || t.effect == NO_EXECUTE
         });
         match bad {
-            Some(t) => Status::new(Code::UnschedulableAndUnresolvable, reason(&t)),
+            Some(t) => Status::new(Code::UnschedulableAndUnresolvable, reason(t)),
             None => Status::success(),
         }
     }
@@ -123,7 +100,7 @@ impl ScorePlugin for TaintToleration {
             .filter(|t| {
                 t.effect
                     .as_deref()
-                    .is_none_or(|e| e.is_empty() || e == "PreferNoSchedule")
+                    .is_none_or(|e| e.is_empty() || e == PREFER_NO_SCHEDULE)
             })
             .cloned()
             .collect();
@@ -135,7 +112,7 @@ impl ScorePlugin for TaintToleration {
             .unwrap_or(&[]);
         taints
             .iter()
-            .filter(|t| t.effect == "PreferNoSchedule" && !tolerates_any(&ts, t))
+            .filter(|t| t.effect == PREFER_NO_SCHEDULE && !tolerated_by_any(&ts, t))
             .count() as i64
     }
 

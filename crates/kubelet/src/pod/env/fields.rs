@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, Pod};
 
 use super::{EnvContext, EnvError};
-use crate::quantity::{milli_value, value};
+use skiff_api::quantity::{milli_value, value};
 
 /// Value of a downward API field path.
 pub fn field_value(pod: &Pod, path: &str, ctx: &EnvContext<'_>) -> Result<String, EnvError> {
@@ -81,14 +81,14 @@ pub fn resource_value(
     let q = pick(which);
     let is_cpu = name == "cpu";
     let raw_milli: i128 = match (&q, is_cpu) {
-        (Some(q), true) => milli_value(q).unwrap_or(0),
-        (Some(q), false) => value(q).unwrap_or(0) * 1000,
+        (Some(q), true) => i128::from(milli_value(q).unwrap_or(0)),
+        (Some(q), false) => i128::from(value(q).unwrap_or(0)) * 1000,
         (None, true) if which == "limits" => ctx.node_cpu_milli,
         (None, false) if which == "limits" => ctx.node_memory * 1000,
         (None, _) => 0,
     };
     let div_milli = match divisor {
-        Some(d) if !d.is_empty() => milli_value(d).unwrap_or(1000).max(1),
+        Some(d) if !d.is_empty() => i128::from(milli_value(d).unwrap_or(1000).max(1)),
         _ => 1000,
     };
     let v = (raw_milli + div_milli - 1) / div_milli;

@@ -17,7 +17,7 @@ pub fn mount_tmpfs(dir: &Path, size: Option<&str>, volume: &str) -> Result<(), V
         return Ok(());
     }
     let opts = size
-        .and_then(crate::quantity::value)
+        .and_then(skiff_api::quantity::value)
         .map(|b| format!("size={b}"));
     nix::mount::mount(
         Some("tmpfs"),
