@@ -123,7 +123,11 @@ fn pod_shared(
         cfg: cfg.clone(),
         cri,
         api: Arc::new(KubeApi::new(client.clone())),
-        events: Arc::new(Recorder::for_node(client.clone(), "kubelet", &cfg.node_name)),
+        events: Arc::new(Recorder::for_node(
+            client.clone(),
+            "kubelet",
+            &cfg.node_name,
+        )),
         backoff: Default::default(),
         image_backoff: Default::default(),
         probes: Default::default(),

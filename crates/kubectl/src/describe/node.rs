@@ -5,124 +5,43 @@ use crate::describe::util::{annotations, events, labels, rfc1123z, since, taints
 use crate::describe::writer::GoTab;
 use crate::json_get::{arr, gv, obj, s};
 use serde_json::{Map, Value};
+use skiff_api::quantity::{Format, Quantity};
+use skiff_api::resources::{
+    add_into, from_json, pod_limits_json, pod_requests_json, PodResourcesOptions, ResourceList,
+};
 
-/// A quantity in milli-units (cpu) or units, with whether it used a binary suffix.
-fn parse_qty(q: &str) -> Option<(f64, bool)> {
-    let q = q.trim();
-    let idx = q.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(q.len());
-    let (num, suf) = q.split_at(idx);
-    let n: f64 = num.parse().ok()?;
-    let (mul, bin) = match suf {
-        "" => (1.0, false),
-        "m" => (0.001, false),
-        "k" => (1e3, false),
-        "M" => (1e6, false),
-        "G" => (1e9, false),
-        "T" => (1e12, false),
-        "P" => (1e15, false),
-        "E" => (1e18, false),
-        "Ki" => (1024.0, true),
-        "Mi" => (1024f64.powi(2), true),
-        "Gi" => (1024f64.powi(3), true),
-        "Ti" => (1024f64.powi(4), true),
-        "Pi" => (1024f64.powi(5), true),
-        "Ei" => (1024f64.powi(6), true),
-        _ => return None,
-    };
-    Some((n * mul, bin))
+/// A pod's effective requests and limits (upstream's `PodRequestsAndLimits`: containers,
+/// init containers and sidecars, plus overhead), from the one rule in skiff-api.
+fn pod_requests_and_limits(p: &Value) -> (ResourceList, ResourceList) {
+    let opts = PodResourcesOptions::default();
+    (pod_requests_json(p, &opts), pod_limits_json(p, &opts))
 }
 
-/// Formats a sum of quantities roughly like resource.Quantity.String().
-fn format_qty(v: f64, binary: bool, cpu: bool) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    if cpu {
-        let milli = (v * 1000.0).round() as i64;
-        return if milli % 1000 == 0 {
-            (milli / 1000).to_string()
-        } else {
-            format!("{milli}m")
-        };
-    }
-    let n = v.round() as i64;
-    let units: &[(&str, i64)] = if binary {
-        &[
-            ("Ei", 1 << 60),
-            ("Pi", 1 << 50),
-            ("Ti", 1 << 40),
-            ("Gi", 1 << 30),
-            ("Mi", 1 << 20),
-            ("Ki", 1 << 10),
-        ]
+/// `list[name]`, or zero (Go's zero Quantity prints "0").
+fn amount(list: &ResourceList, name: &str) -> Quantity {
+    list.get(name)
+        .copied()
+        .unwrap_or(Quantity::zero(Format::DecimalSi))
+}
+
+/// `int64(float64(part) / float64(total) * 100)`, 0 when the total is 0, as kubectl prints it;
+/// CPU compares milli-values, the rest whole values.
+fn pct(part: &Quantity, total: &Quantity, cpu: bool) -> i64 {
+    let (p, t) = if cpu {
+        (part.milli_value(), total.milli_value())
     } else {
-        &[
-            ("E", 1_000_000_000_000_000_000),
-            ("P", 1_000_000_000_000_000),
-            ("T", 1_000_000_000_000),
-            ("G", 1_000_000_000),
-            ("M", 1_000_000),
-            ("k", 1_000),
-        ]
+        (part.value(), total.value())
     };
-    for (suf, m) in units {
-        if n % m == 0 {
-            return format!("{}{suf}", n / m);
-        }
-    }
-    n.to_string()
-}
-
-#[derive(Default, Clone, Copy)]
-struct Sum {
-    v: f64,
-    binary: bool,
-}
-
-fn pod_resources(p: &Value, kind: &str, name: &str) -> Sum {
-    // max(sum of containers, each init container) + overhead
-    let get = |c: &Value| {
-        c.pointer(&format!("/resources/{kind}/{name}"))
-            .and_then(|q| parse_qty(&gv(Some(q))))
-    };
-    let mut sum = Sum::default();
-    for c in arr(p, "/spec/containers") {
-        if let Some((v, b)) = get(c) {
-            sum.v += v;
-            sum.binary |= b;
-        }
-    }
-    for c in arr(p, "/spec/initContainers") {
-        if let Some((v, b)) = get(c) {
-            if v > sum.v {
-                sum = Sum { v, binary: b };
-            }
-        }
-    }
-    if let Some((v, b)) = p
-        .pointer(&format!("/spec/overhead/{name}"))
-        .and_then(|q| parse_qty(&gv(Some(q))))
-    {
-        sum.v += v;
-        sum.binary |= b;
-    }
-    sum
-}
-
-fn alloc_of(alloc: Option<&Map<String, Value>>, name: &str) -> f64 {
-    alloc
-        .and_then(|m| m.get(name))
-        .and_then(|q| parse_qty(&gv(Some(q))))
-        .map(|x| x.0)
-        .unwrap_or(0.0)
-}
-
-fn pct(v: f64, total: f64) -> i64 {
-    if total == 0.0 {
+    if t == 0 {
         0
     } else {
-        (v / total * 100.0) as i64
+        (p as f64 / t as f64 * 100.0) as i64
     }
+}
+
+/// `amount (pct%)` of one resource, as the Node describer prints it.
+fn with_pct(q: &Quantity, total: &Quantity, cpu: bool) -> String {
+    format!("{q} ({}%)", pct(q, total, cpu))
 }
 
 fn resource_list(w: &mut GoTab, m: &Map<String, Value>) {
@@ -321,33 +240,26 @@ fn node_resources(w: &mut GoTab, n: &Value, pods: &[Value]) {
     let alloc = obj(n, "/status/allocatable")
         .filter(|m| !m.is_empty())
         .or_else(|| obj(n, "/status/capacity"));
-    let (acpu, amem) = (alloc_of(alloc, "cpu"), alloc_of(alloc, "memory"));
-    let mut tot = [Sum::default(); 6];
+    let raw_alloc = alloc;
+    let alloc = from_json(raw_alloc.map(|m| Value::Object(m.clone())).as_ref());
+    let (mut total_req, mut total_lim) = (ResourceList::new(), ResourceList::new());
     for p in pods {
-        let cr = pod_resources(p, "requests", "cpu");
-        let cl = pod_resources(p, "limits", "cpu");
-        let mr = pod_resources(p, "requests", "memory");
-        let ml = pod_resources(p, "limits", "memory");
-        let er = pod_resources(p, "requests", "ephemeral-storage");
-        let el = pod_resources(p, "limits", "ephemeral-storage");
-        for (t, x) in tot.iter_mut().zip([cr, cl, mr, ml, er, el]) {
-            t.v += x.v;
-            t.binary |= x.binary;
-        }
+        let (req, lim) = pod_requests_and_limits(p);
+        add_into(&mut total_req, &req);
+        add_into(&mut total_lim, &lim);
+        let cell = |list: &ResourceList, name: &str| {
+            with_pct(&amount(list, name), &amount(&alloc, name), name == "cpu")
+        };
         w.w(
             1,
             &format!(
-                "{}\t{}\t\t{} ({}%)\t{} ({}%)\t{} ({}%)\t{} ({}%)\t{}\n",
+                "{}\t{}\t\t{}\t{}\t{}\t{}\t{}\n",
                 s(p, "/metadata/namespace"),
                 s(p, "/metadata/name"),
-                format_qty(cr.v, false, true),
-                pct(cr.v, acpu),
-                format_qty(cl.v, false, true),
-                pct(cl.v, acpu),
-                format_qty(mr.v, mr.binary, false),
-                pct(mr.v, amem),
-                format_qty(ml.v, ml.binary, false),
-                pct(ml.v, amem),
+                cell(&req, "cpu"),
+                cell(&lim, "cpu"),
+                cell(&req, "memory"),
+                cell(&lim, "memory"),
                 since(s(p, "/metadata/creationTimestamp"))
             ),
         );
@@ -358,24 +270,19 @@ fn node_resources(w: &mut GoTab, n: &Value, pods: &[Value]) {
     );
     w.w(1, "Resource\tRequests\tLimits\n");
     w.w(1, "--------\t--------\t------\n");
-    let aeph = alloc_of(alloc, "ephemeral-storage");
-    for (name, r, l, total, cpu) in [
-        ("cpu", tot[0], tot[1], acpu, true),
-        ("memory", tot[2], tot[3], amem, false),
-        ("ephemeral-storage", tot[4], tot[5], aeph, false),
-    ] {
+    for name in ["cpu", "memory", "ephemeral-storage"] {
+        let total = amount(&alloc, name);
+        let cpu = name == "cpu";
         w.w(
             1,
             &format!(
-                "{name}\t{} ({}%)\t{} ({}%)\n",
-                format_qty(r.v, r.binary, cpu),
-                pct(r.v, total),
-                format_qty(l.v, l.binary, cpu),
-                pct(l.v, total)
+                "{name}\t{}\t{}\n",
+                with_pct(&amount(&total_req, name), &total, cpu),
+                with_pct(&amount(&total_lim, name), &total, cpu)
             ),
         );
     }
-    let mut huge: Vec<&String> = alloc
+    let mut huge: Vec<&String> = raw_alloc
         .map(|m| m.keys().filter(|k| k.starts_with("hugepages-")).collect())
         .unwrap_or_default();
     huge.sort();
@@ -389,11 +296,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quantities() {
-        assert_eq!(format_qty(0.25, false, true), "250m");
-        assert_eq!(format_qty(2.0, false, true), "2");
-        let (v, b) = parse_qty("128Mi").unwrap_or((0.0, false));
-        assert_eq!(format_qty(v * 2.0, b, false), "256Mi");
-        assert_eq!(format_qty(0.0, false, false), "0");
+    fn requests_limits_and_percentages_follow_upstream() {
+        let pod = serde_json::json!({"spec": {
+            "containers": [
+                {"resources": {"requests": {"cpu": "250m", "memory": "128Mi"}}},
+                {"resources": {"requests": {"cpu": "250m", "memory": "128Mi"},
+                               "limits": {"memory": "1Gi"}}}
+            ],
+            "initContainers": [{"resources": {"requests": {"cpu": "2"}}}],
+            "overhead": {"cpu": "100m"}
+        }});
+        let (req, lim) = pod_requests_and_limits(&pod);
+        assert_eq!(amount(&req, "cpu").to_string(), "2100m");
+        assert_eq!(amount(&req, "memory").to_string(), "256Mi");
+        assert_eq!(amount(&lim, "memory").to_string(), "1Gi");
+        assert_eq!(amount(&lim, "cpu").to_string(), "0");
+        let two_cpus: Quantity = "2".parse().unwrap_or(Quantity::zero(Format::DecimalSi));
+        assert_eq!(
+            with_pct(&amount(&req, "cpu"), &two_cpus, true),
+            "2100m (105%)"
+        );
+        let zero = Quantity::zero(Format::DecimalSi);
+        assert_eq!(with_pct(&amount(&req, "cpu"), &zero, true), "2100m (0%)");
     }
 }

@@ -145,33 +145,10 @@ fn addresses(w: &mut GoTab, p: &Value) {
     }
 }
 
-/// The QoS class computed from requests and limits (when status lacks it).
+/// The QoS class computed from requests and limits (when status lacks it), by the one rule
+/// in skiff-api.
 fn qos_class(p: &Value) -> String {
-    let all: Vec<&Value> = arr(p, "/spec/containers")
-        .iter()
-        .chain(arr(p, "/spec/initContainers"))
-        .collect();
-    let empty =
-        |c: &Value, k: &str| obj(c, &format!("/resources/{k}")).is_none_or(|m| m.is_empty());
-    if all
-        .iter()
-        .all(|c| empty(c, "requests") && empty(c, "limits"))
-    {
-        return "BestEffort".into();
-    }
-    let guaranteed = all.iter().all(|c| {
-        ["cpu", "memory"].iter().all(|r| {
-            let l = c.pointer(&format!("/resources/limits/{r}"));
-            let q = c.pointer(&format!("/resources/requests/{r}")).or(l);
-            l.is_some() && l == q
-        })
-    });
-    if guaranteed {
-        "Guaranteed"
-    } else {
-        "Burstable"
-    }
-    .into()
+    skiff_api::qos::pod_qos_class_json(p).as_str().to_string()
 }
 
 /// `describeVolumes`.

@@ -2,7 +2,7 @@
 //! tolerations, RFC 1123 times, human durations, label selectors and the Events table.
 
 use crate::describe::writer::GoTab;
-use crate::json_get::{arr, gv, i, obj, s};
+use crate::json_get::{arr, gv, i, s};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -227,32 +227,16 @@ pub fn format_labels(m: Option<&Map<String, Value>>) -> String {
     kv.join(",")
 }
 
-/// A LabelSelector as `labels.Selector.String()` (requirements sorted by key).
+/// A LabelSelector as `labels.Selector.String()` (requirements sorted by key), by the one
+/// selector rule in skiff-api; `<error>` for an invalid selector, as `FormatLabelSelector`.
 pub fn selector_string(sel: Option<&Value>) -> String {
     let Some(sel) = sel else {
         return String::new();
     };
-    let mut reqs: Vec<(String, String)> = Vec::new();
-    if let Some(m) = obj(sel, "/matchLabels") {
-        for (k, v) in m {
-            reqs.push((k.clone(), format!("{k}={}", gv(Some(v)))));
-        }
+    match skiff_api::selector::LabelSelector::from_label_selector_json(sel) {
+        Ok(selector) => selector.to_string(),
+        Err(_) => "<error>".into(),
     }
-    for e in arr(sel, "/matchExpressions") {
-        let key = s(e, "/key");
-        let mut vals: Vec<String> = arr(e, "/values").iter().map(|v| gv(Some(v))).collect();
-        vals.sort();
-        let text = match s(e, "/operator") {
-            "In" => format!("{key} in ({})", vals.join(",")),
-            "NotIn" => format!("{key} notin ({})", vals.join(",")),
-            "Exists" => key.to_string(),
-            "DoesNotExist" => format!("!{key}"),
-            op => format!("{key} {op} ({})", vals.join(",")),
-        };
-        reqs.push((key.to_string(), text));
-    }
-    reqs.sort_by(|a, b| a.0.cmp(&b.0));
-    reqs.into_iter().map(|r| r.1).collect::<Vec<_>>().join(",")
 }
 
 /// `metav1.FormatLabelSelector`: like [`selector_string`], `<none>` when empty.
