@@ -14,8 +14,5 @@ pub mod podutil;
 pub mod replicaset;
 mod run;
 
-// The client machinery lives in skiff-client; the controllers name it by these paths.
-use skiff_client::{events, informer, leader, workqueue};
-
 pub use config::{ControllersConfig, ControllersError};
 pub use run::run;

@@ -14,13 +14,13 @@ use tracing::info;
 
 use crate::config::{ControllersConfig, ControllersError};
 use crate::context::{get, key_of, Ctx, Expectations};
-use crate::events::Recorder;
-use crate::informer::{self, Handler, OnSynced};
-use crate::leader::{run_elected, LeaseLock};
 use crate::podindex::PodIndex;
-use crate::workqueue::{run_workers, WorkQueue};
 use crate::{deployment, gc, namespace, nodelifecycle, replicaset};
 use skiff_api::owner::controller_ref;
+use skiff_client::events::Recorder;
+use skiff_client::informer::{self, Handler, OnSynced};
+use skiff_client::leader::{run_elected, LeaseLock};
+use skiff_client::workqueue::{run_workers, WorkQueue};
 
 /// Runs all controllers until `shutdown` (holding `kube-system/kube-controller-manager`
 /// first when `cfg.leader_elect`).

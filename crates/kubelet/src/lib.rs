@@ -15,9 +15,6 @@ mod run;
 mod server;
 mod time;
 
-// Events are recorded through skiff-client's recorder; the pod workers name it by this path.
-use skiff_client::events;
-
 pub use config::KubeletConfig;
 pub use cri::{connect_cri, Cri, CriError, GrpcCri};
 pub use error::KubeletError;

@@ -22,10 +22,10 @@ use skiff_api::owner::new_controller_ref;
 
 use crate::claim::{claim_all, Owner};
 use crate::context::{get, split_key, Ctx, SyncResult};
-use crate::events::EventType;
 use crate::hash::pod_template_hash;
 use crate::podutil::selector_matches;
 use logic::{history_to_delete, plan, split, strategy, NewRs, Rollout, ScaleOp};
+use skiff_client::events::EventType;
 
 pub use template::{equal_ignore_hash, new_replicaset, revision};
 

@@ -16,8 +16,8 @@ use serde_json::json;
 use tracing::{debug, info, warn};
 
 use crate::context::{get, Ctx};
-use crate::events::EventType;
 use logic::{allocate_cidr, eviction, reconcile_taints, wanted_taints, Eviction};
+use skiff_client::events::EventType;
 
 type Heartbeat = (Option<i64>, Option<i64>);
 

@@ -19,10 +19,10 @@ use tracing::debug;
 
 use crate::claim::{claim_all, Owner};
 use crate::context::{get, split_key, Ctx, Expectations, SyncResult};
-use crate::events::EventType;
 use crate::podutil::{is_active, is_available, is_ready};
 use logic::{compute_status, diff, matches, pod_from_template, slow_start_batches, Diff};
 use ranking::pods_to_delete;
+use skiff_client::events::EventType;
 
 /// One sync of the ReplicaSet `key`.
 pub async fn sync(ctx: Arc<Ctx>, exp: Arc<Expectations>, key: String) -> SyncResult {

@@ -32,8 +32,8 @@ pub use status::set_runtime_name;
 use crate::api::PodApi;
 use crate::config::KubeletConfig;
 use crate::cri::Cri;
-use crate::events::EventSink;
 use backoff::BackOff;
+use skiff_client::events::EventSink;
 use worker::{ProbeResults, Worker};
 
 /// State shared by every pod worker.

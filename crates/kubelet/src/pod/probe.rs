@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::handlers;
 use crate::cri::Cri;
-use crate::events::{container_path, pod_ref, EventRecord, EventSink, WARNING};
+use skiff_client::events::{container_path, pod_ref, EventRecord, EventSink, WARNING};
 
 /// Which probe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

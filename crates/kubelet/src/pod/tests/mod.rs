@@ -19,7 +19,7 @@ use crate::api::{ApiError, PodApi};
 use crate::config::KubeletConfig;
 use crate::cri::fake::FakeCri;
 use crate::cri::labels;
-use crate::events::fake::FakeEvents;
+use skiff_client::events::fake::FakeEvents;
 
 #[derive(Default)]
 struct FakeApi {

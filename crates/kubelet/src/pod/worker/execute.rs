@@ -10,11 +10,11 @@ use chrono::Utc;
 use k8s_openapi::api::core::v1::{Container, Pod};
 
 use super::Worker;
-use crate::events::{NORMAL, WARNING};
 use crate::pod::backoff::go_duration;
 use crate::pod::config::{ids, sandbox_config};
 use crate::pod::plan::{restart_key, Hold, Kill, PodActions, Start};
 use crate::pod::runtime::RuntimePod;
+use skiff_client::events::{NORMAL, WARNING};
 
 /// The sandbox containers start in.
 pub(super) struct Target {

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::{Container, Pod};
 
 use super::Worker;
-use crate::events::{NORMAL, WARNING};
 use crate::pod::backoff::go_duration;
 use crate::pod::config::sandbox_config;
+use skiff_client::events::{NORMAL, WARNING};
 
 /// The pull policy of `c`: its own, else `IfNotPresent` for an image with a
 /// tag other than `latest` or a digest, else `Always`.

@@ -26,7 +26,7 @@ use super::runtime::{fetch, from_lists, RuntimePod, Signature};
 use super::status::{compute, is_terminal};
 use super::volumes::{self, Prepared};
 use super::Shared;
-use crate::events::{container_path, pod_ref, EventRecord};
+use skiff_client::events::{container_path, pod_ref, EventRecord};
 
 /// One pod's worker state.
 pub struct Worker {

@@ -11,11 +11,11 @@ use k8s_openapi::api::core::v1::{Container, LifecycleHandler, Pod};
 
 use super::execute::Target;
 use super::Worker;
-use crate::events::{NORMAL, WARNING};
 use crate::pod::config::{container_config, ids, sandbox_config, ContainerInputs};
 use crate::pod::env::{container_env, expand_all, EnvContext};
 use crate::pod::handlers;
 use crate::pod::volumes::{self, Prepared};
+use skiff_client::events::{NORMAL, WARNING};
 
 /// How long a prepared volume set is reused before it is refreshed.
 const VOLUME_REFRESH: Duration = Duration::from_secs(60);

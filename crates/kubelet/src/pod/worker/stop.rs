@@ -8,9 +8,9 @@ use k8s_openapi::api::core::v1::{Container, LifecycleHandler, Pod};
 
 use super::execute::spec_named;
 use super::Worker;
-use crate::events::{NORMAL, WARNING};
 use crate::pod::handlers;
 use crate::pod::runtime::{ContainerInfo, RuntimePod, State};
+use skiff_client::events::{NORMAL, WARNING};
 
 /// Upstream's shortest stop timeout, so a container gets SIGTERM before SIGKILL.
 const MIN_GRACE: i64 = 2;
