@@ -5,6 +5,7 @@ use crate::{client, node};
 use anyhow::{bail, Context};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::JoinHandle;
 
 /// Starts every server component and runs until SIGINT/SIGTERM.
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -12,9 +13,51 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
     let store = open_store(&data_dir, args.datastore_endpoint.as_deref()).await?;
+    let api = start_api(&args, &data_dir, store).await?;
+    let url = api.url();
+    tracing::info!(%url, "API server listening");
 
-    let api = skiff_apiserver::start(skiff_apiserver::ApiServerConfig {
-        data_dir: data_dir.clone(),
+    let kubeconfig_path = args
+        .write_kubeconfig
+        .clone()
+        .unwrap_or_else(|| data_dir.join("server/cred/admin.kubeconfig"));
+    write_private_file(&kubeconfig_path, &api.kubeconfig_yaml(&url))?;
+    tracing::info!(path = %kubeconfig_path.display(), "wrote kubeconfig");
+
+    let kube = client::build(&url, &api.ca_pem(), &api.admin_token()).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let control_plane = spawn_control_plane(&args, &kube, &stopped);
+    let agent = if args.disable_agent {
+        None
+    } else {
+        Some(spawn_agent(&args, &api, &data_dir, &kube, stopped.clone())?)
+    };
+
+    println!("Skiff is running. API server: {url}");
+    println!("  export KUBECONFIG={}", kubeconfig_path.display());
+    println!("  kubectl get nodes");
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), control_plane.join(agent)).await;
+    api.shutdown().await;
+    Ok(())
+}
+
+/// Starts the API server on the store with the flags that shape its behaviour.
+async fn start_api(
+    args: &ServerArgs,
+    data_dir: &std::path::Path,
+    store: Arc<dyn skiff_store::Store>,
+) -> anyhow::Result<skiff_apiserver::RunningApiServer> {
+    skiff_apiserver::start(skiff_apiserver::ApiServerConfig {
+        data_dir: data_dir.to_path_buf(),
         bind_address: args.bind_address,
         port: args.https_listen_port,
         store,
@@ -27,28 +70,44 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     })
     .await
-    .context("starting the API server")?;
-    let url = api.url();
-    tracing::info!(%url, "API server listening");
+    .context("starting the API server")
+}
 
-    let admin_kubeconfig = api.kubeconfig_yaml(&url);
-    let kubeconfig_path = args
-        .write_kubeconfig
-        .clone()
-        .unwrap_or_else(|| data_dir.join("server/cred/admin.kubeconfig"));
-    write_private_file(&kubeconfig_path, &admin_kubeconfig)?;
-    tracing::info!(path = %kubeconfig_path.display(), "wrote kubeconfig");
+/// The scheduler and the controllers, running until the stop signal.
+struct ControlPlane {
+    scheduler: JoinHandle<Result<(), skiff_scheduler::SchedulerError>>,
+    controllers: JoinHandle<Result<(), skiff_controllers::ControllersError>>,
+}
 
-    let kube = client::build(&url, &api.ca_pem(), &api.admin_token()).await?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
+impl ControlPlane {
+    /// Waits for the agent (if any), the scheduler and the controllers, logging how each ended.
+    async fn join(self, agent: Option<JoinHandle<anyhow::Result<()>>>) {
+        if let Some(agent) = agent {
+            log_exit("node agent", agent.await);
         }
-    };
-    let identity = hostname();
+        let scheduler = self.scheduler.await;
+        log_exit(
+            "scheduler",
+            scheduler.map(|r| r.map_err(anyhow::Error::from)),
+        );
+        let controllers = self.controllers.await;
+        log_exit(
+            "controllers",
+            controllers.map(|r| r.map_err(anyhow::Error::from)),
+        );
+    }
+}
 
+/// Spawns the leader-elected scheduler and controllers as API clients.
+fn spawn_control_plane<F>(
+    args: &ServerArgs,
+    kube: &kube::Client,
+    stopped: &(impl Fn() -> F + Send + Sync + 'static),
+) -> ControlPlane
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let identity = hostname();
     let scheduler = tokio::spawn(skiff_scheduler::run(
         kube.clone(),
         skiff_scheduler::SchedulerConfig {
@@ -58,67 +117,55 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
         stopped(),
     ));
+    let grace = args.node_monitor_grace_period;
     let controllers = tokio::spawn(skiff_controllers::run(
         kube.clone(),
         skiff_controllers::ControllersConfig {
-            node_monitor_grace_period: Duration::from_secs(args.node_monitor_grace_period),
-            node_monitor_period: Duration::from_secs(args.node_monitor_grace_period.clamp(1, 5)),
+            node_monitor_grace_period: Duration::from_secs(grace),
+            node_monitor_period: Duration::from_secs(grace.clamp(1, 5)),
             default_not_ready_toleration_seconds: args.default_not_ready_toleration_seconds,
             default_unreachable_toleration_seconds: args.default_unreachable_toleration_seconds,
             pod_eviction: true,
             leader_elect: true,
-            identity: identity.clone(),
+            identity,
             cluster_cidr: args.cluster_cidr.clone(),
         },
         stopped(),
     ));
+    ControlPlane {
+        scheduler,
+        controllers,
+    }
+}
 
-    let agent = if args.disable_agent {
-        None
-    } else {
-        let node_name = args.node.node_name.clone().unwrap_or_else(hostname);
-        let node_ip = args.node.node_ip.unwrap_or_else(node::default_node_ip);
-        let mut sans = vec![node_name.clone(), node_ip.to_string()];
-        sans.push("localhost".into());
-        let (cert, key) = api
-            .issue_serving_cert(&node_name, &sans)
-            .context("issuing the kubelet serving certificate")?;
-        let plan = node::NodePlan {
-            data_dir: data_dir.clone(),
-            node_name,
-            node_ip,
-            args: args.node.clone(),
-            cluster_cidr: args.cluster_cidr.clone(),
-            serving_cert_pem: cert,
-            serving_key_pem: key,
-            client_ca_pem: api.ca_pem(),
-        };
-        Some(tokio::spawn(node::run(plan, kube.clone(), stopped.clone())))
+/// Spawns the server's own node agent with a serving certificate issued by the cluster CA.
+fn spawn_agent<F>(
+    args: &ServerArgs,
+    api: &skiff_apiserver::RunningApiServer,
+    data_dir: &std::path::Path,
+    kube: &kube::Client,
+    stopped: impl Fn() -> F + Send + Sync + 'static,
+) -> anyhow::Result<JoinHandle<anyhow::Result<()>>>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let node_name = args.node.node_name.clone().unwrap_or_else(hostname);
+    let node_ip = args.node.node_ip.unwrap_or_else(node::default_node_ip);
+    let sans = vec![node_name.clone(), node_ip.to_string(), "localhost".into()];
+    let (cert, key) = api
+        .issue_serving_cert(&node_name, &sans)
+        .context("issuing the kubelet serving certificate")?;
+    let plan = node::NodePlan {
+        data_dir: data_dir.to_path_buf(),
+        node_name,
+        node_ip,
+        args: args.node.clone(),
+        cluster_cidr: args.cluster_cidr.clone(),
+        serving_cert_pem: cert,
+        serving_key_pem: key,
+        client_ca_pem: api.ca_pem(),
     };
-
-    println!("Skiff is running. API server: {url}");
-    println!("  export KUBECONFIG={}", kubeconfig_path.display());
-    println!("  kubectl get nodes");
-    wait_for_signal().await;
-    tracing::info!("shutting down");
-    let _ = stop_tx.send(true);
-    let grace = Duration::from_secs(10);
-    let _ = tokio::time::timeout(grace, async {
-        if let Some(agent) = agent {
-            log_exit("node agent", agent.await);
-        }
-        log_exit(
-            "scheduler",
-            scheduler.await.map(|r| r.map_err(anyhow::Error::from)),
-        );
-        log_exit(
-            "controllers",
-            controllers.await.map(|r| r.map_err(anyhow::Error::from)),
-        );
-    })
-    .await;
-    api.shutdown().await;
-    Ok(())
+    Ok(tokio::spawn(node::run(plan, kube.clone(), stopped)))
 }
 
 async fn open_store(
