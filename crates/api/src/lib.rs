@@ -5,6 +5,7 @@
 //! objects take `k8s-openapi` types (most have both entry points).
 
 pub mod defaults;
+pub mod duration;
 pub mod json;
 pub mod names;
 pub mod owner;

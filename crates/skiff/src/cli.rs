@@ -3,6 +3,12 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// Parses a flag value in Go's duration syntax (upstream's flags take `40s`, not `40`).
+fn go_duration(s: &str) -> Result<Duration, String> {
+    skiff_api::duration::parse(s).map_err(|e| e.to_string())
+}
 
 /// Skiff: a Kubernetes-compatible orchestrator in one binary.
 #[derive(Parser, Debug)]
@@ -90,9 +96,10 @@ pub struct ServerArgs {
     /// Service ClusterIP range.
     #[arg(long, default_value = "10.43.0.0/16")]
     pub service_cidr: String,
-    /// How long a node may miss heartbeats before it is marked unreachable (seconds).
-    #[arg(long, default_value_t = 40)]
-    pub node_monitor_grace_period: u64,
+    /// How long a node may miss heartbeats before it is marked unreachable (Go duration
+    /// syntax, as kube-controller-manager: `40s`, `1m30s`).
+    #[arg(long, default_value = "40s", value_parser = go_duration)]
+    pub node_monitor_grace_period: Duration,
     /// Toleration seconds added to pods for node.kubernetes.io/not-ready.
     #[arg(long, default_value_t = 300)]
     pub default_not_ready_toleration_seconds: i64,

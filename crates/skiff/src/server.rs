@@ -117,12 +117,14 @@ where
         },
         stopped(),
     ));
+    // Upstream's node-monitor-period is 5s; a shorter grace period needs a shorter period.
     let grace = args.node_monitor_grace_period;
+    let period = grace.clamp(Duration::from_secs(1), Duration::from_secs(5));
     let controllers = tokio::spawn(skiff_controllers::run(
         kube.clone(),
         skiff_controllers::ControllersConfig {
-            node_monitor_grace_period: Duration::from_secs(grace),
-            node_monitor_period: Duration::from_secs(grace.clamp(1, 5)),
+            node_monitor_grace_period: grace,
+            node_monitor_period: period,
             default_not_ready_toleration_seconds: args.default_not_ready_toleration_seconds,
             default_unreachable_toleration_seconds: args.default_unreachable_toleration_seconds,
             pod_eviction: true,

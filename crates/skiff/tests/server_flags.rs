@@ -68,3 +68,35 @@ fn server_side_dry_run_delete_keeps_the_object() {
         "dry-run delete removed the object: {still:?}"
     );
 }
+
+/// Duration flags take Go's syntax, as kube-controller-manager's do: `1m30s` starts a
+/// server; a bare number is refused with Go's message before anything starts.
+#[test]
+fn duration_flags_take_go_syntax() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args([
+            "server",
+            "--disable-agent",
+            "--node-monitor-grace-period=40",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run skiff");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("time: missing unit in duration \"40\""),
+        "{stderr}"
+    );
+    let cluster = Cluster::start_with(
+        &[],
+        &["--disable-agent", "--node-monitor-grace-period=1m30s"],
+    );
+    cluster.wait_until("API server answering", Duration::from_secs(30), |c| {
+        c.kubectl(&["/usr/bin/kubectl"], &["get", "ns", "default"])
+            .status
+            .success()
+    });
+}
