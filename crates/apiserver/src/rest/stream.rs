@@ -9,10 +9,11 @@ use crate::objects;
 use crate::resources::find_resource;
 use crate::status::{ApiError, ApiResult};
 use http::{header, Request, Response};
-use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
+use skiff_http::empty;
+use skiff_http::query::encode_pairs;
 use std::sync::Arc;
 
 async fn load_named(ctx: &Ctx, plural: &str, ns: Option<&str>, name: &str) -> ApiResult<Value> {
@@ -113,25 +114,6 @@ async fn pod_and_node(ctx: &Ctx) -> ApiResult<(Value, String)> {
     Ok((pod, node))
 }
 
-fn encode_query(pairs: &[(String, String)]) -> String {
-    let enc = |s: &str| {
-        let mut o = String::new();
-        for b in s.bytes() {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                o.push(b as char);
-            } else {
-                o.push_str(&format!("%{b:02X}"));
-            }
-        }
-        o
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 /// Opens an HTTP/1.1 connection (TLS for kubelets) and sends `req`.
 async fn send(
     ctx: &Ctx,
@@ -182,8 +164,7 @@ where
 }
 
 fn pass_response(resp: Response<Incoming>) -> Resp {
-    let (parts, body) = resp.into_parts();
-    Response::from_parts(parts, body.map_err(std::io::Error::other).boxed())
+    resp.map(skiff_http::boxed)
 }
 
 /// GET pods/NAME/log.
@@ -210,7 +191,7 @@ pub async fn logs(ctx: &Ctx) -> ApiResult<Resp> {
     let ns = ctx.ns.as_deref().unwrap_or("default");
     let mut uri = format!("/containerLogs/{ns}/{}/{container}", ctx.name());
     if !pairs.is_empty() {
-        uri = format!("{uri}?{}", encode_query(&pairs));
+        uri = format!("{uri}?{}", encode_pairs(&pairs));
     }
     let addr = kubelet_addr(ctx, &node).await?;
     let req = Request::get(uri)
@@ -218,10 +199,6 @@ pub async fn logs(ctx: &Ctx) -> ApiResult<Resp> {
         .body(empty())
         .map_err(ApiError::internal)?;
     Ok(pass_response(send(ctx, &addr, true, req).await?))
-}
-
-fn empty() -> Body {
-    Empty::new().map_err(|never| match never {}).boxed()
 }
 
 /// exec / attach / portforward: forwarded upgrade to the kubelet.
@@ -237,7 +214,7 @@ pub async fn connect(ctx: &Ctx, sub: &str, req: Request<Incoming>) -> ApiResult<
                 .filter(|(k, _)| k == "ports")
                 .cloned()
                 .collect();
-            let q = encode_query(&pairs);
+            let q = encode_pairs(&pairs);
             format!(
                 "/portForward/{ns}/{}{}{q}",
                 ctx.name(),
@@ -261,7 +238,7 @@ pub async fn connect(ctx: &Ctx, sub: &str, req: Request<Incoming>) -> ApiResult<
             format!(
                 "/{sub}/{ns}/{}/{container}?{}",
                 ctx.name(),
-                encode_query(&pairs)
+                encode_pairs(&pairs)
             )
         }
     };
@@ -297,7 +274,7 @@ async fn forward(
     let body: Body = if upgrade {
         empty()
     } else {
-        req.into_body().map_err(std::io::Error::other).boxed()
+        skiff_http::boxed(req.into_body())
     };
     let out = b.body(body).map_err(ApiError::internal)?;
     let mut resp = send(ctx, addr, tls, out).await?;
@@ -388,19 +365,10 @@ pub async fn proxy(ctx: &Ctx, req: Request<Incoming>) -> ApiResult<Resp> {
     }
 }
 
-async fn service_backend(
-    ctx: &Ctx,
-    ns: Option<&str>,
-    name: &str,
-    port: Option<&str>,
-) -> ApiResult<String> {
-    let svc = load_named(ctx, "services", ns, name).await?;
-    let sports = svc
-        .pointer("/spec/ports")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let sport = match port {
+/// The Service port `port` names (by name or number), else the first one.
+fn service_port(svc: &Value, port: Option<&str>) -> Option<Value> {
+    let sports = svc.pointer("/spec/ports").and_then(Value::as_array)?;
+    match port {
         Some(p) => sports
             .iter()
             .find(|x| {
@@ -409,42 +377,40 @@ async fn service_backend(
             .cloned(),
         None => sports.first().cloned(),
     }
-    .ok_or_else(|| {
-        ApiError::unavailable(format!("no endpoints available for service \"{name}\""))
-    })?;
-    let unavailable =
-        || ApiError::unavailable(format!("no endpoints available for service \"{name}\""));
-    if let Ok(ep) = load_named(ctx, "endpoints", ns, name).await {
-        for s in ep
-            .pointer("/subsets")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-        {
-            let ip = s.pointer("/addresses/0/ip").and_then(Value::as_str);
-            let p = s["ports"].as_array().and_then(|ps| {
-                ps.iter()
-                    .find(|x| sport.get("name").map(|n| x["name"] == *n).unwrap_or(true))
-                    .or_else(|| ps.first())
-                    .and_then(|x| x["port"].as_i64())
-            });
-            if let (Some(ip), Some(p)) = (ip, p) {
-                return Ok(format!("{ip}:{p}"));
-            }
-        }
-    }
-    // No Endpoints yet: pick a ready pod by the selector.
-    let sel = svc
-        .pointer("/spec/selector")
-        .and_then(Value::as_object)
-        .cloned()
-        .ok_or_else(unavailable)?;
+}
+
+/// The first address of the Endpoints with a port matching the Service port's name.
+fn endpoints_addr(ep: &Value, sport: &Value) -> Option<String> {
+    let subsets = ep.pointer("/subsets").and_then(Value::as_array)?;
+    subsets.iter().find_map(|s| {
+        let ip = s.pointer("/addresses/0/ip").and_then(Value::as_str)?;
+        let p = s["ports"].as_array().and_then(|ps| {
+            ps.iter()
+                .find(|x| sport.get("name").map(|n| x["name"] == *n).unwrap_or(true))
+                .or_else(|| ps.first())
+                .and_then(|x| x["port"].as_i64())
+        })?;
+        Some(format!("{ip}:{p}"))
+    })
+}
+
+/// A pod the selector picks that has an IP, at the Service port's target port.
+async fn selected_pod_addr(
+    ctx: &Ctx,
+    ns: Option<&str>,
+    sel: &serde_json::Map<String, Value>,
+    sport: &Value,
+) -> ApiResult<Option<String>> {
     let podres = find_resource("", "v1", "pods").ok_or_else(ApiError::no_route)?;
     let pods = ctx
         .state
         .store
         .list(&objects::list_prefix(podres, ns), None, 0, None)
         .await?;
+    let target = sport
+        .get("targetPort")
+        .cloned()
+        .unwrap_or_else(|| sport["port"].clone());
     for kv in &pods.items {
         let Ok(p) = objects::decode(kv) else { continue };
         let labels = objects::labels(&p);
@@ -458,18 +424,40 @@ async fn service_backend(
         else {
             continue;
         };
-        let target = sport
-            .get("targetPort")
-            .cloned()
-            .unwrap_or_else(|| sport["port"].clone());
         let tp = match &target {
             Value::Number(n) => n.as_i64(),
             Value::String(s) => pod_port(&p, Some(s)).ok(),
             _ => None,
         };
         if let Some(tp) = tp {
-            return Ok(format!("{ip}:{tp}"));
+            return Ok(Some(format!("{ip}:{tp}")));
         }
     }
-    Err(unavailable())
+    Ok(None)
+}
+
+/// host:port behind a Service: from its Endpoints, else a pod its selector picks.
+async fn service_backend(
+    ctx: &Ctx,
+    ns: Option<&str>,
+    name: &str,
+    port: Option<&str>,
+) -> ApiResult<String> {
+    let unavailable =
+        || ApiError::unavailable(format!("no endpoints available for service \"{name}\""));
+    let svc = load_named(ctx, "services", ns, name).await?;
+    let sport = service_port(&svc, port).ok_or_else(unavailable)?;
+    if let Ok(ep) = load_named(ctx, "endpoints", ns, name).await {
+        if let Some(addr) = endpoints_addr(&ep, &sport) {
+            return Ok(addr);
+        }
+    }
+    // No Endpoints yet: pick a ready pod by the selector.
+    let sel = svc
+        .pointer("/spec/selector")
+        .and_then(Value::as_object)
+        .ok_or_else(unavailable)?;
+    selected_pod_addr(ctx, ns, sel, &sport)
+        .await?
+        .ok_or_else(unavailable)
 }
