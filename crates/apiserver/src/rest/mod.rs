@@ -3,12 +3,14 @@
 mod create;
 mod delete;
 mod patch;
+mod proxy;
 mod read;
 mod render;
 mod stream;
 mod subres;
 mod update;
 mod watch;
+mod watch_event;
 
 use crate::httputil::{content_type, error_response, read_body, Output, Query, Resp};
 use crate::objects;
@@ -295,7 +297,7 @@ async fn subresource(ctx: &Ctx, sub: &str, req: Request<Incoming>) -> ApiResult<
         }
         ("log", Method::GET) => stream::logs(ctx).await,
         ("exec", _) | ("attach", _) | ("portforward", _) => stream::connect(ctx, sub, req).await,
-        ("proxy", _) => stream::proxy(ctx, req).await,
+        ("proxy", _) => proxy::proxy(ctx, req).await,
         (_, m) => Err(ApiError::method_not_allowed(
             m.as_str(),
             ctx.res.group,

@@ -2,107 +2,18 @@
 //! cache does not reach back), selector transitions, bookmarks, Table events, timeouts.
 
 use super::read::Selectors;
+use super::watch_event::{error_line, Encoder};
 use super::{render, Ctx};
 use crate::httputil::{stream_response, Output, Resp};
 use crate::objects;
 use crate::status::{ApiError, ApiResult};
-use crate::watchcache::{event_line, CachedEvent, Subscription, WatchCache, WatchType};
+use crate::watchcache::{event_line, CachedEvent, Subscription, WatchCache};
 use bytes::Bytes;
 use futures::StreamExt;
-use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
-
-/// Per-watcher filtering and encoding.
-struct Encoder {
-    ns_prefix: String,
-    sel: Selectors,
-    output: Output,
-    headers_sent: bool,
-    kind: &'static str,
-    api_version: String,
-}
-
-impl Encoder {
-    fn object_json(&mut self, ctx: &Ctx, obj: &Value, raw: Option<&Bytes>) -> Bytes {
-        match self.output {
-            Output::Table(v) => {
-                let meta = json!({"resourceVersion": obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null)});
-                let t = render::table(ctx, &[obj], meta, v, !self.headers_sent);
-                self.headers_sent = true;
-                Bytes::from(serde_json::to_vec(&t).unwrap_or_default())
-            }
-            Output::Metadata(v) => {
-                Bytes::from(serde_json::to_vec(&render::partial(obj, v)).unwrap_or_default())
-            }
-            _ => raw
-                .cloned()
-                .unwrap_or_else(|| Bytes::from(serde_json::to_vec(obj).unwrap_or_default())),
-        }
-    }
-
-    /// The line to send for an event, if this watcher sees it.
-    fn encode(&mut self, ctx: &Ctx, ev: &CachedEvent) -> Option<Bytes> {
-        if !ev.key.starts_with(&self.ns_prefix) {
-            return None;
-        }
-        let plain = self.sel.is_empty() && matches!(self.output, Output::Json | Output::Yaml);
-        if plain {
-            return Some(ev.line.clone());
-        }
-        let ty = if self.sel.is_empty() {
-            Some(ev.kind)
-        } else {
-            let now = self.sel.matches(ev.obj());
-            let before = ev
-                .prev
-                .as_ref()
-                .and_then(|p| objects::parse_lean(p).ok())
-                .map(|p| self.sel.matches(&p))
-                .unwrap_or(false);
-            match (ev.kind, now, before) {
-                (WatchType::Deleted, true, _) => Some(WatchType::Deleted),
-                (WatchType::Deleted, false, _) => None,
-                (_, true, true) => Some(WatchType::Modified),
-                (_, true, false) => Some(WatchType::Added),
-                (_, false, true) => Some(WatchType::Deleted),
-                (_, false, false) => None,
-            }
-        }?;
-        let body = match self.output {
-            // PartialObjectMetadata carries managedFields, which the cached tree lacks.
-            Output::Metadata(_) => self.object_json(ctx, &ev.full_obj(), None),
-            _ => self.object_json(ctx, ev.obj(), Some(&ev.obj_json)),
-        };
-        Some(event_line(ty.as_str(), &body))
-    }
-
-    fn bookmark(&self, rev: i64, initial_end: bool) -> Bytes {
-        let mut meta = json!({"resourceVersion": rev.to_string(), "creationTimestamp": null});
-        if initial_end {
-            meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
-        }
-        let obj = match self.output {
-            Output::Table(v) => {
-                json!({"kind": "Table", "apiVersion": format!("meta.k8s.io/{v}"), "metadata": {"resourceVersion": rev.to_string()}, "columnDefinitions": null, "rows": null})
-            }
-            Output::Metadata(v) => {
-                json!({"kind": "PartialObjectMetadata", "apiVersion": format!("meta.k8s.io/{v}"), "metadata": meta})
-            }
-            _ => json!({"kind": self.kind, "apiVersion": self.api_version, "metadata": meta}),
-        };
-        event_line("BOOKMARK", &serde_json::to_vec(&obj).unwrap_or_default())
-    }
-}
-
-fn error_line(e: &ApiError) -> Bytes {
-    event_line(
-        "ERROR",
-        &serde_json::to_vec(&e.to_status()).unwrap_or_default(),
-    )
-}
 
 /// What a watch request asks for.
 struct WatchOpts {

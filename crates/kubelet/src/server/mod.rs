@@ -9,7 +9,6 @@ mod spdy;
 mod spdy_forward;
 mod stats;
 mod stream;
-mod tls;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -19,6 +18,7 @@ use axum::routing::{any, get};
 use axum::Router;
 use http::Request;
 use hyper::body::Incoming;
+use skiff_http::tls::ClientCerts;
 use skiff_http::{AccessLogLayer, CatchPanicLayer, Peer, RequestMetricsLayer, ServeOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -29,7 +29,8 @@ use crate::config::KubeletConfig;
 use crate::cri::Cri;
 use crate::pod::PodCache;
 
-pub use tls::CLIENT_CN;
+/// The only client identity accepted (the API server's kubelet-client certificate).
+pub const CLIENT_CN: &str = "kube-apiserver-kubelet-client";
 
 /// The node API could not start.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +105,19 @@ fn service(
     BoxCloneService::new(stack)
 }
 
+/// The serving certificate, and client certificates that must chain to the client CA
+/// (their CN is checked after the handshake, by [`admit`]).
+fn tls_config(cfg: &KubeletConfig) -> Result<Arc<rustls::ServerConfig>, ServerError> {
+    skiff_http::tls::server_config(
+        &cfg.client_ca_pem,
+        &cfg.serving_cert_pem,
+        &cfg.serving_key_pem,
+        ClientCerts::Required,
+    )
+    .map(Arc::new)
+    .map_err(|e| ServerError::Tls(e.to_string()))
+}
+
 /// Only the API server's kubelet-client certificate may use the node API.
 fn admit(peer: &Peer) -> bool {
     peer.cert
@@ -117,11 +131,7 @@ pub async fn start(
     state: AppState,
     shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, ServerError> {
-    let tls = tls::server_config(
-        &cfg.serving_cert_pem,
-        &cfg.serving_key_pem,
-        &cfg.client_ca_pem,
-    )?;
+    let tls = tls_config(&cfg)?;
     let addr = SocketAddr::from(([0, 0, 0, 0], cfg.port));
     let listener = TcpListener::bind(addr)
         .await
