@@ -4,9 +4,7 @@
 use super::{render, Ctx};
 use crate::httputil::Resp;
 use crate::objects::{self, meta_mut, meta_str};
-use crate::resources::{
-    apply_defaults, find_resource, strict_unknown_fields, validate_create, FieldCause,
-};
+use crate::resources::{apply_defaults, find_resource, strict_unknown_fields, FieldCause};
 use crate::status::{ApiError, ApiResult, Cause};
 use serde_json::{json, Value};
 use skiff_store::StoreError;
@@ -210,7 +208,7 @@ fn validate_new(ctx: &Ctx, obj: &Value, names: &NewName) -> ApiResult<()> {
             m.insert("name".into(), json!(generate_name(&names.generate)));
         }
     }
-    let causes = validate_create(ctx.res, &probe);
+    let causes = ctx.strategy().validate(ctx.res, &probe);
     if causes.is_empty() {
         Ok(())
     } else {
@@ -262,6 +260,7 @@ pub async fn create_object(ctx: &Ctx, mut obj: Value) -> ApiResult<Value> {
     apply_defaults(ctx.res, &mut obj);
     ctx.track_fields(None, &mut obj, None);
     validate_new(ctx, &obj, &names)?;
+    strategy.canonicalize(&mut obj);
     // Held until the object (and what it allocated) is stored.
     let _allocated = strategy.allocate(ctx, &mut obj).await?;
     store_new(ctx, obj, &names).await

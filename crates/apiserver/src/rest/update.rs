@@ -7,7 +7,7 @@ use super::create::{check_namespace, check_type, field_validation};
 use super::{render, Ctx};
 use crate::httputil::Resp;
 use crate::objects::{self, meta_mut, meta_str};
-use crate::resources::{apply_defaults, validate_update};
+use crate::resources::apply_defaults;
 use crate::status::{ApiError, ApiResult};
 use serde_json::{json, Value};
 use skiff_store::StoreError;
@@ -130,9 +130,9 @@ fn validate(ctx: &Ctx, old: &Value, out: &Value, mode: Mode) -> ApiResult<()> {
         if let Some(node) = out.pointer("/spec/nodeName") {
             bound["spec"]["nodeName"] = node.clone();
         }
-        validate_update(ctx.res, out, &bound)
+        ctx.strategy().validate_update(ctx.res, out, &bound)
     } else {
-        validate_update(ctx.res, out, old)
+        ctx.strategy().validate_update(ctx.res, out, old)
     };
     if causes.is_empty() {
         Ok(())
@@ -161,6 +161,7 @@ pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<
     ctx.track_fields(Some(old), &mut out, sub);
     ctx.strategy().prepare_for_update(&mut out, old);
     validate(ctx, old, &out, mode)?;
+    ctx.strategy().canonicalize(&mut out);
     Ok(out)
 }
 

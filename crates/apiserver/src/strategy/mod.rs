@@ -13,7 +13,7 @@ mod workload;
 use crate::admission::DefaultTolerations;
 use crate::ipalloc::Cidr;
 use crate::objects::{self, meta_mut};
-use crate::resources::ResourceInfo;
+use crate::resources::{validate_create, validate_update, FieldCause, ResourceInfo};
 use crate::rest::Ctx;
 use crate::status::ApiResult;
 use serde_json::{json, Value};
@@ -44,8 +44,17 @@ pub trait Strategy: Send + Sync {
     /// PrepareForCreate: fields the server sets on a new object (status, admission).
     fn prepare_for_create(&self, _obj: &mut Value) {}
 
+    /// Validate: field errors of a new object (the resource's rules in `skiff-api`).
+    fn validate(&self, res: &ResourceInfo, obj: &Value) -> Vec<FieldCause> {
+        validate_create(res, obj)
+    }
+
+    /// Canonicalize: normal form of a validated object before it is stored.
+    fn canonicalize(&self, _obj: &mut Value) {}
+
     /// Allocations a new, validated object needs (ClusterIPs, NodePorts). The guard is
-    /// held until the object is stored.
+    /// held until the object is stored. (Nothing to release on delete: allocators check
+    /// what the stored objects hold.)
     async fn allocate<'a>(
         &'a self,
         _ctx: &Ctx,
@@ -56,6 +65,11 @@ pub trait Strategy: Send + Sync {
 
     /// PrepareForUpdate: fields an update may not change, carried over from `old`.
     fn prepare_for_update(&self, _new: &mut Value, _old: &Value) {}
+
+    /// ValidateUpdate: field errors of an update of `old` to `new`.
+    fn validate_update(&self, res: &ResourceInfo, new: &Value, old: &Value) -> Vec<FieldCause> {
+        validate_update(res, new, old)
+    }
 
     /// AllowCreateOnUpdate: a PUT to a missing object creates it.
     fn allow_create_on_update(&self) -> bool {
