@@ -245,3 +245,85 @@ pub async fn delete_collection(ctx: &Ctx, body: &[u8]) -> ApiResult<Resp> {
     let meta = json!({"resourceVersion": list.revision.to_string()});
     super::render::list(ctx, deleted, meta)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kind with no rules of its own.
+    struct Plain;
+    impl Strategy for Plain {}
+
+    #[test]
+    fn finalizers_and_propagation_keep_the_object() {
+        let obj = |fins: Value, deleting: bool| {
+            let mut o = json!({"metadata": {"name": "x", "finalizers": fins}});
+            if deleting {
+                o["metadata"]["deletionTimestamp"] = json!("2020-01-01T00:00:00Z");
+            }
+            o
+        };
+        // (stored object, propagation) → (outcome, finalizers written, timestamp kept)
+        let cases = [
+            (obj(json!([]), false), None, Deletion::Now, json!([])),
+            (
+                obj(json!(["a"]), false),
+                None,
+                Deletion::Pending,
+                json!(["a"]),
+            ),
+            (
+                obj(json!([]), false),
+                Some("Orphan"),
+                Deletion::Pending,
+                json!(["orphan"]),
+            ),
+            (
+                obj(json!([]), false),
+                Some("Foreground"),
+                Deletion::Pending,
+                json!(["foregroundDeletion"]),
+            ),
+            (
+                obj(json!(["orphan"]), false),
+                Some("Orphan"),
+                Deletion::Pending,
+                json!(["orphan"]),
+            ),
+            (
+                obj(json!([]), false),
+                Some("Background"),
+                Deletion::Now,
+                json!([]),
+            ),
+            (
+                obj(json!(["a"]), true),
+                None,
+                Deletion::Pending,
+                json!(["a"]),
+            ),
+        ];
+        for (stored, propagation, want, fins) in cases {
+            let opts = DeleteOpts {
+                propagation: propagation.map(String::from),
+                ..Default::default()
+            };
+            let mut new = stored.clone();
+            assert_eq!(
+                plan(&Plain, &opts, &stored, &mut new),
+                want,
+                "{stored} {propagation:?}"
+            );
+            assert_eq!(new["metadata"]["finalizers"], fins);
+            if want == Deletion::Pending {
+                assert_eq!(new["metadata"]["deletionGracePeriodSeconds"], 0);
+                let ts = &new["metadata"]["deletionTimestamp"];
+                if is_deleting(&stored) {
+                    assert_eq!(ts, &stored["metadata"]["deletionTimestamp"]);
+                } else {
+                    assert!(ts.is_string());
+                }
+            }
+        }
+    }
+}
