@@ -4,23 +4,17 @@
 use crate::status::{ApiError, ApiResult};
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
-use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
+use http_body_util::{BodyExt, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
 use serde_json::Value;
+pub use skiff_http::{full, Body};
 use std::collections::HashMap;
 
-/// Response body: a full buffer or a stream of chunks.
-pub type Body = BoxBody<Bytes, std::io::Error>;
 /// A response.
-pub type Resp = Response<Body>;
+pub type Resp = skiff_http::Response;
 
 /// Largest accepted request body (upstream's 3 MiB).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
-
-/// A whole body.
-pub fn full(b: impl Into<Bytes>) -> Body {
-    Full::new(b.into()).map_err(|never| match never {}).boxed()
-}
 
 /// A response with a content type and bytes.
 pub fn bytes_response(code: u16, content_type: &str, body: impl Into<Bytes>) -> Resp {
@@ -52,36 +46,11 @@ pub fn stream_response(content_type: &str, rx: tokio::sync::mpsc::Receiver<Bytes
     let body = StreamBody::new(futures::StreamExt::map(stream, |b| {
         Ok::<_, std::io::Error>(Frame::data(b))
     }));
-    let mut r = Response::new(BodyExt::boxed(body));
+    let mut r = Response::new(BodyExt::boxed_unsync(body));
     if let Ok(v) = HeaderValue::from_str(content_type) {
         r.headers_mut().insert(header::CONTENT_TYPE, v);
     }
     r
-}
-
-/// Decodes `%XX` and `+` in a query component.
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-                {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Query parameters (last value wins, except `command` which may repeat).
@@ -96,14 +65,9 @@ pub struct Query {
 impl Query {
     /// Parses a raw query string.
     pub fn parse(q: Option<&str>) -> Query {
-        let mut out = Query::default();
-        for part in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            let (k, v) = (percent_decode(k), percent_decode(v));
-            out.map.insert(k.clone(), v.clone());
-            out.pairs.push((k, v));
-        }
-        out
+        let pairs = skiff_http::query::pairs(q);
+        let map = pairs.iter().cloned().collect();
+        Query { map, pairs }
     }
 
     /// One value.

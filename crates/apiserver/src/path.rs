@@ -9,6 +9,8 @@ pub enum Route {
     Version,
     /// /cacerts.
     CaCerts,
+    /// /metrics (Prometheus).
+    Metrics,
     /// /v1-skiff/kubelet-serving-cert (node join: sign a kubelet serving certificate).
     KubeletServingCert,
     /// /api.
@@ -48,6 +50,28 @@ pub struct ResourcePath {
     pub watch: bool,
 }
 
+impl Route {
+    /// Paths anyone may read without credentials.
+    pub fn is_public(&self) -> bool {
+        matches!(self, Route::Health | Route::Version | Route::CaCerts)
+    }
+}
+
+/// The route of a request: parsed once (see [`attach`]) and kept in its extensions.
+pub fn of<B>(req: &http::Request<B>) -> Route {
+    req.extensions()
+        .get::<Route>()
+        .cloned()
+        .unwrap_or_else(|| parse(req.uri().path()))
+}
+
+/// Parses the request's path into its extensions (upstream's `WithRequestInfo`).
+pub fn attach<B>(mut req: http::Request<B>) -> http::Request<B> {
+    let route = parse(req.uri().path());
+    req.extensions_mut().insert(route);
+    req
+}
+
 /// Parses a request path.
 pub fn parse(path: &str) -> Route {
     let trimmed = path.trim_end_matches('/');
@@ -56,6 +80,7 @@ pub fn parse(path: &str) -> Route {
         [h, ..] if *h == "healthz" || *h == "livez" || *h == "readyz" => return Route::Health,
         ["version"] => return Route::Version,
         ["cacerts"] => return Route::CaCerts,
+        ["metrics"] => return Route::Metrics,
         ["v1-skiff", "kubelet-serving-cert"] => return Route::KubeletServingCert,
         ["api"] => return Route::CoreVersions,
         ["apis"] => return Route::Groups,
@@ -155,5 +180,6 @@ mod tests {
             Route::Resources("apps".into(), "v1".into())
         );
         assert_eq!(parse("/version"), Route::Version);
+        assert_eq!(parse("/metrics"), Route::Metrics);
     }
 }

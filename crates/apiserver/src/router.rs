@@ -1,5 +1,5 @@
-//! Top-level request dispatch: unauthenticated endpoints, authentication,
-//! discovery, then resource requests.
+//! Top-level request dispatch, below the layers of [`crate::stack`]: public endpoints,
+//! discovery, OpenAPI, metrics, then resource requests.
 
 use crate::discovery;
 use crate::httputil::{bytes_response, error_response, json_response, negotiate, Output, Resp};
@@ -10,30 +10,9 @@ use http::{header, Method, Request};
 use hyper::body::Incoming;
 use std::sync::Arc;
 
-fn authenticated(state: &State, client_cert: bool, req: &Request<Incoming>) -> bool {
-    if client_cert {
-        return true;
-    }
-    let Some(h) = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Some(tok) = h
-        .strip_prefix("Bearer ")
-        .or_else(|| h.strip_prefix("bearer "))
-    else {
-        return false;
-    };
-    let (a, b) = (tok.trim().as_bytes(), state.token.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Handles one HTTP request.
-pub async fn handle(state: Arc<State>, client_cert: bool, req: Request<Incoming>) -> Resp {
-    let route = path::parse(req.uri().path());
+/// Handles one HTTP request (authenticated already, unless the path is public).
+pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
+    let route = path::of(&req);
     match route {
         Route::Health => return bytes_response(200, "text/plain; charset=utf-8", "ok"),
         Route::Version => return json_response(200, &discovery::version()),
@@ -46,12 +25,9 @@ pub async fn handle(state: Arc<State>, client_cert: bool, req: Request<Incoming>
         }
         _ => {}
     }
-    if !authenticated(&state, client_cert, &req) {
-        return error_response(&ApiError::unauthorized());
-    }
     let output = negotiate(req.headers());
     let get = req.method() == Method::GET;
-    let resp = match route {
+    match route {
         Route::CoreVersions if get => discovery_response(output, true, || {
             discovery::core_versions(&state.server_address)
         }),
@@ -88,6 +64,7 @@ pub async fn handle(state: Arc<State>, client_cert: bool, req: Request<Incoming>
             }
         }
         Route::OpenApi(_) => error_response(&ApiError::no_route()),
+        Route::Metrics if get => crate::metrics::respond(),
         Route::Resource(rp) => crate::rest::dispatch(state, rp, req, output).await,
         Route::KubeletServingCert if req.method() == Method::POST => {
             match crate::join::kubelet_serving_cert(&state, req.uri().query()) {
@@ -95,21 +72,17 @@ pub async fn handle(state: Arc<State>, client_cert: bool, req: Request<Incoming>
                 Err(e) => error_response(&e),
             }
         }
-        Route::CoreVersions | Route::Groups | Route::Group(_) | Route::Resources(..) => {
-            error_response(&ApiError::new(
-                405,
-                "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
-            ))
-        }
+        Route::CoreVersions
+        | Route::Groups
+        | Route::Group(_)
+        | Route::Resources(..)
+        | Route::Metrics => error_response(&ApiError::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )),
         _ => error_response(&ApiError::no_route()),
-    };
-    let mut resp = resp;
-    resp.headers_mut().insert(
-        "Cache-Control",
-        http::HeaderValue::from_static("no-cache, private"),
-    );
-    resp
+    }
 }
 
 fn discovery_response(

@@ -1,19 +1,16 @@
-//! Starting and stopping the HTTPS API server: configuration, token, PKI,
-//! bootstrap objects, and the TLS accept loop.
+//! Starting and stopping the HTTPS API server: configuration, token, PKI, bootstrap
+//! objects, then serving [`crate::stack`] on the shared HTTPS loop.
 
 use crate::ipalloc::Cidr;
 use crate::pki::{Pki, PkiError};
 use crate::state::State;
+use crate::strategy::Strategies;
 use crate::tlsconf::{self, TlsError};
 use base64::Engine;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use skiff_store::Store;
-use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -141,13 +138,12 @@ pub async fn start(cfg: ApiServerConfig) -> Result<RunningApiServer, ApiServerEr
         cfg.bind_address.to_string()
     };
     let state = Arc::new(State {
-        store: cfg.store,
+        store: crate::metrics::MeasuredStore::wrap(cfg.store),
         pki,
         token,
         server_address: format!("{advertise}:{port}"),
         service_cidr: cidr,
-        default_tolerations: cfg.default_tolerations,
-        alloc_lock: tokio::sync::Mutex::new(()),
+        strategies: Strategies::new(cfg.default_tolerations, cidr),
         watches: Default::default(),
         kubelet_tls: Arc::new(kubelet_tls),
     });
@@ -155,8 +151,13 @@ pub async fn start(cfg: ApiServerConfig) -> Result<RunningApiServer, ApiServerEr
         .await
         .map_err(|e| ApiServerError::Bootstrap(e.message))?;
     let (shutdown, rx) = watch::channel(false);
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_cfg));
-    let task = tokio::spawn(accept_loop(listener, acceptor, state.clone(), rx));
+    let task = skiff_http::serve(
+        listener,
+        Arc::new(server_cfg),
+        crate::stack::service(state.clone()),
+        Default::default(),
+        rx,
+    );
     tracing::info!(port, "API server listening");
     Ok(RunningApiServer {
         state,
@@ -164,70 +165,6 @@ pub async fn start(cfg: ApiServerConfig) -> Result<RunningApiServer, ApiServerEr
         shutdown,
         task,
     })
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-    state: Arc<State>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        let (tcp, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = stop.changed() => break,
-        };
-        let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let state = state.clone();
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = serve_conn(tcp, acceptor, state) => {}
-                _ = stop.changed() => {}
-            }
-            tracing::trace!(%peer, "connection closed");
-        });
-    }
-}
-
-async fn serve_conn(
-    tcp: tokio::net::TcpStream,
-    acceptor: tokio_rustls::TlsAcceptor,
-    state: Arc<State>,
-) {
-    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => {
-            tracing::debug!(error = %e, "TLS handshake failed");
-            return;
-        }
-        Err(_) => return,
-    };
-    let client_cert = tls
-        .get_ref()
-        .1
-        .peer_certificates()
-        .map(|c| !c.is_empty())
-        .unwrap_or(false);
-    let svc = service_fn(move |req| {
-        let state = state.clone();
-        async move { Ok::<_, Infallible>(crate::router::handle(state, client_cert, req).await) }
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(tls), svc)
-        .with_upgrades();
-    if let Err(e) = conn.await {
-        tracing::debug!(error = %e, "connection error");
-    }
 }
 
 impl RunningApiServer {

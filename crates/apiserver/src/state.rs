@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 /// Everything a request handler may use.
 pub struct State {
-    /// The backing store.
+    /// The backing store (timed).
     pub store: Arc<dyn Store>,
     /// Cluster CA and server certificates.
     pub pki: Pki,
@@ -15,12 +15,10 @@ pub struct State {
     pub token: String,
     /// `host:port` advertised in `/api`.
     pub server_address: String,
-    /// Service CIDR (e.g. 10.43.0.0/16) for ClusterIP allocation.
+    /// Service CIDR (e.g. 10.43.0.0/16); its first address is the `kubernetes` Service's.
     pub service_cidr: crate::ipalloc::Cidr,
-    /// Tolerations admission adds to new pods.
-    pub default_tolerations: crate::admission::DefaultTolerations,
-    /// Serializes ClusterIP and NodePort allocation.
-    pub alloc_lock: tokio::sync::Mutex<()>,
+    /// The per-kind rules of create, update and delete.
+    pub strategies: crate::strategy::Strategies,
     /// Shared watches.
     pub watches: WatchCaches,
     /// TLS client configuration for kubelets (client cert of the API server).

@@ -8,6 +8,7 @@ pub mod cache;
 mod config;
 pub mod fit_error;
 pub mod framework;
+pub mod metrics;
 pub mod plugins;
 pub mod queue;
 pub mod resources;

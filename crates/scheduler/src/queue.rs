@@ -278,6 +278,20 @@ impl SchedulingQueue {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// Pods waiting by queue: (active, back-off, unschedulable); pods in flight count in none.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut counts = (0, 0, 0);
+        for e in self.entries.values() {
+            match e.state {
+                State::Active => counts.0 += 1,
+                State::Backoff(_) => counts.1 += 1,
+                State::Unschedulable(_) => counts.2 += 1,
+                State::InFlight => {}
+            }
+        }
+        counts
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::binder::{bind, record_scheduled, report_unschedulable, BindOutcome};
 use crate::cache::{is_terminal, pod_key, Cache};
 use crate::config::{SchedulerConfig, SchedulerError};
 use crate::framework::{PodSummary, PodToSchedule};
+use crate::metrics::{AttemptResult, Metrics};
 use crate::plugins::default_profile;
 use crate::queue::SchedulingQueue;
 
@@ -51,6 +52,7 @@ struct Scheduler {
     queue: SchedulingQueue,
     profile: Profile,
     recorder: Recorder,
+    metrics: Metrics,
     events: Arc<Semaphore>,
     start: usize,
     tie: u64,
@@ -79,6 +81,7 @@ impl Scheduler {
     fn new(client: kube::Client, cfg: SchedulerConfig) -> Self {
         Scheduler {
             recorder: Recorder::new(client.clone(), &cfg.scheduler_name, &cfg.identity),
+            metrics: Metrics::new(&cfg.scheduler_name),
             client,
             cfg,
             cache: Cache::default(),
@@ -228,10 +231,11 @@ impl Scheduler {
                     self.queue.done(&key);
                     let (client, rec, tx) =
                         (self.client.clone(), self.recorder.clone(), tx.clone());
-                    let events = self.events.clone();
+                    let (events, metrics) = (self.events.clone(), self.metrics.clone());
                     tokio::spawn(async move {
                         let out = bind(client, &pod, &node).await;
                         drop(permit);
+                        metrics.attempt(AttemptResult::of_binding(&out), now);
                         let bound = matches!(out, BindOutcome::Bound);
                         let _ = tx.send((key, out));
                         // The event is off the binding path, with its own bound.
@@ -246,6 +250,7 @@ impl Scheduler {
                     drop(permit);
                     let msg = err.message();
                     debug!(pod = %key, %msg, "unschedulable");
+                    self.metrics.attempt(AttemptResult::Unschedulable, now);
                     self.queue.failed(&key, now);
                     tokio::spawn(report_unschedulable(
                         self.client.clone(),
@@ -293,6 +298,7 @@ impl Scheduler {
         let mut last_flush = Instant::now();
         loop {
             let ready = self.nodes_synced && self.pods_synced;
+            self.metrics.pending(&self.queue);
             let mut busy = false;
             if ready {
                 busy = self.schedule_batch(&binds, &tx) > 0;

@@ -234,7 +234,8 @@ fn refs(v: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
-fn main() {
+/// Registers the served kinds; returns every schema generated and the documents.
+fn generate() -> (Map<String, Value>, Vec<GroupVersion>) {
     let mut g = SchemaSettings::openapi3().into_generator();
     let gv = |path, group, version| GroupVersion {
         path,
@@ -262,8 +263,12 @@ fn main() {
     add::<coordination::v1::Lease>(&mut g, &mut coord_v1, "Lease");
     let mut events_v1 = gv("apis/events.k8s.io/v1", "events.k8s.io", "v1");
     add::<events::v1::Event>(&mut g, &mut events_v1, "Event");
+    let all = g.take_definitions(true).into_iter().collect();
+    (all, vec![core_v1, apps_v1, coord_v1, events_v1])
+}
 
-    let mut all: Map<String, Value> = g.take_definitions(true).into_iter().collect();
+/// Puts upstream's strategic merge metadata on the list fields of [`PATCH_META`].
+fn add_patch_meta(all: &mut Map<String, Value>) {
     for (schema, field, key, strategy) in PATCH_META {
         if let Some(p) = all
             .get_mut(*schema)
@@ -276,56 +281,77 @@ fn main() {
             p.insert("x-kubernetes-patch-strategy".into(), json!(strategy));
         }
     }
+}
+
+/// `wanted` and every schema it references, transitively.
+fn closure(all: &Map<String, Value>, mut wanted: BTreeSet<String>) -> BTreeSet<String> {
+    let mut todo: Vec<String> = wanted.iter().cloned().collect();
+    while let Some(n) = todo.pop() {
+        let mut found = BTreeSet::new();
+        if let Some(s) = all.get(&n) {
+            refs(s, &mut found);
+        }
+        for f in found {
+            if wanted.insert(f.clone()) {
+                todo.push(f);
+            }
+        }
+    }
+    wanted
+}
+
+/// One schema as upstream's document shows it: shaped references, `metadata` optional,
+/// the group-version-kind on kinds.
+fn finish_schema(doc: &GroupVersion, name: &str, mut s: Value) -> Value {
+    shape(&mut s);
+    // k8s-openapi's Rust types make `metadata` mandatory; upstream's schemas do not
+    if let Some(req) = s.get_mut("required").and_then(Value::as_array_mut) {
+        req.retain(|f| f != "metadata");
+        if req.is_empty() {
+            if let Some(m) = s.as_object_mut() {
+                m.remove("required");
+            }
+        }
+    }
+    if let Some((_, kind)) = doc.kinds.iter().find(|(k, _)| k == name) {
+        if let Some(m) = s.as_object_mut() {
+            m.insert(
+                "x-kubernetes-group-version-kind".into(),
+                json!([{"group": doc.group, "kind": kind, "version": doc.version}]),
+            );
+        }
+    }
+    s
+}
+
+/// The schemas of one group-version document: its kinds, `extra` and what they reference.
+fn document(all: &Map<String, Value>, doc: &GroupVersion, extra: &[&str]) -> Map<String, Value> {
+    let mut wanted: BTreeSet<String> = doc.kinds.iter().map(|(n, _)| n.clone()).collect();
+    wanted.extend(extra.iter().map(|s| s.to_string()));
+    let mut schemas = Map::new();
+    for n in &closure(all, wanted) {
+        if let Some(s) = all.get(n).cloned() {
+            schemas.insert(n.clone(), finish_schema(doc, n, s));
+        }
+    }
+    schemas
+}
+
+fn main() {
+    let (mut all, docs) = generate();
+    add_patch_meta(&mut all);
     let extra: &[(&str, &[&str])] = &[
         ("api/v1", &["io.k8s.api.policy.v1.Eviction"]),
         ("apis/apps/v1", &["io.k8s.api.autoscaling.v1.Scale"]),
     ];
     let mut out = BTreeMap::new();
-    for doc in [&core_v1, &apps_v1, &coord_v1, &events_v1] {
-        let mut wanted: BTreeSet<String> = doc.kinds.iter().map(|(n, _)| n.clone()).collect();
-        for (p, names) in extra {
-            if *p == doc.path {
-                wanted.extend(names.iter().map(|s| s.to_string()));
-            }
-        }
-        // the closure of references
-        let mut todo: Vec<String> = wanted.iter().cloned().collect();
-        while let Some(n) = todo.pop() {
-            let mut found = BTreeSet::new();
-            if let Some(s) = all.get(&n) {
-                refs(s, &mut found);
-            }
-            for f in found {
-                if wanted.insert(f.clone()) {
-                    todo.push(f);
-                }
-            }
-        }
-        let mut schemas = Map::new();
-        for n in &wanted {
-            let Some(mut s) = all.get(n).cloned() else {
-                continue;
-            };
-            shape(&mut s);
-            // k8s-openapi's Rust types make `metadata` mandatory; upstream's schemas do not
-            if let Some(req) = s.get_mut("required").and_then(Value::as_array_mut) {
-                req.retain(|f| f != "metadata");
-                if req.is_empty() {
-                    if let Some(m) = s.as_object_mut() {
-                        m.remove("required");
-                    }
-                }
-            }
-            if let Some((_, kind)) = doc.kinds.iter().find(|(k, _)| k == n) {
-                if let Some(m) = s.as_object_mut() {
-                    m.insert(
-                        "x-kubernetes-group-version-kind".into(),
-                        json!([{"group": doc.group, "kind": kind, "version": doc.version}]),
-                    );
-                }
-            }
-            schemas.insert(n.clone(), s);
-        }
+    for doc in &docs {
+        let more: Vec<&str> = extra
+            .iter()
+            .filter(|(p, _)| *p == doc.path)
+            .flat_map(|(_, names)| names.iter().copied())
+            .collect();
+        let schemas = document(&all, doc, &more);
         eprintln!("{}: {} schemas", doc.path, schemas.len());
         out.insert(doc.path.to_string(), Value::Object(schemas));
     }

@@ -1,12 +1,10 @@
-//! POST: create an object (generateName, namespace checks, defaulting, validation,
-//! ClusterIP allocation) and the type checks shared with updates.
+//! POST: create an object (generateName, namespace checks, server metadata, the kind's
+//! strategy, defaulting, validation) and the type checks shared with updates.
 
 use super::{render, Ctx};
 use crate::httputil::Resp;
 use crate::objects::{self, meta_mut, meta_str};
-use crate::resources::{
-    apply_defaults, find_resource, strict_unknown_fields, validate_create, FieldCause,
-};
+use crate::resources::{apply_defaults, find_resource, strict_unknown_fields, FieldCause};
 use crate::status::{ApiError, ApiResult, Cause};
 use serde_json::{json, Value};
 use skiff_store::StoreError;
@@ -20,19 +18,6 @@ pub fn generate_name(base: &str) -> String {
         .map(|_| NAME_CHARS[rand::random::<u32>() as usize % NAME_CHARS.len()] as char)
         .collect();
     format!("{base}{suffix}")
-}
-
-/// Converts validation causes into a 422.
-pub fn invalid(ctx: &Ctx, name: &str, causes: Vec<FieldCause>) -> ApiError {
-    let causes = causes
-        .into_iter()
-        .map(|c| Cause {
-            reason: c.reason,
-            field: c.field,
-            message: c.message,
-        })
-        .collect();
-    ApiError::invalid(ctx.res.group, ctx.res.kind, name, causes)
 }
 
 /// Checks apiVersion/kind of a body and fills them in when absent.
@@ -151,225 +136,91 @@ async fn check_target_namespace(ctx: &Ctx, name: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn pod_qos(obj: &Value) -> &'static str {
-    let cs = obj
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut any = false;
-    let mut guaranteed = true;
-    for c in &cs {
-        let req = c.pointer("/resources/requests").and_then(Value::as_object);
-        let lim = c.pointer("/resources/limits").and_then(Value::as_object);
-        if req.map(|r| !r.is_empty()).unwrap_or(false)
-            || lim.map(|l| !l.is_empty()).unwrap_or(false)
-        {
-            any = true;
+/// The name of a new object, or the `generateName` prefix to make one from.
+struct NewName {
+    name: String,
+    generate: String,
+}
+
+impl NewName {
+    fn of(ctx: &Ctx, obj: &Value) -> ApiResult<NewName> {
+        let name = meta_str(obj, "name").unwrap_or("").to_string();
+        let generate = meta_str(obj, "generateName").unwrap_or("").to_string();
+        if name.is_empty() && generate.is_empty() {
+            return Err(ctx.invalid(
+                "",
+                vec![FieldCause {
+                    reason: "FieldValueRequired".into(),
+                    field: "metadata.name".into(),
+                    message: "Required value: name or generateName is required".into(),
+                }],
+            ));
         }
-        let ok = ["cpu", "memory"].iter().all(|k| {
-            let l = lim.and_then(|l| l.get(*k));
-            l.is_some()
-                && req
-                    .and_then(|r| r.get(*k))
-                    .map(|r| Some(r) == l)
-                    .unwrap_or(true)
-        });
-        guaranteed &= ok;
+        Ok(NewName { name, generate })
     }
-    if !any {
-        "BestEffort"
-    } else if guaranteed {
-        "Guaranteed"
-    } else {
-        "Burstable"
+
+    /// The name to try: the given one, or a fresh generated one.
+    fn pick(&self) -> String {
+        if self.name.is_empty() {
+            generate_name(&self.generate)
+        } else {
+            self.name.clone()
+        }
+    }
+
+    /// The name validation errors are about.
+    fn shown(&self) -> &str {
+        if self.name.is_empty() {
+            &self.generate
+        } else {
+            &self.name
+        }
     }
 }
 
-/// Kind-specific preparation on create (status reset, namespace finalizer, pod phase).
-fn prepare_kind(ctx: &Ctx, obj: &mut Value) {
-    match (ctx.res.group, ctx.res.kind) {
-        ("", "Namespace") => {
-            if obj.pointer("/spec/finalizers").is_none() {
-                obj["spec"] = json!({"finalizers": ["kubernetes"]});
-            }
-            obj["status"] = json!({"phase": "Active"});
-        }
-        ("", "Pod") => {
-            ctx.state.default_tolerations.admit_pod(obj);
-            let qos = pod_qos(obj);
-            obj["status"] = json!({"phase": "Pending", "qosClass": qos});
-        }
-        ("apps", _) | ("batch", _) => {
-            obj["status"] = json!({});
-        }
-        _ => {}
+/// Server-owned metadata of a new object: a fresh uid and creation time, nothing the
+/// client sent of the rest; generation 1 for kinds that track it.
+fn init_metadata(obj: &mut Value, tracks_generation: bool) -> ApiResult<()> {
+    let has_spec = obj.get("spec").is_some();
+    let m = meta_mut(obj).ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
+    for k in [
+        "uid",
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    ] {
+        m.remove(k);
     }
-}
-
-async fn allocate_service(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
-    let ty = obj
-        .pointer("/spec/type")
-        .and_then(Value::as_str)
-        .unwrap_or("ClusterIP")
-        .to_string();
-    if ty == "ExternalName" {
-        return Ok(());
-    }
-    let svcres = ctx.res;
-    let all = ctx
-        .state
-        .store
-        .list(&objects::resource_prefix(svcres), None, 0, None)
-        .await?;
-    let svcs: Vec<Value> = all
-        .items
-        .iter()
-        .filter_map(|kv| objects::decode(kv).ok())
-        .collect();
-    let (ips, ports) = crate::ipalloc::used(&svcs);
-    let given = obj
-        .pointer("/spec/clusterIP")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let cidr = ctx.state.service_cidr;
-    let bad_ip = |ip: &str, why: String| {
-        invalid(
-            ctx,
-            meta_str(obj, "name").unwrap_or(""),
-            vec![FieldCause {
-                reason: "FieldValueInvalid".into(),
-                field: "spec.clusterIPs".into(),
-                message: format!("Invalid value: []string{{\"{ip}\"}}: {why}"),
-            }],
-        )
-    };
-    let ip = match given.as_str() {
-        "None" => "None".to_string(),
-        "" => cidr
-            .allocate(&ips)
-            .map(|i| i.to_string())
-            .ok_or_else(|| ApiError::internal("failed to allocate a serviceIP: range is full"))?,
-        ip => {
-            let parsed: std::net::Ipv4Addr = ip
-                .parse()
-                .map_err(|_| bad_ip(ip, "must be a valid IP address".into()))?;
-            if !cidr.contains(parsed) {
-                return Err(bad_ip(ip, format!("failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {}/{}", std::net::Ipv4Addr::from(cidr.base), cidr.bits)));
-            }
-            if ips.contains(ip) {
-                return Err(bad_ip(
-                    ip,
-                    format!("failed to allocate IP {ip}: provided IP is already allocated"),
-                ));
-            }
-            ip.to_string()
-        }
-    };
-    let spec = obj.get_mut("spec").and_then(Value::as_object_mut);
-    let Some(spec) = spec else { return Ok(()) };
-    spec.insert("clusterIP".into(), json!(ip));
-    spec.insert("clusterIPs".into(), json!([ip]));
-    if ip != "None" {
-        spec.entry("ipFamilies").or_insert(json!(["IPv4"]));
-        spec.entry("ipFamilyPolicy").or_insert(json!("SingleStack"));
-    }
-    spec.entry("internalTrafficPolicy")
-        .or_insert(json!("Cluster"));
-    if ty == "NodePort" || ty == "LoadBalancer" {
-        let mut used = ports;
-        if let Some(ps) = spec.get_mut("ports").and_then(Value::as_array_mut) {
-            for p in ps.iter_mut() {
-                if p.get("nodePort").and_then(Value::as_i64).unwrap_or(0) == 0 {
-                    if let Some(np) = crate::ipalloc::allocate_node_port(&used) {
-                        used.insert(np);
-                        p["nodePort"] = json!(np);
-                    }
-                }
-            }
-        }
-        spec.entry("externalTrafficPolicy")
-            .or_insert(json!("Cluster"));
+    m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+    m.insert("creationTimestamp".into(), json!(objects::now_rfc3339()));
+    if has_spec && tracks_generation {
+        m.insert("generation".into(), json!(1));
     }
     Ok(())
 }
 
-/// Prepares and stores a new object; returns it as stored.
-pub async fn create_object(ctx: &Ctx, mut obj: Value) -> ApiResult<Value> {
-    check_type(ctx, &mut obj)?;
-    check_namespace(ctx, &mut obj)?;
-    field_validation(ctx, &obj)?;
-    let name = meta_str(&obj, "name").unwrap_or("").to_string();
-    let gen = meta_str(&obj, "generateName").unwrap_or("").to_string();
-    if name.is_empty() && gen.is_empty() {
-        return Err(invalid(
-            ctx,
-            "",
-            vec![FieldCause {
-                reason: "FieldValueRequired".into(),
-                field: "metadata.name".into(),
-                message: "Required value: name or generateName is required".into(),
-            }],
-        ));
-    }
-    check_target_namespace(ctx, &name).await?;
-    {
-        let m = meta_mut(&mut obj)
-            .ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
-        for k in [
-            "uid",
-            "resourceVersion",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-            "selfLink",
-        ] {
-            m.remove(k);
-        }
-        m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
-        m.insert("creationTimestamp".into(), json!(objects::now_rfc3339()));
-    }
-    if obj.get("spec").is_some()
-        && ctx.res.kind != "Namespace"
-        && ctx.res.kind != "Service"
-        && ctx.res.kind != "Node"
-    {
-        if let Some(m) = meta_mut(&mut obj) {
-            m.insert("generation".into(), json!(1));
-        }
-    }
-    prepare_kind(ctx, &mut obj);
-    apply_defaults(ctx.res, &mut obj);
-    ctx.track_fields(None, &mut obj, None);
-    let vname = if name.is_empty() {
-        gen.clone()
-    } else {
-        name.clone()
-    };
+/// Validates the object as it will be stored (with a generated name in place).
+fn validate_new(ctx: &Ctx, obj: &Value, names: &NewName) -> ApiResult<()> {
     let mut probe = obj.clone();
-    if name.is_empty() {
+    if names.name.is_empty() {
         if let Some(m) = meta_mut(&mut probe) {
-            m.insert("name".into(), json!(generate_name(&gen)));
+            m.insert("name".into(), json!(generate_name(&names.generate)));
         }
     }
-    let causes = validate_create(ctx.res, &probe);
-    if !causes.is_empty() {
-        return Err(invalid(ctx, &vname, causes));
-    }
-    let _guard = if ctx.res.kind == "Service" && ctx.res.group.is_empty() {
-        let g = ctx.state.alloc_lock.lock().await;
-        allocate_service(ctx, &mut obj).await?;
-        Some(g)
+    let causes = ctx.strategy().validate(ctx.res, &probe);
+    if causes.is_empty() {
+        Ok(())
     } else {
-        None
-    };
+        Err(ctx.invalid(names.shown(), causes))
+    }
+}
+
+/// Writes the new object, retrying generated names that are taken.
+async fn store_new(ctx: &Ctx, obj: Value, names: &NewName) -> ApiResult<Value> {
     for _attempt in 0..8 {
         let mut o = obj.clone();
-        let n = if name.is_empty() {
-            generate_name(&gen)
-        } else {
-            name.clone()
-        };
+        let n = names.pick();
         if let Some(m) = meta_mut(&mut o) {
             m.insert("name".into(), json!(n));
         }
@@ -382,7 +233,7 @@ pub async fn create_object(ctx: &Ctx, mut obj: Value) -> ApiResult<Value> {
                 objects::set_rv(&mut o, kv.mod_revision);
                 return Ok(o);
             }
-            Err(StoreError::AlreadyExists(_)) if name.is_empty() => continue,
+            Err(StoreError::AlreadyExists(_)) if names.name.is_empty() => continue,
             Err(StoreError::AlreadyExists(_)) => {
                 return Err(ApiError::already_exists(ctx.res.group, ctx.res.plural, &n))
             }
@@ -392,8 +243,27 @@ pub async fn create_object(ctx: &Ctx, mut obj: Value) -> ApiResult<Value> {
     Err(ApiError::already_exists(
         ctx.res.group,
         ctx.res.plural,
-        &gen,
+        &names.generate,
     ))
+}
+
+/// Prepares and stores a new object; returns it as stored.
+pub async fn create_object(ctx: &Ctx, mut obj: Value) -> ApiResult<Value> {
+    let strategy = ctx.strategy();
+    check_type(ctx, &mut obj)?;
+    check_namespace(ctx, &mut obj)?;
+    field_validation(ctx, &obj)?;
+    let names = NewName::of(ctx, &obj)?;
+    check_target_namespace(ctx, &names.name).await?;
+    init_metadata(&mut obj, strategy.tracks_generation())?;
+    strategy.prepare_for_create(&mut obj);
+    apply_defaults(ctx.res, &mut obj);
+    ctx.track_fields(None, &mut obj, None);
+    validate_new(ctx, &obj, &names)?;
+    strategy.canonicalize(&mut obj);
+    // Held until the object (and what it allocated) is stored.
+    let _allocated = strategy.allocate(ctx, &mut obj).await?;
+    store_new(ctx, obj, &names).await
 }
 
 /// POST handler.

@@ -1,5 +1,5 @@
-//! DELETE and deletecollection: preconditions, graceful pod deletion, finalizers,
-//! propagation policy finalizers, namespace termination.
+//! DELETE and deletecollection: preconditions, propagation policy finalizers, the
+//! kind's graceful deletion (pods, namespaces), finalizers.
 
 use super::read::Selectors;
 use super::update::{commit, Commit};
@@ -7,6 +7,7 @@ use super::{render, Ctx};
 use crate::httputil::{json_response, Resp};
 use crate::objects::{self, meta_mut, meta_str};
 use crate::status::{ApiError, ApiResult};
+use crate::strategy::{is_deleting, mark_deleted, Deletion, Strategy};
 use serde_json::{json, Value};
 use skiff_store::StoreError;
 
@@ -108,148 +109,92 @@ fn add_finalizer(obj: &mut Value, f: &str) {
     }
 }
 
-fn rfc3339_in(secs: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::seconds(secs))
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+/// Fails unless the object still has the uid and resourceVersion the request requires.
+fn check_preconditions(ctx: &Ctx, opts: &DeleteOpts, rev: i64, obj: &Value) -> ApiResult<()> {
+    let res = ctx.res;
+    let uid = meta_str(obj, "uid").unwrap_or("");
+    if let Some(p) = &opts.pre_uid {
+        if p != uid {
+            return Err(ApiError::conflict(
+                res.group,
+                res.plural,
+                ctx.name(),
+                &format!(
+                    "Precondition failed: UID in precondition: {p}, UID in object meta: {uid}"
+                ),
+            ));
+        }
+    }
+    if let Some(p) = &opts.pre_rv {
+        let cur = rev.to_string();
+        if *p != cur {
+            return Err(ApiError::conflict(res.group, res.plural, ctx.name(), &format!("Precondition failed: ResourceVersion in precondition: {p}, ResourceVersion in object meta: {cur}")));
+        }
+    }
+    Ok(())
+}
+
+/// What deleting `obj` does: the propagation policy's finalizer, the kind's graceful
+/// deletion, and finally finalizers, which keep a marked object until they are gone.
+/// The object to write goes into `new`.
+fn plan(strategy: &dyn Strategy, opts: &DeleteOpts, obj: &Value, new: &mut Value) -> Deletion {
+    match opts.propagation.as_deref() {
+        Some("Foreground") => add_finalizer(new, "foregroundDeletion"),
+        Some("Orphan") => add_finalizer(new, "orphan"),
+        _ => {}
+    }
+    match strategy.begin_delete(obj, new, opts.grace) {
+        Deletion::Now if !objects::finalizers(new).is_empty() => {
+            mark_deleted(new, objects::now_rfc3339(), 0, is_deleting(obj));
+            Deletion::Pending
+        }
+        d => d,
+    }
+}
+
+/// Removes the object if it is still at `rev`; `None` when it moved on.
+async fn remove(ctx: &Ctx, rev: i64, obj: Value) -> ApiResult<Option<Value>> {
+    match ctx.state.store.delete(&ctx.key(), Some(rev)).await {
+        Ok(d) => {
+            let mut o = obj;
+            objects::set_rv(&mut o, d.mod_revision);
+            Ok(Some(o))
+        }
+        Err(StoreError::Conflict { .. }) => Ok(None),
+        Err(StoreError::NotFound(_)) => Err(ctx.not_found()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Deletes (or marks for deletion) the named object. Returns the object and
 /// whether it is gone now.
 pub async fn delete_named(ctx: &Ctx, opts: &DeleteOpts) -> ApiResult<(Value, bool)> {
-    let res = ctx.res;
-    if res.group.is_empty()
-        && res.kind == "Namespace"
-        && matches!(ctx.name(), "default" | "kube-system" | "kube-public")
-    {
-        return Err(ApiError::forbidden(
-            "",
-            "namespaces",
-            ctx.name(),
-            "this namespace may not be deleted",
-        ));
-    }
+    let strategy = ctx.strategy();
+    strategy.check_delete(ctx.name())?;
+    let dry_run = ctx.dry_run() || opts.dry_run;
     for _ in 0..16 {
         let (kv, obj) = ctx.load().await?;
-        let uid = meta_str(&obj, "uid").unwrap_or("");
-        if let Some(p) = &opts.pre_uid {
-            if p != uid {
-                return Err(ApiError::conflict(
-                    res.group,
-                    res.plural,
-                    ctx.name(),
-                    &format!(
-                        "Precondition failed: UID in precondition: {p}, UID in object meta: {uid}"
-                    ),
-                ));
-            }
-        }
-        if let Some(p) = &opts.pre_rv {
-            let cur = kv.mod_revision.to_string();
-            if *p != cur {
-                return Err(ApiError::conflict(res.group, res.plural, ctx.name(), &format!("Precondition failed: ResourceVersion in precondition: {p}, ResourceVersion in object meta: {cur}")));
-            }
-        }
+        check_preconditions(ctx, opts, kv.mod_revision, &obj)?;
         let mut new = obj.clone();
-        match opts.propagation.as_deref() {
-            Some("Foreground") => add_finalizer(&mut new, "foregroundDeletion"),
-            Some("Orphan") => add_finalizer(&mut new, "orphan"),
-            _ => {}
-        }
-        let deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
-        let is_pod = res.group.is_empty() && res.kind == "Pod";
-        let mut pending = false;
-        if is_pod {
-            let bound = obj
-                .pointer("/spec/nodeName")
-                .and_then(Value::as_str)
-                .map(|n| !n.is_empty())
-                .unwrap_or(false);
-            let done = matches!(
-                obj.pointer("/status/phase").and_then(Value::as_str),
-                Some("Succeeded") | Some("Failed")
-            );
-            let default = obj
-                .pointer("/spec/terminationGracePeriodSeconds")
-                .and_then(Value::as_i64)
-                .unwrap_or(30);
-            let grace = if !bound || done {
-                0
-            } else {
-                opts.grace.unwrap_or(default).max(0)
-            };
-            let current = obj
-                .pointer("/metadata/deletionGracePeriodSeconds")
-                .and_then(Value::as_i64);
-            if grace > 0 {
-                if deleting && current.map(|c| c <= grace).unwrap_or(false) {
-                    return Ok((obj, false));
-                }
-                if let Some(m) = meta_mut(&mut new) {
-                    m.insert("deletionTimestamp".into(), json!(rfc3339_in(grace)));
-                    m.insert("deletionGracePeriodSeconds".into(), json!(grace));
-                }
-                pending = true;
-            }
-        }
-        if !pending && res.group.is_empty() && res.kind == "Namespace" {
-            let spec_fins = new
-                .pointer("/spec/finalizers")
-                .and_then(Value::as_array)
-                .map(|a| !a.is_empty())
-                .unwrap_or(false);
-            if spec_fins {
-                if !deleting {
-                    if let Some(m) = meta_mut(&mut new) {
-                        m.insert("deletionTimestamp".into(), json!(objects::now_rfc3339()));
-                        m.insert("deletionGracePeriodSeconds".into(), json!(0));
-                    }
-                }
-                new["status"] = json!({"phase": "Terminating"});
-                pending = true;
-            }
-        }
-        if !pending && !objects::finalizers(&new).is_empty() {
-            if let Some(m) = meta_mut(&mut new) {
-                if !deleting {
-                    m.insert("deletionTimestamp".into(), json!(objects::now_rfc3339()));
-                }
-                m.insert("deletionGracePeriodSeconds".into(), json!(0));
-            }
-            pending = true;
-        }
-        if pending {
+        match plan(strategy, opts, &obj, &mut new) {
+            Deletion::AlreadyPending => return Ok((obj, false)),
+            Deletion::Pending if dry_run => return Ok((new, false)),
             // Written directly: deletion metadata is server-owned and the update path keeps it.
-            if ctx.dry_run() || opts.dry_run {
-                return Ok((new, false));
-            }
-            match commit_raw(ctx, kv.mod_revision, &obj, new).await? {
+            Deletion::Pending => match commit_raw(ctx, kv.mod_revision, &obj, new).await? {
                 Commit::Done(v) => return Ok((v, false)),
                 Commit::Conflict => continue,
+            },
+            Deletion::Now if dry_run => return Ok((obj, true)),
+            Deletion::Now => {
+                if let Some(gone) = remove(ctx, kv.mod_revision, obj).await? {
+                    return Ok((gone, true));
+                }
             }
-        }
-        if ctx.dry_run() || opts.dry_run {
-            return Ok((obj, true));
-        }
-        match ctx
-            .state
-            .store
-            .delete(&ctx.key(), Some(kv.mod_revision))
-            .await
-        {
-            Ok(d) => {
-                let mut o = obj;
-                objects::set_rv(&mut o, d.mod_revision);
-                return Ok((o, true));
-            }
-            Err(StoreError::Conflict { .. }) => continue,
-            Err(StoreError::NotFound(_)) => return Err(ctx.not_found()),
-            Err(e) => return Err(e.into()),
         }
     }
     Err(ApiError::conflict_modified(
-        res.group,
-        res.plural,
+        ctx.res.group,
+        ctx.res.plural,
         ctx.name(),
     ))
 }
@@ -262,16 +207,11 @@ async fn commit_raw(ctx: &Ctx, rev: i64, old: &Value, new: Value) -> ApiResult<C
     commit(ctx, rev, old, new).await
 }
 
-fn returns_object(ctx: &Ctx) -> bool {
-    ctx.res.group.is_empty()
-        && matches!(ctx.res.plural, "pods" | "services" | "namespaces" | "nodes")
-}
-
 /// DELETE of one object.
 pub async fn delete(ctx: &Ctx, body: &[u8]) -> ApiResult<Resp> {
     let opts = DeleteOpts::parse(ctx, body)?;
     let (obj, gone) = delete_named(ctx, &opts).await?;
-    if !gone || returns_object(ctx) {
+    if !gone || ctx.strategy().returns_deleted_object() {
         return render::one(ctx, 200, &obj);
     }
     let details = json!({"name": ctx.name(), "group": ctx.res.group, "kind": ctx.res.plural, "uid": meta_str(&obj, "uid").unwrap_or("")});
@@ -292,21 +232,10 @@ pub async fn delete_collection(ctx: &Ctx, body: &[u8]) -> ApiResult<Resp> {
         if !sel.matches(&obj) {
             continue;
         }
-        let sub = Ctx {
-            state: ctx.state.clone(),
-            res: ctx.res,
-            ns: meta_str(&obj, "namespace")
-                .map(String::from)
-                .or_else(|| ctx.ns.clone()),
-            name: meta_str(&obj, "name").map(String::from),
-            sub: None,
-            rest: String::new(),
-            query: ctx.query.clone(),
-            output: ctx.output,
-            headers: ctx.headers.clone(),
-            method: ctx.method.clone(),
-            warnings: Default::default(),
-        };
+        let ns = meta_str(&obj, "namespace")
+            .map(String::from)
+            .or_else(|| ctx.ns.clone());
+        let sub = ctx.for_object(ns, meta_str(&obj, "name").map(String::from));
         match delete_named(&sub, &opts).await {
             Ok((o, _)) => deleted.push(o),
             Err(e) if e.code == 404 => {}
@@ -315,4 +244,86 @@ pub async fn delete_collection(ctx: &Ctx, body: &[u8]) -> ApiResult<Resp> {
     }
     let meta = json!({"resourceVersion": list.revision.to_string()});
     super::render::list(ctx, deleted, meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kind with no rules of its own.
+    struct Plain;
+    impl Strategy for Plain {}
+
+    #[test]
+    fn finalizers_and_propagation_keep_the_object() {
+        let obj = |fins: Value, deleting: bool| {
+            let mut o = json!({"metadata": {"name": "x", "finalizers": fins}});
+            if deleting {
+                o["metadata"]["deletionTimestamp"] = json!("2020-01-01T00:00:00Z");
+            }
+            o
+        };
+        // (stored object, propagation) → (outcome, finalizers written, timestamp kept)
+        let cases = [
+            (obj(json!([]), false), None, Deletion::Now, json!([])),
+            (
+                obj(json!(["a"]), false),
+                None,
+                Deletion::Pending,
+                json!(["a"]),
+            ),
+            (
+                obj(json!([]), false),
+                Some("Orphan"),
+                Deletion::Pending,
+                json!(["orphan"]),
+            ),
+            (
+                obj(json!([]), false),
+                Some("Foreground"),
+                Deletion::Pending,
+                json!(["foregroundDeletion"]),
+            ),
+            (
+                obj(json!(["orphan"]), false),
+                Some("Orphan"),
+                Deletion::Pending,
+                json!(["orphan"]),
+            ),
+            (
+                obj(json!([]), false),
+                Some("Background"),
+                Deletion::Now,
+                json!([]),
+            ),
+            (
+                obj(json!(["a"]), true),
+                None,
+                Deletion::Pending,
+                json!(["a"]),
+            ),
+        ];
+        for (stored, propagation, want, fins) in cases {
+            let opts = DeleteOpts {
+                propagation: propagation.map(String::from),
+                ..Default::default()
+            };
+            let mut new = stored.clone();
+            assert_eq!(
+                plan(&Plain, &opts, &stored, &mut new),
+                want,
+                "{stored} {propagation:?}"
+            );
+            assert_eq!(new["metadata"]["finalizers"], fins);
+            if want == Deletion::Pending {
+                assert_eq!(new["metadata"]["deletionGracePeriodSeconds"], 0);
+                let ts = &new["metadata"]["deletionTimestamp"];
+                if is_deleting(&stored) {
+                    assert_eq!(ts, &stored["metadata"]["deletionTimestamp"]);
+                } else {
+                    assert!(ts.is_string());
+                }
+            }
+        }
+    }
 }

@@ -3,24 +3,28 @@
 mod create;
 mod delete;
 mod patch;
+mod proxy;
 mod read;
 mod render;
 mod stream;
 mod subres;
 mod update;
 mod watch;
+mod watch_event;
 
 use crate::httputil::{content_type, error_response, read_body, Output, Query, Resp};
 use crate::objects;
 use crate::path::ResourcePath;
-use crate::resources::{find_resource, ResourceInfo};
+use crate::resources::{find_resource, FieldCause, ResourceInfo};
 use crate::state::State;
-use crate::status::{ApiError, ApiResult};
+use crate::status::{ApiError, ApiResult, Cause};
+use crate::strategy::Strategy;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request};
 use hyper::body::Incoming;
 use serde_json::Value;
-use std::sync::{Arc, Mutex};
+use skiff_http::Warnings;
+use std::sync::Arc;
 
 /// Everything a resource handler needs about one request.
 pub struct Ctx {
@@ -44,8 +48,8 @@ pub struct Ctx {
     pub headers: HeaderMap,
     /// Request method.
     pub method: Method,
-    /// `Warning` headers to add.
-    pub warnings: Mutex<Vec<String>>,
+    /// `Warning` headers to add (the response-headers layer writes them).
+    pub warnings: Warnings,
 }
 
 impl Ctx {
@@ -69,9 +73,42 @@ impl Ctx {
 
     /// Adds a `Warning` header.
     pub fn warn(&self, msg: String) {
-        if let Ok(mut w) = self.warnings.lock() {
-            w.push(msg);
+        self.warnings.push(msg);
+    }
+
+    /// The kind-specific rules of the addressed resource.
+    pub fn strategy(&self) -> &dyn Strategy {
+        self.state.strategies.get(self.res)
+    }
+
+    /// A copy addressing another object of the same resource (same request otherwise).
+    pub fn for_object(&self, ns: Option<String>, name: Option<String>) -> Ctx {
+        Ctx {
+            state: self.state.clone(),
+            res: self.res,
+            ns,
+            name,
+            sub: None,
+            rest: String::new(),
+            query: self.query.clone(),
+            output: self.output,
+            headers: self.headers.clone(),
+            method: self.method.clone(),
+            warnings: self.warnings.clone(),
         }
+    }
+
+    /// Validation causes as a 422 about the object `name`.
+    pub fn invalid(&self, name: &str, causes: Vec<FieldCause>) -> ApiError {
+        let causes = causes
+            .into_iter()
+            .map(|c| Cause {
+                reason: c.reason,
+                field: c.field,
+                message: c.message,
+            })
+            .collect();
+        ApiError::invalid(self.res.group, self.res.kind, name, causes)
     }
 
     /// The field manager of a non-apply write: `fieldManager`, else the user agent's program name.
@@ -160,22 +197,16 @@ pub async fn dispatch(
         output,
         headers: req.headers().clone(),
         method: req.method().clone(),
-        warnings: Mutex::new(Vec::new()),
+        warnings: req
+            .extensions()
+            .get::<Warnings>()
+            .cloned()
+            .unwrap_or_default(),
     };
-    let result = route(&ctx, rp.watch, req).await;
-    let mut resp = match result {
+    match route(&ctx, rp.watch, req).await {
         Ok(r) => r,
         Err(e) => error_response(&e),
-    };
-    if let Ok(w) = ctx.warnings.lock() {
-        for msg in w.iter() {
-            let text = format!("299 - \"{}\"", msg.replace('"', "\\\""));
-            if let Ok(v) = http::HeaderValue::from_str(&text) {
-                resp.headers_mut().append("Warning", v);
-            }
-        }
     }
-    resp
 }
 
 async fn body_object(ctx: &Ctx, req: Request<Incoming>) -> ApiResult<Value> {
@@ -266,7 +297,7 @@ async fn subresource(ctx: &Ctx, sub: &str, req: Request<Incoming>) -> ApiResult<
         }
         ("log", Method::GET) => stream::logs(ctx).await,
         ("exec", _) | ("attach", _) | ("portforward", _) => stream::connect(ctx, sub, req).await,
-        ("proxy", _) => stream::proxy(ctx, req).await,
+        ("proxy", _) => proxy::proxy(ctx, req).await,
         (_, m) => Err(ApiError::method_not_allowed(
             m.as_str(),
             ctx.res.group,

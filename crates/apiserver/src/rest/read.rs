@@ -95,6 +95,116 @@ fn parse_rv(s: &str) -> ApiResult<i64> {
     })
 }
 
+/// Where a LIST starts: after a continue token's key at its revision, or at the
+/// beginning (at an exact `resourceVersion` when `resourceVersionMatch=Exact`).
+fn list_start(ctx: &Ctx, prefix: &str) -> ApiResult<(Option<String>, Option<i64>)> {
+    if let Some(tok) = ctx.query.nonempty("continue") {
+        let (k, r) = parse_continue(tok, prefix)?;
+        return Ok((Some(k), Some(r)));
+    }
+    let rv = ctx.query.nonempty("resourceVersion");
+    match (rv, ctx.query.nonempty("resourceVersionMatch")) {
+        (Some(rv), Some("Exact")) => Ok((None, Some(parse_rv(rv)?))),
+        (None, Some(m)) => Err(ApiError::bad_request(format!(
+            "resourceVersionMatch \"{m}\" is forbidden unless resourceVersion is provided"
+        ))),
+        (Some(rv), _) => {
+            parse_rv(rv)?;
+            Ok((None, None))
+        }
+        _ => Ok((None, None)),
+    }
+}
+
+/// One page of the store, with upstream's 410 for a continue token older than compaction.
+async fn store_page(
+    ctx: &Ctx,
+    prefix: &str,
+    start_after: Option<&str>,
+    page: usize,
+    revision: Option<i64>,
+) -> ApiResult<skiff_store::ListResult> {
+    ctx.state.store.list(prefix, start_after, page, revision).await.map_err(|e| match e {
+        StoreError::Compacted { .. } if ctx.query.nonempty("continue").is_some() => ApiError::new(410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue value from the response to a previous list."),
+        other => ApiError::from(other),
+    })
+}
+
+/// The items a LIST keeps: raw stored values, or Table rows written as they come.
+struct Collected {
+    sel: Selectors,
+    table: Option<render::TableWriter>,
+    kept: Vec<skiff_store::KeyValue>,
+    count: usize,
+    limit: usize,
+}
+
+impl Collected {
+    /// Keeps `kv` if it passes the selectors. Objects are decoded one at a time, only
+    /// for selectors and Table cells.
+    fn keep(&mut self, ctx: &Ctx, kv: skiff_store::KeyValue) -> bool {
+        if self.sel.is_empty() && self.table.is_none() {
+            self.kept.push(kv);
+            return true;
+        }
+        let Ok(obj) = objects::decode_lean(&kv) else {
+            return false;
+        };
+        if !self.sel.matches(&obj) {
+            return false;
+        }
+        match self.table.as_mut() {
+            Some(t) => t.push(ctx, &kv.value, kv.mod_revision, &obj),
+            None => self.kept.push(kv),
+        }
+        true
+    }
+
+    /// Takes a page of items; returns the last key looked at and whether the limit was
+    /// reached with items left over (then the response carries a continue token).
+    fn take(
+        &mut self,
+        ctx: &Ctx,
+        items: Vec<skiff_store::KeyValue>,
+        more: bool,
+    ) -> (Option<String>, bool) {
+        let n = items.len();
+        let mut last_key = None;
+        for (i, kv) in items.into_iter().enumerate() {
+            last_key = Some(kv.key.clone());
+            if !self.keep(ctx, kv) {
+                continue;
+            }
+            self.count += 1;
+            if self.limit > 0 && self.count >= self.limit {
+                return (last_key, i + 1 < n || more);
+            }
+        }
+        (last_key, false)
+    }
+
+    /// The response: a Table, raw JSON, or decoded objects in another representation.
+    fn respond(self, ctx: &Ctx, meta: Value) -> ApiResult<Resp> {
+        if let Some(t) = self.table {
+            return Ok(t.finish(ctx, &meta));
+        }
+        if ctx.output == Output::Json {
+            let raws: Vec<(&[u8], i64)> = self
+                .kept
+                .iter()
+                .map(|kv| (kv.value.as_slice(), kv.mod_revision))
+                .collect();
+            return Ok(render::raw_list(ctx, &raws, &meta));
+        }
+        let objs = self
+            .kept
+            .iter()
+            .filter_map(|kv| objects::decode(kv).ok())
+            .collect();
+        render::list(ctx, objs, meta)
+    }
+}
+
 /// LIST of a collection.
 pub async fn list(ctx: &Ctx) -> ApiResult<Resp> {
     let sel = Selectors::from_ctx(ctx)?;
@@ -104,104 +214,42 @@ pub async fn list(ctx: &Ctx) -> ApiResult<Resp> {
         .and_then(|l| l.parse().ok())
         .unwrap_or(0);
     let prefix = objects::list_prefix(ctx.res, ctx.ns.as_deref());
-    let (mut start_after, mut revision) = match ctx.query.nonempty("continue") {
-        Some(tok) => {
-            let (k, r) = parse_continue(tok, &prefix)?;
-            (Some(k), Some(r))
-        }
-        None => {
-            let rv = ctx.query.nonempty("resourceVersion");
-            match (rv, ctx.query.nonempty("resourceVersionMatch")) {
-                (Some(rv), Some("Exact")) => (None, Some(parse_rv(rv)?)),
-                (None, Some(m)) => {
-                    return Err(ApiError::bad_request(format!("resourceVersionMatch \"{m}\" is forbidden unless resourceVersion is provided")));
-                }
-                (Some(rv), _) => {
-                    parse_rv(rv)?;
-                    (None, None)
-                }
-                _ => (None, None),
-            }
-        }
-    };
-    let mut table = match ctx.output {
+    let (mut start_after, mut revision) = list_start(ctx, &prefix)?;
+    let table = match ctx.output {
         Output::Table(v) => {
             render::check_table_options(ctx)?;
             Some(render::TableWriter::new(ctx, v))
         }
         _ => None,
     };
-    // Objects are decoded one at a time, only for selectors and Table cells.
-    let need_obj = !sel.is_empty() || table.is_some();
-    let page = if limit == 0 {
-        0
-    } else if sel.is_empty() {
-        limit
-    } else {
-        limit.max(500)
+    // Selectors may drop items: read larger pages then.
+    let page = match limit {
+        0 => 0,
+        _ if sel.is_empty() => limit,
+        _ => limit.max(500),
     };
-    let mut kept = Vec::new();
-    let mut count = 0usize;
-    let mut cont = None;
-    let mut list_rev;
-    loop {
-        let r = ctx.state.store.list(&prefix, start_after.as_deref(), page, revision).await.map_err(|e| match e {
-            StoreError::Compacted { .. } if ctx.query.nonempty("continue").is_some() => ApiError::new(410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue value from the response to a previous list."),
-            other => ApiError::from(other),
-        })?;
-        list_rev = r.revision;
+    let mut got = Collected {
+        sel,
+        table,
+        kept: Vec::new(),
+        count: 0,
+        limit,
+    };
+    let (list_rev, cont) = loop {
+        let r = store_page(ctx, &prefix, start_after.as_deref(), page, revision).await?;
         revision = Some(r.revision);
-        let n = r.items.len();
-        let mut last_key = None;
-        let mut full = false;
-        for (i, kv) in r.items.into_iter().enumerate() {
-            last_key = Some(kv.key.clone());
-            if need_obj {
-                let Ok(obj) = objects::decode_lean(&kv) else {
-                    continue;
-                };
-                if !sel.matches(&obj) {
-                    continue;
-                }
-                match table.as_mut() {
-                    Some(t) => t.push(ctx, &kv.value, kv.mod_revision, &obj),
-                    None => kept.push(kv),
-                }
-            } else {
-                kept.push(kv);
-            }
-            count += 1;
-            if limit > 0 && count >= limit {
-                full = i + 1 < n || r.more;
-                break;
-            }
-        }
+        let (last_key, full) = got.take(ctx, r.items, r.more);
         if full {
-            cont = last_key.map(|k| continue_token(list_rev, &k));
-            break;
+            break (r.revision, last_key.map(|k| continue_token(r.revision, &k)));
         }
         if !r.more || page == 0 {
-            break;
+            break (r.revision, None);
         }
         start_after = last_key;
-    }
+    };
     let mut meta = json!({"resourceVersion": list_rev.to_string()});
     if let Some(c) = cont {
         meta["continue"] = json!(c);
     }
-    if let Some(t) = table {
-        return Ok(t.finish(ctx, &meta));
-    }
-    if ctx.output == Output::Json {
-        let raws: Vec<(&[u8], i64)> = kept
-            .iter()
-            .map(|kv| (kv.value.as_slice(), kv.mod_revision))
-            .collect();
-        return Ok(render::raw_list(ctx, &raws, &meta));
-    }
-    let objs = kept
-        .iter()
-        .filter_map(|kv| objects::decode(kv).ok())
-        .collect();
-    render::list(ctx, objs, meta)
+    got.respond(ctx, meta)
 }

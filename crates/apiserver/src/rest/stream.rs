@@ -1,7 +1,7 @@
-//! Streaming subresources forwarded elsewhere: pods/log, exec, attach, portforward
-//! (to the node's kubelet over HTTPS with the kubelet-client certificate; upgrades are
-//! relayed byte for byte, so WebSocket and SPDY frames pass unchanged), and
-//! pods|services|nodes/NAME/proxy.
+//! Streaming subresources forwarded to the node's kubelet over HTTPS with the
+//! kubelet-client certificate: pods/log, exec, attach, portforward. Upgrades are relayed
+//! byte for byte, so WebSocket and SPDY frames pass unchanged. The forwarding here also
+//! serves `proxy` (see `proxy.rs`).
 
 use super::Ctx;
 use crate::httputil::{Body, Resp};
@@ -9,13 +9,19 @@ use crate::objects;
 use crate::resources::find_resource;
 use crate::status::{ApiError, ApiResult};
 use http::{header, Request, Response};
-use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
+use skiff_http::empty;
+use skiff_http::query::encode_pairs;
 use std::sync::Arc;
 
-async fn load_named(ctx: &Ctx, plural: &str, ns: Option<&str>, name: &str) -> ApiResult<Value> {
+pub(super) async fn load_named(
+    ctx: &Ctx,
+    plural: &str,
+    ns: Option<&str>,
+    name: &str,
+) -> ApiResult<Value> {
     let res = find_resource("", "v1", plural).ok_or_else(ApiError::no_route)?;
     let kv = ctx
         .state
@@ -27,7 +33,7 @@ async fn load_named(ctx: &Ctx, plural: &str, ns: Option<&str>, name: &str) -> Ap
 }
 
 /// host:port of a node's kubelet.
-async fn kubelet_addr(ctx: &Ctx, node: &str) -> ApiResult<String> {
+pub(super) async fn kubelet_addr(ctx: &Ctx, node: &str) -> ApiResult<String> {
     let n = load_named(ctx, "nodes", None, node).await?;
     let addrs = n
         .pointer("/status/addresses")
@@ -113,25 +119,6 @@ async fn pod_and_node(ctx: &Ctx) -> ApiResult<(Value, String)> {
     Ok((pod, node))
 }
 
-fn encode_query(pairs: &[(String, String)]) -> String {
-    let enc = |s: &str| {
-        let mut o = String::new();
-        for b in s.bytes() {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                o.push(b as char);
-            } else {
-                o.push_str(&format!("%{b:02X}"));
-            }
-        }
-        o
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 /// Opens an HTTP/1.1 connection (TLS for kubelets) and sends `req`.
 async fn send(
     ctx: &Ctx,
@@ -182,8 +169,7 @@ where
 }
 
 fn pass_response(resp: Response<Incoming>) -> Resp {
-    let (parts, body) = resp.into_parts();
-    Response::from_parts(parts, body.map_err(std::io::Error::other).boxed())
+    resp.map(skiff_http::boxed)
 }
 
 /// GET pods/NAME/log.
@@ -210,7 +196,7 @@ pub async fn logs(ctx: &Ctx) -> ApiResult<Resp> {
     let ns = ctx.ns.as_deref().unwrap_or("default");
     let mut uri = format!("/containerLogs/{ns}/{}/{container}", ctx.name());
     if !pairs.is_empty() {
-        uri = format!("{uri}?{}", encode_query(&pairs));
+        uri = format!("{uri}?{}", encode_pairs(&pairs));
     }
     let addr = kubelet_addr(ctx, &node).await?;
     let req = Request::get(uri)
@@ -218,10 +204,6 @@ pub async fn logs(ctx: &Ctx) -> ApiResult<Resp> {
         .body(empty())
         .map_err(ApiError::internal)?;
     Ok(pass_response(send(ctx, &addr, true, req).await?))
-}
-
-fn empty() -> Body {
-    Empty::new().map_err(|never| match never {}).boxed()
 }
 
 /// exec / attach / portforward: forwarded upgrade to the kubelet.
@@ -237,7 +219,7 @@ pub async fn connect(ctx: &Ctx, sub: &str, req: Request<Incoming>) -> ApiResult<
                 .filter(|(k, _)| k == "ports")
                 .cloned()
                 .collect();
-            let q = encode_query(&pairs);
+            let q = encode_pairs(&pairs);
             format!(
                 "/portForward/{ns}/{}{}{q}",
                 ctx.name(),
@@ -261,7 +243,7 @@ pub async fn connect(ctx: &Ctx, sub: &str, req: Request<Incoming>) -> ApiResult<
             format!(
                 "/{sub}/{ns}/{}/{container}?{}",
                 ctx.name(),
-                encode_query(&pairs)
+                encode_pairs(&pairs)
             )
         }
     };
@@ -270,7 +252,7 @@ pub async fn connect(ctx: &Ctx, sub: &str, req: Request<Incoming>) -> ApiResult<
 }
 
 /// Forwards a request (possibly an upgrade) and relays the upgraded connection.
-async fn forward(
+pub(super) async fn forward(
     ctx: &Ctx,
     addr: &str,
     tls: bool,
@@ -297,7 +279,7 @@ async fn forward(
     let body: Body = if upgrade {
         empty()
     } else {
-        req.into_body().map_err(std::io::Error::other).boxed()
+        skiff_http::boxed(req.into_body())
     };
     let out = b.body(body).map_err(ApiError::internal)?;
     let mut resp = send(ctx, addr, tls, out).await?;
@@ -316,160 +298,4 @@ async fn forward(
         return Ok(Response::from_parts(parts, empty()));
     }
     Ok(pass_response(resp))
-}
-
-fn split_name_port(s: &str) -> (String, Option<String>) {
-    let s = s
-        .strip_prefix("http:")
-        .or_else(|| s.strip_prefix("https:"))
-        .unwrap_or(s);
-    match s.split_once(':') {
-        Some((n, p)) => (n.to_string(), Some(p.to_string()).filter(|p| !p.is_empty())),
-        None => (s.to_string(), None),
-    }
-}
-
-fn pod_port(pod: &Value, port: Option<&str>) -> ApiResult<i64> {
-    let ports: Vec<Value> = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .flat_map(|c| c["ports"].as_array().cloned().unwrap_or_default())
-                .collect()
-        })
-        .unwrap_or_default();
-    match port {
-        Some(p) => match p.parse::<i64>() {
-            Ok(n) => Ok(n),
-            Err(_) => ports
-                .iter()
-                .find(|x| x["name"] == p)
-                .and_then(|x| x["containerPort"].as_i64())
-                .ok_or_else(|| ApiError::bad_request(format!("no such port: {p}"))),
-        },
-        None => Ok(ports
-            .first()
-            .and_then(|x| x["containerPort"].as_i64())
-            .unwrap_or(80)),
-    }
-}
-
-/// pods|services|nodes/NAME[:PORT]/proxy/PATH.
-pub async fn proxy(ctx: &Ctx, req: Request<Incoming>) -> ApiResult<Resp> {
-    let (name, port) = split_name_port(ctx.name());
-    let mut path = format!("/{}", ctx.rest);
-    if let Some(q) = req.uri().query() {
-        path = format!("{path}?{q}");
-    }
-    let ns = ctx.ns.as_deref();
-    match ctx.res.plural {
-        "pods" => {
-            let pod = load_named(ctx, "pods", ns, &name).await?;
-            let ip = pod
-                .pointer("/status/podIP")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| {
-                    ApiError::unavailable(format!("pod {name} has no IP address yet"))
-                })?;
-            let p = pod_port(&pod, port.as_deref())?;
-            forward(ctx, &format!("{ip}:{p}"), false, path, req).await
-        }
-        "services" => {
-            let addr = service_backend(ctx, ns, &name, port.as_deref()).await?;
-            forward(ctx, &addr, false, path, req).await
-        }
-        "nodes" => {
-            let addr = kubelet_addr(ctx, &name).await?;
-            forward(ctx, &addr, true, path, req).await
-        }
-        _ => Err(ApiError::no_route()),
-    }
-}
-
-async fn service_backend(
-    ctx: &Ctx,
-    ns: Option<&str>,
-    name: &str,
-    port: Option<&str>,
-) -> ApiResult<String> {
-    let svc = load_named(ctx, "services", ns, name).await?;
-    let sports = svc
-        .pointer("/spec/ports")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let sport = match port {
-        Some(p) => sports
-            .iter()
-            .find(|x| {
-                x["name"] == p || x["port"].as_i64().map(|n| n.to_string()) == Some(p.to_string())
-            })
-            .cloned(),
-        None => sports.first().cloned(),
-    }
-    .ok_or_else(|| {
-        ApiError::unavailable(format!("no endpoints available for service \"{name}\""))
-    })?;
-    let unavailable =
-        || ApiError::unavailable(format!("no endpoints available for service \"{name}\""));
-    if let Ok(ep) = load_named(ctx, "endpoints", ns, name).await {
-        for s in ep
-            .pointer("/subsets")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-        {
-            let ip = s.pointer("/addresses/0/ip").and_then(Value::as_str);
-            let p = s["ports"].as_array().and_then(|ps| {
-                ps.iter()
-                    .find(|x| sport.get("name").map(|n| x["name"] == *n).unwrap_or(true))
-                    .or_else(|| ps.first())
-                    .and_then(|x| x["port"].as_i64())
-            });
-            if let (Some(ip), Some(p)) = (ip, p) {
-                return Ok(format!("{ip}:{p}"));
-            }
-        }
-    }
-    // No Endpoints yet: pick a ready pod by the selector.
-    let sel = svc
-        .pointer("/spec/selector")
-        .and_then(Value::as_object)
-        .cloned()
-        .ok_or_else(unavailable)?;
-    let podres = find_resource("", "v1", "pods").ok_or_else(ApiError::no_route)?;
-    let pods = ctx
-        .state
-        .store
-        .list(&objects::list_prefix(podres, ns), None, 0, None)
-        .await?;
-    for kv in &pods.items {
-        let Ok(p) = objects::decode(kv) else { continue };
-        let labels = objects::labels(&p);
-        if !sel.iter().all(|(k, v)| labels.get(k) == Some(v)) {
-            continue;
-        }
-        let Some(ip) = p
-            .pointer("/status/podIP")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        else {
-            continue;
-        };
-        let target = sport
-            .get("targetPort")
-            .cloned()
-            .unwrap_or_else(|| sport["port"].clone());
-        let tp = match &target {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => pod_port(&p, Some(s)).ok(),
-            _ => None,
-        };
-        if let Some(tp) = tp {
-            return Ok(format!("{ip}:{tp}"));
-        }
-    }
-    Err(unavailable())
 }

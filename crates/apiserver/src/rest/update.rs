@@ -1,12 +1,13 @@
 //! PUT (and the shared update pipeline used by PATCH and subresources): keeps
-//! server-owned metadata, bumps generation, splits status from spec, validates,
-//! writes with compare-and-swap and deletes objects whose last finalizer went away.
+//! server-owned metadata, bumps generation, splits status from spec, applies the kind's
+//! update strategy, validates, writes with compare-and-swap and deletes objects whose
+//! last finalizer went away.
 
-use super::create::{check_namespace, check_type, field_validation, invalid};
+use super::create::{check_namespace, check_type, field_validation};
 use super::{render, Ctx};
 use crate::httputil::Resp;
 use crate::objects::{self, meta_mut, meta_str};
-use crate::resources::{apply_defaults, validate_update};
+use crate::resources::apply_defaults;
 use crate::status::{ApiError, ApiResult};
 use serde_json::{json, Value};
 use skiff_store::StoreError;
@@ -33,12 +34,10 @@ const SERVER_META: &[&str] = &[
     "selfLink",
 ];
 
-/// Builds the object to store from the old one and the requested new one.
-pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<Value> {
-    check_type(ctx, &mut new)?;
-    check_namespace(ctx, &mut new)?;
+/// The URL's name wins; a different name in the body is an error.
+fn check_name(ctx: &Ctx, new: &mut Value) -> ApiResult<()> {
     let url_name = ctx.name();
-    match meta_str(&new, "name") {
+    match meta_str(new, "name") {
         Some(n) if !n.is_empty() && n != url_name => {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({n}) does not match the name on the URL ({url_name})"
@@ -46,10 +45,15 @@ pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<
         }
         _ => {}
     }
-    if let Some(m) = meta_mut(&mut new) {
+    if let Some(m) = meta_mut(new) {
         m.insert("name".into(), json!(url_name));
     }
-    let mut out = match mode {
+    Ok(())
+}
+
+/// The part of `new` that `mode` may change, over `old`.
+fn take_allowed(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> Value {
+    match mode {
         Mode::Main | Mode::Binding => {
             if ctx.res.subresources.contains(&"status") {
                 match old.get("status") {
@@ -85,13 +89,14 @@ pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<
             o["spec"]["finalizers"] = f;
             o
         }
-    };
-    if matches!(mode, Mode::Main | Mode::Binding) {
-        field_validation(ctx, &out)?;
     }
-    // Server-owned metadata always comes from the stored object.
+}
+
+/// Server-owned metadata always comes from the stored object; a spec change bumps the
+/// generation.
+fn keep_server_metadata(ctx: &Ctx, old: &Value, out: &mut Value) {
     let old_meta = old.get("metadata").cloned().unwrap_or(json!({}));
-    if let Some(m) = meta_mut(&mut out) {
+    if let Some(m) = meta_mut(out) {
         for k in SERVER_META {
             match old_meta.get(*k) {
                 Some(v) => {
@@ -110,11 +115,42 @@ pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<
     }
     if let Some(g) = old_meta.get("generation").and_then(Value::as_i64) {
         if old.get("spec") != out.get("spec") {
-            if let Some(m) = meta_mut(&mut out) {
+            if let Some(m) = meta_mut(out) {
                 m.insert("generation".into(), json!(g + 1));
             }
         }
     }
+}
+
+/// Validates the update. A binding is the one sanctioned way to set a pod's nodeName:
+/// the rest of it is validated as if the old object had been bound already.
+fn validate(ctx: &Ctx, old: &Value, out: &Value, mode: Mode) -> ApiResult<()> {
+    let causes = if mode == Mode::Binding {
+        let mut bound = old.clone();
+        if let Some(node) = out.pointer("/spec/nodeName") {
+            bound["spec"]["nodeName"] = node.clone();
+        }
+        ctx.strategy().validate_update(ctx.res, out, &bound)
+    } else {
+        ctx.strategy().validate_update(ctx.res, out, old)
+    };
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ctx.invalid(ctx.name(), causes))
+    }
+}
+
+/// Builds the object to store from the old one and the requested new one.
+pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<Value> {
+    check_type(ctx, &mut new)?;
+    check_namespace(ctx, &mut new)?;
+    check_name(ctx, &mut new)?;
+    let mut out = take_allowed(ctx, old, new, mode);
+    if matches!(mode, Mode::Main | Mode::Binding) {
+        field_validation(ctx, &out)?;
+    }
+    keep_server_metadata(ctx, old, &mut out);
     apply_defaults(ctx.res, &mut out);
     let sub = match mode {
         Mode::Main => None,
@@ -123,30 +159,9 @@ pub fn prepare(ctx: &Ctx, old: &Value, mut new: Value, mode: Mode) -> ApiResult<
         Mode::Binding => Some("binding"),
     };
     ctx.track_fields(Some(old), &mut out, sub);
-    if ctx.res.kind == "Service" && ctx.res.group.is_empty() {
-        // ClusterIPs are immutable once allocated.
-        for f in ["clusterIP", "clusterIPs"] {
-            if let Some(v) = old.pointer(&format!("/spec/{f}")) {
-                if out.get("spec").map(Value::is_object).unwrap_or(false) {
-                    out["spec"][f] = v.clone();
-                }
-            }
-        }
-    }
-    // A binding is the one sanctioned way to set a pod's nodeName: validate the rest of
-    // the update as if the old object had been bound already.
-    let causes = if mode == Mode::Binding {
-        let mut bound = old.clone();
-        if let Some(node) = out.pointer("/spec/nodeName") {
-            bound["spec"]["nodeName"] = node.clone();
-        }
-        validate_update(ctx.res, &out, &bound)
-    } else {
-        validate_update(ctx.res, &out, old)
-    };
-    if !causes.is_empty() {
-        return Err(invalid(ctx, url_name, causes));
-    }
+    ctx.strategy().prepare_for_update(&mut out, old);
+    validate(ctx, old, &out, mode)?;
+    ctx.strategy().canonicalize(&mut out);
     Ok(out)
 }
 
@@ -155,16 +170,7 @@ fn should_delete(ctx: &Ctx, old: &Value, new: &Value) -> bool {
     {
         return false;
     }
-    if ctx.res.kind == "Namespace" && ctx.res.group.is_empty() {
-        return new
-            .pointer("/spec/finalizers")
-            .and_then(Value::as_array)
-            .map(|a| a.is_empty())
-            .unwrap_or(true);
-    }
-    old.pointer("/metadata/deletionGracePeriodSeconds")
-        .and_then(Value::as_i64)
-        == Some(0)
+    ctx.strategy().deleted_by_update(old, new)
 }
 
 /// Outcome of a compare-and-swap write.
@@ -242,16 +248,6 @@ where
     ))
 }
 
-fn create_on_update(ctx: &Ctx) -> bool {
-    matches!(
-        (ctx.res.group, ctx.res.plural),
-        ("", "endpoints")
-            | ("", "events")
-            | ("coordination.k8s.io", "leases")
-            | ("events.k8s.io", "events")
-    )
-}
-
 /// PUT handler (main resource, /status, /finalize).
 pub async fn put(ctx: &Ctx, body: Value, mode: Mode) -> ApiResult<Resp> {
     let body_rv = meta_str(&body, "resourceVersion")
@@ -260,7 +256,11 @@ pub async fn put(ctx: &Ctx, body: Value, mode: Mode) -> ApiResult<Resp> {
     loop {
         let (kv, old) = match ctx.load().await {
             Ok(x) => x,
-            Err(e) if e.code == 404 && mode == Mode::Main && create_on_update(ctx) => {
+            Err(e)
+                if e.code == 404
+                    && mode == Mode::Main
+                    && ctx.strategy().allow_create_on_update() =>
+            {
                 let o = super::create::create_object(ctx, body).await?;
                 return render::one(ctx, 201, &o);
             }

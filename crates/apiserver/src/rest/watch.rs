@@ -2,211 +2,127 @@
 //! cache does not reach back), selector transitions, bookmarks, Table events, timeouts.
 
 use super::read::Selectors;
+use super::watch_event::{error_line, Encoder};
 use super::{render, Ctx};
 use crate::httputil::{stream_response, Output, Resp};
 use crate::objects;
 use crate::status::{ApiError, ApiResult};
-use crate::watchcache::{event_line, CachedEvent, WatchType};
+use crate::watchcache::{event_line, CachedEvent, Subscription, WatchCache};
 use bytes::Bytes;
 use futures::StreamExt;
-use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
-/// Per-watcher filtering and encoding.
-struct Encoder {
-    ns_prefix: String,
+/// What a watch request asks for.
+struct WatchOpts {
     sel: Selectors,
-    output: Output,
-    headers_sent: bool,
-    kind: &'static str,
-    api_version: String,
+    /// `resourceVersion`: events after it (`None` for "0" or none).
+    start_rev: Option<i64>,
+    /// Whether `sendInitialEvents` was given at all.
+    initial_given: bool,
+    /// `sendInitialEvents=true`: initial events, then a bookmark marking their end.
+    send_initial: bool,
+    /// `allowWatchBookmarks`.
+    bookmarks: bool,
+    /// `timeoutSeconds`, else 30–60 minutes as upstream picks.
+    timeout: Duration,
 }
 
-impl Encoder {
-    fn object_json(&mut self, ctx: &Ctx, obj: &Value, raw: Option<&Bytes>) -> Bytes {
-        match self.output {
-            Output::Table(v) => {
-                let meta = json!({"resourceVersion": obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null)});
-                let t = render::table(ctx, &[obj], meta, v, !self.headers_sent);
-                self.headers_sent = true;
-                Bytes::from(serde_json::to_vec(&t).unwrap_or_default())
-            }
-            Output::Metadata(v) => {
-                Bytes::from(serde_json::to_vec(&render::partial(obj, v)).unwrap_or_default())
-            }
-            _ => raw
-                .cloned()
-                .unwrap_or_else(|| Bytes::from(serde_json::to_vec(obj).unwrap_or_default())),
+impl WatchOpts {
+    fn from_ctx(ctx: &Ctx) -> ApiResult<WatchOpts> {
+        let mut sel = Selectors::from_ctx(ctx)?;
+        if let Some(name) = ctx.name.as_deref() {
+            // watch on /watch/.../name: a field selector on the name.
+            let f = match ctx.query.nonempty("fieldSelector") {
+                Some(s) => format!("{s},metadata.name={name}"),
+                None => format!("metadata.name={name}"),
+            };
+            sel.field = Some(
+                crate::resources::FieldSelector::parse(&f)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            );
         }
+        if let Output::Table(_) = ctx.output {
+            render::check_table_options(ctx)?;
+        }
+        let initial_given = ctx.query.nonempty("sendInitialEvents").is_some();
+        let rv_match = ctx.query.nonempty("resourceVersionMatch");
+        if initial_given && rv_match != Some("NotOlderThan") {
+            return Err(ApiError::new(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+        }
+        if !initial_given && rv_match.is_some() {
+            return Err(ApiError::new(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"));
+        }
+        let timeout = ctx
+            .query
+            .nonempty("timeoutSeconds")
+            .and_then(|t| t.parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .unwrap_or_else(|| Duration::from_secs(1800 + rand::random::<u64>() % 1800));
+        let start_rev = match ctx.query.nonempty("resourceVersion") {
+            None | Some("0") => None,
+            Some(r) => Some(
+                r.parse()
+                    .map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))?,
+            ),
+        };
+        Ok(WatchOpts {
+            sel,
+            start_rev,
+            initial_given,
+            send_initial: ctx.query.flag("sendInitialEvents"),
+            bookmarks: ctx.query.flag("allowWatchBookmarks"),
+            timeout,
+        })
     }
 
-    /// The line to send for an event, if this watcher sees it.
-    fn encode(&mut self, ctx: &Ctx, ev: &CachedEvent) -> Option<Bytes> {
-        if !ev.key.starts_with(&self.ns_prefix) {
-            return None;
-        }
-        let plain = self.sel.is_empty() && matches!(self.output, Output::Json | Output::Yaml);
-        if plain {
-            return Some(ev.line.clone());
-        }
-        let ty = if self.sel.is_empty() {
-            Some(ev.kind)
+    /// Initial ADDED events: as `sendInitialEvents` asks, else only without a resourceVersion.
+    fn wants_initial(&self) -> bool {
+        if self.initial_given {
+            self.send_initial
         } else {
-            let now = self.sel.matches(ev.obj());
-            let before = ev
-                .prev
-                .as_ref()
-                .and_then(|p| objects::parse_lean(p).ok())
-                .map(|p| self.sel.matches(&p))
-                .unwrap_or(false);
-            match (ev.kind, now, before) {
-                (WatchType::Deleted, true, _) => Some(WatchType::Deleted),
-                (WatchType::Deleted, false, _) => None,
-                (_, true, true) => Some(WatchType::Modified),
-                (_, true, false) => Some(WatchType::Added),
-                (_, false, true) => Some(WatchType::Deleted),
-                (_, false, false) => None,
-            }
-        }?;
-        let body = match self.output {
-            // PartialObjectMetadata carries managedFields, which the cached tree lacks.
-            Output::Metadata(_) => self.object_json(ctx, &ev.full_obj(), None),
-            _ => self.object_json(ctx, ev.obj(), Some(&ev.obj_json)),
-        };
-        Some(event_line(ty.as_str(), &body))
-    }
-
-    fn bookmark(&self, rev: i64, initial_end: bool) -> Bytes {
-        let mut meta = json!({"resourceVersion": rev.to_string(), "creationTimestamp": null});
-        if initial_end {
-            meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+            self.start_rev.is_none()
         }
-        let obj = match self.output {
-            Output::Table(v) => {
-                json!({"kind": "Table", "apiVersion": format!("meta.k8s.io/{v}"), "metadata": {"resourceVersion": rev.to_string()}, "columnDefinitions": null, "rows": null})
-            }
-            Output::Metadata(v) => {
-                json!({"kind": "PartialObjectMetadata", "apiVersion": format!("meta.k8s.io/{v}"), "metadata": meta})
-            }
-            _ => json!({"kind": self.kind, "apiVersion": self.api_version, "metadata": meta}),
-        };
-        event_line("BOOKMARK", &serde_json::to_vec(&obj).unwrap_or_default())
     }
-}
-
-fn error_line(e: &ApiError) -> Bytes {
-    event_line(
-        "ERROR",
-        &serde_json::to_vec(&e.to_status()).unwrap_or_default(),
-    )
 }
 
 /// Serves a watch request.
 pub async fn serve(ctx: &Ctx) -> ApiResult<Resp> {
-    let sel = Selectors::from_ctx(ctx)?;
-    let mut sel = sel;
-    if let Some(name) = ctx.name.as_deref() {
-        // watch on /watch/.../name: a field selector on the name.
-        let f = match ctx.query.nonempty("fieldSelector") {
-            Some(s) => format!("{s},metadata.name={name}"),
-            None => format!("metadata.name={name}"),
-        };
-        sel.field = Some(
-            crate::resources::FieldSelector::parse(&f)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?,
-        );
-    }
-    if let Output::Table(_) = ctx.output {
-        render::check_table_options(ctx)?;
-    }
-    let rv = ctx.query.nonempty("resourceVersion").map(String::from);
-    let initial_given = ctx.query.nonempty("sendInitialEvents").is_some();
-    let send_initial = ctx.query.flag("sendInitialEvents");
-    let rv_match = ctx.query.nonempty("resourceVersionMatch");
-    if initial_given && rv_match != Some("NotOlderThan") {
-        return Err(ApiError::new(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
-    }
-    if !initial_given && rv_match.is_some() {
-        return Err(ApiError::new(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"));
-    }
-    let bookmarks = ctx.query.flag("allowWatchBookmarks");
-    let timeout = ctx
-        .query
-        .nonempty("timeoutSeconds")
-        .and_then(|t| t.parse::<u64>().ok())
-        .map(Duration::from_secs)
-        .unwrap_or_else(|| Duration::from_secs(1800 + rand::random::<u64>() % 1800));
+    let opts = WatchOpts::from_ctx(ctx)?;
     let prefix = objects::resource_prefix(ctx.res);
     let cache = ctx.state.watches.get(&ctx.state.store, &prefix).await?;
-    let start_rev: Option<i64> = match rv.as_deref() {
-        None | Some("0") => None,
-        Some(r) => Some(
-            r.parse()
-                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))?,
-        ),
-    };
-    // Initial ADDED events: as asked by sendInitialEvents, else only without a resourceVersion.
-    let initial = if initial_given {
-        send_initial
-    } else {
-        start_rev.is_none()
-    };
-    let encoder = Encoder {
+    let initial = opts.wants_initial();
+    let enc = Encoder {
         ns_prefix: objects::list_prefix(ctx.res, ctx.ns.as_deref()),
-        sel,
+        sel: opts.sel,
         output: ctx.output,
         headers_sent: false,
         kind: ctx.res.kind,
         api_version: ctx.res.api_version(),
     };
-    // The initial state, read at one revision.
-    let mut initial_items = Vec::new();
-    let after = if initial {
-        let list = ctx
-            .state
-            .store
-            .list(&encoder.ns_prefix, None, 0, None)
-            .await?;
-        // Kept raw: decoded one at a time while streaming.
-        initial_items = list.items;
-        list.revision.max(start_rev.unwrap_or(0))
+    // The initial state, read at one revision; kept raw, decoded one at a time while streaming.
+    let (items, after) = if initial {
+        let list = ctx.state.store.list(&enc.ns_prefix, None, 0, None).await?;
+        let after = list.revision.max(opts.start_rev.unwrap_or(0));
+        (list.items, after)
     } else {
-        start_rev.unwrap_or(0)
+        (Vec::new(), opts.start_rev.unwrap_or(0))
     };
     let (tx, rx) = mpsc::channel::<Bytes>(256);
-    let task_ctx = Ctx {
-        state: ctx.state.clone(),
-        res: ctx.res,
-        ns: ctx.ns.clone(),
-        name: ctx.name.clone(),
-        sub: None,
-        rest: String::new(),
-        query: ctx.query.clone(),
-        output: ctx.output,
-        headers: http::HeaderMap::new(),
-        method: ctx.method.clone(),
-        warnings: Default::default(),
+    let deadline = Instant::now() + opts.timeout;
+    let watcher = Watcher {
+        ctx: ctx.for_object(ctx.ns.clone(), ctx.name.clone()),
+        enc,
+        bookmarks: opts.bookmarks.then_some(deadline),
+        next_bm: None,
+        tx,
     };
-    let deadline = Instant::now() + timeout;
-    let bookmarks = bookmarks.then_some(deadline);
+    let send_initial = opts.send_initial;
     tokio::spawn(async move {
-        let _ = tokio::time::timeout_at(
-            deadline,
-            run(
-                task_ctx,
-                cache,
-                encoder,
-                initial_items,
-                after,
-                send_initial,
-                bookmarks,
-                tx,
-            ),
-        )
-        .await;
+        let run = watcher.run(cache, items, after, send_initial);
+        let _ = tokio::time::timeout_at(deadline, run).await;
     });
     let ct = match ctx.output {
         Output::Table(_) | Output::Metadata(_) => "application/json;stream=watch",
@@ -215,80 +131,117 @@ pub async fn serve(ctx: &Ctx) -> ApiResult<Resp> {
     Ok(stream_response(ct, rx))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run(
+/// One watcher's task: its request, encoder, bookmark deadline and stream.
+struct Watcher {
     ctx: Ctx,
-    cache: Arc<crate::watchcache::WatchCache>,
-    mut enc: Encoder,
-    initial: Vec<skiff_store::KeyValue>,
-    after: i64,
-    send_initial: bool,
+    enc: Encoder,
+    /// The watch's deadline when bookmarks were asked for.
     bookmarks: Option<Instant>,
+    /// When the next bookmark is due.
+    next_bm: Option<Instant>,
     tx: mpsc::Sender<Bytes>,
-) {
-    let mut last = after;
-    let mut buf: Vec<u8> = Vec::new();
-    let raw_out = matches!(enc.output, Output::Json | Output::Yaml);
-    for kv in initial {
-        if buf.len() > 256 * 1024
-            && tx
-                .send(Bytes::from(std::mem::take(&mut buf)))
-                .await
-                .is_err()
-        {
+}
+
+/// Whether to go on after a step of the watch.
+enum Flow {
+    /// The client is gone (or the cache closed): stop.
+    Stop,
+    /// Fell behind the shared cache: subscribe again.
+    Lagged,
+}
+
+impl Watcher {
+    async fn run(
+        mut self,
+        cache: Arc<WatchCache>,
+        initial: Vec<skiff_store::KeyValue>,
+        after: i64,
+        send_initial: bool,
+    ) {
+        if !self.send_initial(initial, after, send_initial).await {
             return;
         }
-        if !enc.sel.is_empty() || !raw_out {
-            let decoded = match enc.output {
-                Output::Metadata(_) => objects::decode(&kv),
-                _ => objects::decode_lean(&kv),
+        let mut last = after;
+        self.next_bm = self.bookmarks.and_then(next_bookmark);
+        // Live events from the shared cache, re-subscribing after lag.
+        while let Some(sub) = cache.subscribe(last) {
+            if let Flow::Stop = self.follow(&cache, sub, &mut last).await {
+                return;
+            }
+        }
+        // The cache does not reach back to `last`: read the store's history directly.
+        store_watch(&self.ctx, &mut self.enc, last, self.bookmarks, &self.tx).await;
+    }
+
+    /// Sends the ADDED events of the initial list (and the end-of-initial bookmark);
+    /// false when the client went away.
+    async fn send_initial(
+        &mut self,
+        initial: Vec<skiff_store::KeyValue>,
+        after: i64,
+        end_bookmark: bool,
+    ) -> bool {
+        let mut buf: Vec<u8> = Vec::new();
+        for kv in initial {
+            if buf.len() > 256 * 1024 && !self.flush(&mut buf).await {
+                return false;
+            }
+            if let Some(line) = self.initial_line(&kv) {
+                buf.extend_from_slice(&line);
+            }
+        }
+        if end_bookmark {
+            buf.extend_from_slice(&self.enc.bookmark(after, true));
+        }
+        self.flush(&mut buf).await
+    }
+
+    /// The ADDED line of one stored object, unless the selectors skip it.
+    fn initial_line(&mut self, kv: &skiff_store::KeyValue) -> Option<Bytes> {
+        let raw_out = matches!(self.enc.output, Output::Json | Output::Yaml);
+        if !self.enc.sel.is_empty() || !raw_out {
+            let decoded = match self.enc.output {
+                Output::Metadata(_) => objects::decode(kv),
+                _ => objects::decode_lean(kv),
             };
-            let Ok(obj) = decoded else { continue };
-            if !enc.sel.matches(&obj) {
-                continue;
+            let obj = decoded.ok()?;
+            if !self.enc.sel.matches(&obj) {
+                return None;
             }
             if !raw_out {
-                let body = enc.object_json(&ctx, &obj, None);
-                buf.extend_from_slice(&event_line("ADDED", &body));
-                continue;
+                let body = self.enc.object_json(&self.ctx, &obj, None);
+                return Some(event_line("ADDED", &body));
             }
         }
         let mut raw = Vec::with_capacity(kv.value.len() + 32);
         objects::write_with_rv(&kv.value, kv.mod_revision, &mut raw);
-        buf.extend_from_slice(&event_line("ADDED", &raw));
+        Some(event_line("ADDED", &raw))
     }
-    if send_initial {
-        buf.extend_from_slice(&enc.bookmark(after, true));
+
+    /// Sends what `buf` holds (if anything); false when the client went away.
+    async fn flush(&self, buf: &mut Vec<u8>) -> bool {
+        buf.is_empty() || self.tx.send(Bytes::from(std::mem::take(buf))).await.is_ok()
     }
-    if !buf.is_empty()
-        && tx
-            .send(Bytes::from(std::mem::take(&mut buf)))
-            .await
-            .is_err()
-    {
-        return;
-    }
-    let mut next_bm = bookmarks.and_then(next_bookmark);
-    loop {
-        // Live events from the shared cache, re-subscribing after lag.
-        let Some(sub) = cache.subscribe(last) else {
-            break;
-        };
-        for ev in &sub.backlog {
-            if ev.rev > last {
-                last = ev.rev;
-                if let Some(line) = enc.encode(&ctx, ev) {
-                    buf.extend_from_slice(&line);
-                }
+
+    /// Encodes the events after `last` into `buf`.
+    fn encode_new(&mut self, events: &[Arc<CachedEvent>], last: &mut i64, buf: &mut Vec<u8>) {
+        for ev in events {
+            if ev.rev <= *last {
+                continue;
+            }
+            *last = ev.rev;
+            if let Some(line) = self.enc.encode(&self.ctx, ev) {
+                buf.extend_from_slice(&line);
             }
         }
-        if !buf.is_empty()
-            && tx
-                .send(Bytes::from(std::mem::take(&mut buf)))
-                .await
-                .is_err()
-        {
-            return;
+    }
+
+    /// Relays one subscription: its backlog, then live events in batches, with bookmarks.
+    async fn follow(&mut self, cache: &WatchCache, sub: Subscription, last: &mut i64) -> Flow {
+        let mut buf: Vec<u8> = Vec::new();
+        self.encode_new(&sub.backlog, last, &mut buf);
+        if !self.flush(&mut buf).await {
+            return Flow::Stop;
         }
         let mut rx = sub.rx;
         loop {
@@ -302,36 +255,25 @@ async fn run(
                                 Err(_) => break,
                             }
                         }
-                        for ev in batch {
-                            if ev.rev <= last {
-                                continue;
-                            }
-                            last = ev.rev;
-                            if let Some(line) = enc.encode(&ctx, &ev) {
-                                buf.extend_from_slice(&line);
-                            }
-                        }
-                        if !buf.is_empty() && tx.send(Bytes::from(std::mem::take(&mut buf))).await.is_err() {
-                            return;
+                        self.encode_new(&batch, last, &mut buf);
+                        if !self.flush(&mut buf).await {
+                            return Flow::Stop;
                         }
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => break,
-                    Err(broadcast::error::RecvError::Closed) => return,
+                    Err(broadcast::error::RecvError::Lagged(_)) => return Flow::Lagged,
+                    Err(broadcast::error::RecvError::Closed) => return Flow::Stop,
                 },
-                _ = sleep_until_opt(next_bm) => {
-                    let rev = last.max(cache.last_rev());
-                    last = rev;
-                    if tx.send(enc.bookmark(rev, false)).await.is_err() {
-                        return;
+                _ = sleep_until_opt(self.next_bm) => {
+                    *last = (*last).max(cache.last_rev());
+                    if self.tx.send(self.enc.bookmark(*last, false)).await.is_err() {
+                        return Flow::Stop;
                     }
-                    next_bm = bookmarks.and_then(next_bookmark);
+                    self.next_bm = self.bookmarks.and_then(next_bookmark);
                 }
-                _ = tx.closed() => return,
+                _ = self.tx.closed() => return Flow::Stop,
             }
         }
     }
-    // The cache does not reach back to `last`: read the store's history directly.
-    store_watch(&ctx, &mut enc, last, bookmarks, &tx).await;
 }
 
 /// When to send the next bookmark: roughly every minute, and once 2 s before the

@@ -1,42 +1,7 @@
-//! Query strings with repeated keys (`command=a&command=b`), percent-decoded.
+//! Reading query strings whose keys repeat (`command=a&command=b`); the decoding is the
+//! shared one (`skiff_http::query`).
 
-/// Decode `%XX` and `+`.
-pub fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
-}
-
-/// Every (key, value) pair in order.
-pub fn pairs(q: Option<&str>) -> Vec<(String, String)> {
-    q.unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
+pub use skiff_http::query::pairs;
 
 /// The first value of `key`.
 pub fn get(pairs: &[(String, String)], key: &str) -> Option<String> {

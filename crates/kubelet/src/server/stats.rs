@@ -49,107 +49,125 @@ fn node_cpu_ns() -> Option<u64> {
         .map(|us| us * 1000)
 }
 
-/// GET /stats/summary.
-pub async fn summary(State(st): State<AppState>) -> Response {
-    let now = Utc::now();
-    let ts = now.timestamp_nanos_opt().unwrap_or_default();
+/// One container's figures from CRI stats.
+struct ContainerFigures {
+    pod_uid: String,
+    pod_ref: Value,
+    /// nanocores.
+    cpu: u64,
+    /// working set bytes.
+    mem: u64,
+    entry: Value,
+}
+
+/// A container's entry, or `None` when the kubelet does not manage it.
+fn container_figures(
+    st: &AppState,
+    s: &k8s_cri::v1::ContainerStats,
+    now: &str,
+    ts: i64,
+) -> Option<ContainerFigures> {
+    let attrs = s.attributes.as_ref()?;
+    let l = &attrs.labels;
+    let uid = l.get(labels::POD_UID)?;
+    let name = l.get(labels::POD_NAME)?;
+    let ns = l.get(labels::POD_NAMESPACE)?;
+    let cname = l.get(labels::CONTAINER_NAME).cloned().unwrap_or_default();
+    let cpu = s.cpu.as_ref();
+    let cpu_total = cpu
+        .and_then(|c| c.usage_core_nano_seconds.as_ref())
+        .map(|v| v.value)
+        .unwrap_or(0);
+    let cpu_ts = cpu.map(|c| c.timestamp).filter(|t| *t > 0).unwrap_or(ts);
+    let rate = cpu
+        .and_then(|c| c.usage_nano_cores.as_ref())
+        .map(|v| v.value)
+        .or_else(|| st.cpu.rate(&attrs.id, cpu_ts, cpu_total))
+        .unwrap_or(0);
+    let mem = s
+        .memory
+        .as_ref()
+        .and_then(|m| m.working_set_bytes.as_ref())
+        .map(|v| v.value)
+        .unwrap_or(0);
+    Some(ContainerFigures {
+        pod_uid: uid.clone(),
+        pod_ref: json!({"name": name, "namespace": ns, "uid": uid}),
+        cpu: rate,
+        mem,
+        entry: json!({
+            "name": cname,
+            "startTime": now,
+            "cpu": {"time": now, "usageNanoCores": rate, "usageCoreNanoSeconds": cpu_total},
+            "memory": {"time": now, "workingSetBytes": mem},
+        }),
+    })
+}
+
+/// Per-pod entries: the pod's containers with their sums.
+async fn pods(st: &AppState, now: &str, ts: i64) -> Vec<Value> {
+    let mut pods: BTreeMap<String, (Value, u64, u64, Vec<Value>)> = BTreeMap::new();
+    if let Ok(stats) = st.cri.list_container_stats().await {
+        for f in stats
+            .iter()
+            .filter_map(|s| container_figures(st, s, now, ts))
+        {
+            let entry = pods
+                .entry(f.pod_uid)
+                .or_insert_with(|| (f.pod_ref, 0, 0, vec![]));
+            entry.1 += f.cpu;
+            entry.2 += f.mem;
+            entry.3.push(f.entry);
+        }
+    }
+    pods.into_values()
+        .map(|(pod_ref, cpu, mem, containers)| {
+            json!({
+                "podRef": pod_ref,
+                "startTime": now,
+                "containers": containers,
+                "cpu": {"time": now, "usageNanoCores": cpu},
+                "memory": {"time": now, "workingSetBytes": mem},
+            })
+        })
+        .collect()
+}
+
+/// The node's entry: CPU from cgroup accounting, memory and disk from the machine.
+fn node(st: &AppState, now: &str, ts: i64) -> Value {
     let m = gather(&st.cfg.root_dir);
     let node_cpu = node_cpu_ns();
     let node_rate = node_cpu.and_then(|c| st.cpu.rate("node", ts, c));
     let working_set = m.memory.saturating_sub(m.memory_available);
-    let mut pods: BTreeMap<String, (Value, u64, u64, Vec<Value>)> = BTreeMap::new();
-    if let Ok(stats) = st.cri.list_container_stats().await {
-        for s in stats {
-            let Some(attrs) = s.attributes.as_ref() else {
-                continue;
-            };
-            let l = &attrs.labels;
-            let (Some(uid), Some(name), Some(ns)) = (
-                l.get(labels::POD_UID),
-                l.get(labels::POD_NAME),
-                l.get(labels::POD_NAMESPACE),
-            ) else {
-                continue;
-            };
-            let cname = l.get(labels::CONTAINER_NAME).cloned().unwrap_or_default();
-            let cpu_total = s
-                .cpu
-                .as_ref()
-                .and_then(|c| c.usage_core_nano_seconds.as_ref())
-                .map(|v| v.value)
-                .unwrap_or(0);
-            let cpu_ts = s
-                .cpu
-                .as_ref()
-                .map(|c| c.timestamp)
-                .filter(|t| *t > 0)
-                .unwrap_or(ts);
-            let rate = s
-                .cpu
-                .as_ref()
-                .and_then(|c| c.usage_nano_cores.as_ref())
-                .map(|v| v.value)
-                .or_else(|| st.cpu.rate(&attrs.id, cpu_ts, cpu_total))
-                .unwrap_or(0);
-            let mem = s
-                .memory
-                .as_ref()
-                .and_then(|m| m.working_set_bytes.as_ref())
-                .map(|v| v.value)
-                .unwrap_or(0);
-            let entry = pods.entry(uid.clone()).or_insert_with(|| {
-                (
-                    json!({"name": name, "namespace": ns, "uid": uid}),
-                    0,
-                    0,
-                    vec![],
-                )
-            });
-            entry.1 += rate;
-            entry.2 += mem;
-            entry.3.push(json!({
-                "name": cname,
-                "startTime": now.to_rfc3339(),
-                "cpu": {"time": now.to_rfc3339(), "usageNanoCores": rate, "usageCoreNanoSeconds": cpu_total},
-                "memory": {"time": now.to_rfc3339(), "workingSetBytes": mem},
-            }));
-        }
-    }
-    let pods: Vec<Value> = pods
-        .into_values()
-        .map(|(pod_ref, cpu, mem, containers)| {
-            json!({
-                "podRef": pod_ref,
-                "startTime": now.to_rfc3339(),
-                "containers": containers,
-                "cpu": {"time": now.to_rfc3339(), "usageNanoCores": cpu},
-                "memory": {"time": now.to_rfc3339(), "workingSetBytes": mem},
-            })
-        })
-        .collect();
-    Json(json!({
-        "node": {
-            "nodeName": st.cfg.node_name,
-            "startTime": now.to_rfc3339(),
-            "cpu": {
-                "time": now.to_rfc3339(),
-                "usageNanoCores": node_rate.unwrap_or(0),
-                "usageCoreNanoSeconds": node_cpu.unwrap_or(0),
-            },
-            "memory": {
-                "time": now.to_rfc3339(),
-                "availableBytes": m.memory_available,
-                "usageBytes": working_set,
-                "workingSetBytes": working_set,
-            },
-            "fs": {
-                "time": now.to_rfc3339(),
-                "availableBytes": m.disk_available,
-                "capacityBytes": m.disk,
-                "usedBytes": m.disk.saturating_sub(m.disk_available),
-            },
+    json!({
+        "nodeName": st.cfg.node_name,
+        "startTime": now,
+        "cpu": {
+            "time": now,
+            "usageNanoCores": node_rate.unwrap_or(0),
+            "usageCoreNanoSeconds": node_cpu.unwrap_or(0),
         },
-        "pods": pods,
-    }))
-    .into_response()
+        "memory": {
+            "time": now,
+            "availableBytes": m.memory_available,
+            "usageBytes": working_set,
+            "workingSetBytes": working_set,
+        },
+        "fs": {
+            "time": now,
+            "availableBytes": m.disk_available,
+            "capacityBytes": m.disk,
+            "usedBytes": m.disk.saturating_sub(m.disk_available),
+        },
+    })
+}
+
+/// GET /stats/summary.
+pub async fn summary(State(st): State<AppState>) -> Response {
+    let now = Utc::now();
+    let ts = now.timestamp_nanos_opt().unwrap_or_default();
+    let now = now.to_rfc3339();
+    let node = node(&st, &now, ts);
+    let pods = pods(&st, &now, ts).await;
+    Json(json!({"node": node, "pods": pods})).into_response()
 }
