@@ -9,17 +9,6 @@ use crate::status::{ApiError, ApiResult, Cause};
 use serde_json::{json, Value};
 use skiff_store::StoreError;
 
-const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-
-/// `generateName` + 5 random characters of upstream's alphabet.
-pub fn generate_name(base: &str) -> String {
-    let base = if base.len() > 58 { &base[..58] } else { base };
-    let suffix: String = (0..5)
-        .map(|_| NAME_CHARS[rand::random::<u32>() as usize % NAME_CHARS.len()] as char)
-        .collect();
-    format!("{base}{suffix}")
-}
-
 /// Checks apiVersion/kind of a body and fills them in when absent.
 pub fn check_type(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
     let want_av = ctx.res.api_version();
@@ -162,7 +151,7 @@ impl NewName {
     /// The name to try: the given one, or a fresh generated one.
     fn pick(&self) -> String {
         if self.name.is_empty() {
-            generate_name(&self.generate)
+            skiff_api::names::generate_name(&self.generate)
         } else {
             self.name.clone()
         }
@@ -205,7 +194,10 @@ fn validate_new(ctx: &Ctx, obj: &Value, names: &NewName) -> ApiResult<()> {
     let mut probe = obj.clone();
     if names.name.is_empty() {
         if let Some(m) = meta_mut(&mut probe) {
-            m.insert("name".into(), json!(generate_name(&names.generate)));
+            m.insert(
+                "name".into(),
+                json!(skiff_api::names::generate_name(&names.generate)),
+            );
         }
     }
     let causes = ctx.strategy().validate(ctx.res, &probe);

@@ -18,40 +18,10 @@ impl PodStrategy {
     }
 }
 
-/// The pod's QoS class (`status.qosClass`).
+/// The pod's QoS class (`status.qosClass`), by the one rule in skiff-api (init containers
+/// included, quantities compared by value).
 fn qos_class(pod: &Value) -> &'static str {
-    let cs = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut any = false;
-    let mut guaranteed = true;
-    for c in &cs {
-        let req = c.pointer("/resources/requests").and_then(Value::as_object);
-        let lim = c.pointer("/resources/limits").and_then(Value::as_object);
-        if req.map(|r| !r.is_empty()).unwrap_or(false)
-            || lim.map(|l| !l.is_empty()).unwrap_or(false)
-        {
-            any = true;
-        }
-        let ok = ["cpu", "memory"].iter().all(|k| {
-            let l = lim.and_then(|l| l.get(*k));
-            l.is_some()
-                && req
-                    .and_then(|r| r.get(*k))
-                    .map(|r| Some(r) == l)
-                    .unwrap_or(true)
-        });
-        guaranteed &= ok;
-    }
-    if !any {
-        "BestEffort"
-    } else if guaranteed {
-        "Guaranteed"
-    } else {
-        "Burstable"
-    }
+    skiff_api::qos::pod_qos_class_json(pod).as_str()
 }
 
 /// The grace period a deletion gives the pod: none when it never ran on a node or has
@@ -169,6 +139,20 @@ mod tests {
             ),
             (
                 c(json!({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m"}})),
+                "Burstable",
+            ),
+            // The copies that disagreed, settled upstream's way: quantities compare by
+            // value (1 == 1000m) and init containers count.
+            (
+                c(json!({"limits": {"cpu": "1", "memory": "1Gi"},
+                         "requests": {"cpu": "1000m", "memory": "1024Mi"}})),
+                "Guaranteed",
+            ),
+            (
+                json!({"spec": {
+                    "containers": [{"name": "c"}],
+                    "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "1"}}}]
+                }}),
                 "Burstable",
             ),
         ];
