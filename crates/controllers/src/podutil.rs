@@ -57,48 +57,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn sel(v: serde_json::Value) -> LabelSelector {
-        serde_json::from_value(v).unwrap()
-    }
-
-    #[test]
-    fn selector_table() {
-        let labels: BTreeMap<String, String> = [
-            ("app".to_string(), "web".to_string()),
-            ("tier".to_string(), "fe".to_string()),
-        ]
-        .into();
-        let cases = [
-            (json!({}), true),
-            (json!({"matchLabels": {"app": "web"}}), true),
-            (json!({"matchLabels": {"app": "db"}}), false),
-            (
-                json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["fe", "be"]}]}),
-                true,
-            ),
-            (
-                json!({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["fe"]}]}),
-                false,
-            ),
-            (
-                json!({"matchExpressions": [{"key": "x", "operator": "DoesNotExist"}]}),
-                true,
-            ),
-            (
-                json!({"matchExpressions": [{"key": "x", "operator": "Exists"}]}),
-                false,
-            ),
-        ];
-        for (s, want) in cases {
-            assert_eq!(
-                selector_matches(Some(&sel(s.clone())), Some(&labels)),
-                want,
-                "{s}"
-            );
-        }
-        assert!(!selector_matches(None, Some(&labels)));
-    }
-
     #[test]
     fn availability() {
         let now = Timestamp::from_second(1000).unwrap();
