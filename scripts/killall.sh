@@ -47,5 +47,10 @@ done
 # CNI's iptables rules of this node's sandboxes (no CNI DEL ran for them).
 # shellcheck disable=SC2046
 bash "$(dirname "$0")/cni-rules-cleanup.sh" $(ls "$dir/agent/runtime/sandboxes" 2>/dev/null)
+# The pod network's masquerade rules of this node (tagged with its bridge name) and the
+# host-gw routes to other nodes' pod CIDRs (route protocol 77; one node per network namespace).
+iptables -w -t nat -S POSTROUTING 2>/dev/null | grep -F -- "--comment \"skiff pod network $bridge\"" |
+  while IFS= read -r rule; do eval "iptables -w -t nat -D ${rule#-A }" 2>/dev/null; done
+ip route flush proto 77 2>/dev/null
 ip link del "$bridge" 2>/dev/null
 exit 0

@@ -38,6 +38,15 @@ pub struct KubeletConfig {
     pub cluster_domain: String,
     /// Extra labels for the Node object (node-role labels for servers).
     pub node_labels: BTreeMap<String, String>,
+    /// Taints the Node is registered with (`--node-taint`, upstream's
+    /// `--register-with-taints`); set only when the Node object is created.
+    pub register_with_taints: Vec<k8s_openapi::api::core::v1::Taint>,
+    /// ExternalIP of the node (`--node-external-ip`), listed after the InternalIP.
+    pub node_external_ip: Option<IpAddr>,
+    /// Cgroup under which the pod cgroups live (upstream's `--cgroup-root`, `/` by
+    /// default): pods go to `<cgroup-root>/kubepods/…`, so two kubelets on one machine
+    /// with different roots never share a cgroup path.
+    pub cgroup_root: String,
     /// Lease renewal and status check interval (10 s).
     pub heartbeat: Duration,
     /// Period of the full resync of every pod.

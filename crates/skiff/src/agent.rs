@@ -9,7 +9,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     let data_dir = std::path::absolute(&args.data_dir)?;
     let ca_pem = fetch_ca(&args.server).await?;
     let kube = client::build(&args.server, &ca_pem, &args.token).await?;
-    let node_name = args.node.node_name.clone().unwrap_or_else(server::hostname);
+    let node_name = node::node_name(&args.node, &data_dir)?;
     let node_ip = args.node.node_ip.unwrap_or_else(node::default_node_ip);
     let (cert, key) = request_serving_cert(&kube, &node_name, &node_ip.to_string()).await?;
 
@@ -29,6 +29,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         serving_cert_pem: cert,
         serving_key_pem: key,
         client_ca_pem: ca_pem,
+        role_labels: Default::default(),
     };
     let agent = tokio::spawn(node::run(plan, kube, stopped.clone()));
     server::wait_for_signal().await;

@@ -10,6 +10,13 @@ fn go_duration(s: &str) -> Result<Duration, String> {
     skiff_api::duration::parse(s).map_err(|e| e.to_string())
 }
 
+/// Parses `--flannel-backend`, refusing the values Skiff does not implement.
+fn flannel_backend(s: &str) -> Result<skiff_network::FlannelBackend, String> {
+    s.parse::<skiff_network::FlannelBackend>()
+        .and_then(skiff_network::FlannelBackend::supported)
+        .map_err(|e| e.to_string())
+}
+
 /// Skiff: a Kubernetes-compatible orchestrator in one binary.
 #[derive(Parser, Debug)]
 #[command(name = "skiff", version, about)]
@@ -40,6 +47,23 @@ pub struct NodeArgs {
     /// IP address advertised for the node (default: the address of the default route).
     #[arg(long)]
     pub node_ip: Option<IpAddr>,
+    /// External IP address advertised for the node (its ExternalIP).
+    #[arg(long)]
+    pub node_external_ip: Option<IpAddr>,
+    /// Register the node with this taint (key=value:Effect or key:Effect; repeatable).
+    #[arg(long = "node-taint")]
+    pub node_taints: Vec<String>,
+    /// Append a stable random id to the node name (kept in <data-dir>/agent/node-id).
+    #[arg(long)]
+    pub with_node_id: bool,
+    /// Pod network between nodes: host-gw (routes through each node's InternalIP; the
+    /// nodes share one L2 segment) or none. k3s' vxlan is not implemented yet and refused.
+    #[arg(long, default_value = "host-gw", value_parser = flannel_backend)]
+    pub flannel_backend: skiff_network::FlannelBackend,
+    /// Cgroup the pod cgroups live under (`<cgroup-root>/kubepods/…`), as the kubelet's
+    /// --cgroup-root: give each node on one machine its own.
+    #[arg(long, default_value = "/")]
+    pub cgroup_root: String,
     /// Private registry configuration (k3s registries.yaml format).
     #[arg(long, default_value = "/etc/skiff/registries.yaml")]
     pub private_registry: PathBuf,
@@ -209,6 +233,26 @@ mod tests {
             let args = node_args(&["skiff", "server", "--oci-runtime", flag]).unwrap();
             assert_eq!(args.oci_runtime, want);
         }
+    }
+
+    #[test]
+    fn flannel_backend_defaults_to_host_gw_and_refuses_vxlan() {
+        let args = node_args(&["skiff", "server"]).unwrap();
+        assert_eq!(args.flannel_backend, skiff_network::FlannelBackend::HostGw);
+        let none = node_args(&[
+            "skiff",
+            "agent",
+            "--server",
+            "https://a:6443",
+            "--token",
+            "t",
+            "--flannel-backend",
+            "none",
+        ])
+        .unwrap();
+        assert_eq!(none.flannel_backend, skiff_network::FlannelBackend::None);
+        let err = node_args(&["skiff", "server", "--flannel-backend", "vxlan"]).unwrap_err();
+        assert!(err.to_string().contains("not implemented"), "{err}");
     }
 
     #[test]

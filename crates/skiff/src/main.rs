@@ -3,6 +3,7 @@
 mod agent;
 mod cli;
 mod client;
+mod identity;
 mod image;
 mod node;
 mod server;

@@ -18,6 +18,42 @@ pub struct NodePlan {
     pub serving_cert_pem: String,
     pub serving_key_pem: String,
     pub client_ca_pem: String,
+    /// Labels the node carries for its role (server nodes: control-plane, master).
+    pub role_labels: BTreeMap<String, String>,
+}
+
+/// The node name: `--node-name` or the hostname, with the node id when `--with-node-id`.
+pub fn node_name(args: &NodeArgs, data_dir: &Path) -> anyhow::Result<String> {
+    let name = args
+        .node_name
+        .clone()
+        .unwrap_or_else(crate::server::hostname);
+    if args.with_node_id {
+        crate::identity::with_node_id(&name, data_dir)
+    } else {
+        Ok(name)
+    }
+}
+
+/// Runs the node's pod network (`--flannel-backend`) beside the kubelet.
+fn spawn_network(
+    plan: &NodePlan,
+    kube: &kube::Client,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let cfg = skiff_network::NetworkConfig {
+        node_name: plan.node_name.clone(),
+        backend: plan.args.flannel_backend,
+        cluster_cidr: plan.cluster_cidr.clone(),
+        tag: plan.args.cni_bridge.clone(),
+        resync: Duration::from_secs(10),
+    };
+    let kube = kube.clone();
+    tokio::spawn(async move {
+        if let Err(err) = skiff_network::run(cfg, kube, shutdown).await {
+            tracing::error!("pod network failed: {err}");
+        }
+    });
 }
 
 /// Opens the image store from `<data-dir>/agent/content` with the registries file when present.
@@ -48,12 +84,15 @@ where
         None => start_runtime(&plan, &agent_dir, shutdown()).await?,
     };
     let kubernetes_service_host = kubernetes_service_ip(&kube).await?;
-    let mut node_labels = BTreeMap::new();
-    for label in &plan.args.node_labels {
-        if let Some((k, v)) = label.split_once('=') {
-            node_labels.insert(k.to_string(), v.to_string());
-        }
-    }
+    let mut node_labels = crate::identity::parse_labels(&plan.args.node_labels)?;
+    node_labels.extend(plan.role_labels.clone());
+    let register_with_taints = plan
+        .args
+        .node_taints
+        .iter()
+        .map(|t| crate::identity::parse_taint(t))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    spawn_network(&plan, &kube, shutdown());
     let config = skiff_kubelet::KubeletConfig {
         node_name: plan.node_name.clone(),
         node_ip: plan.node_ip,
@@ -70,6 +109,9 @@ where
         cluster_dns: Vec::new(),
         cluster_domain: plan.args.cluster_domain.clone(),
         node_labels,
+        register_with_taints,
+        node_external_ip: plan.args.node_external_ip,
+        cgroup_root: plan.args.cgroup_root.clone(),
         heartbeat: Duration::from_secs(10),
         sync_period: Duration::from_secs(10),
     };
@@ -133,6 +175,10 @@ async fn start_runtime(
         cni_conf: skiff_runtime::CniSettings {
             bridge: plan.args.cni_bridge.clone(),
             pod_cidr: None,
+            // With a pod network between nodes the network agent masquerades only what
+            // leaves the cluster CIDR; the bridge plugin would also hide pod IPs from
+            // pods on other nodes.
+            ip_masq: plan.args.flannel_backend == skiff_network::FlannelBackend::None,
             ..Default::default()
         },
         helper_exe: std::env::current_exe().context("locating the skiff binary")?,

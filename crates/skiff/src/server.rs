@@ -151,7 +151,7 @@ fn spawn_agent<F>(
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    let node_name = args.node.node_name.clone().unwrap_or_else(hostname);
+    let node_name = node::node_name(&args.node, data_dir)?;
     let node_ip = args.node.node_ip.unwrap_or_else(node::default_node_ip);
     let sans = vec![node_name.clone(), node_ip.to_string(), "localhost".into()];
     let (cert, key) = api
@@ -166,6 +166,10 @@ where
         serving_cert_pem: cert,
         serving_key_pem: key,
         client_ca_pem: api.ca_pem(),
+        role_labels: crate::identity::SERVER_ROLE_LABELS
+            .iter()
+            .map(|l| (l.to_string(), "true".to_string()))
+            .collect(),
     };
     Ok(tokio::spawn(node::run(plan, kube.clone(), stopped)))
 }

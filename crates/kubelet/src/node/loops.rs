@@ -99,12 +99,14 @@ pub async fn status_loop(
         let status = node_status(&cfg, &m, &rt, current.status.as_ref());
         let changed = last_sent.as_ref().is_none_or(|old| differs(old, &status));
         if changed || last_at.elapsed() > Duration::from_secs(300) {
+            // A strategic merge, as upstream's kubelet: conditions merge by type, so
+            // the ones other agents own (NetworkUnavailable) stay.
             let patch = serde_json::json!({ "status": status });
             match api
                 .patch_status(
                     &cfg.node_name,
                     &PatchParams::default(),
-                    &Patch::Merge(&patch),
+                    &Patch::Strategic(&patch),
                 )
                 .await
             {

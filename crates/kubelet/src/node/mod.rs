@@ -63,6 +63,8 @@ pub async fn register(
         spec: Some(NodeSpec {
             pod_cidr: cfg.pod_cidr.clone(),
             pod_cidrs: cfg.pod_cidr.clone().map(|c| vec![c]),
+            taints: (!cfg.register_with_taints.is_empty())
+                .then(|| cfg.register_with_taints.clone()),
             ..Default::default()
         }),
         status: Some(status.clone()),

@@ -161,22 +161,24 @@ fn conditions(m: &MachineInfo, old: Option<&NodeStatus>) -> Vec<NodeCondition> {
     ]
 }
 
+/// InternalIP, ExternalIP when set (`--node-external-ip`), then Hostname.
 fn addresses(cfg: &KubeletConfig) -> Vec<NodeAddress> {
     let h = hostname();
-    vec![
-        NodeAddress {
-            type_: "InternalIP".into(),
-            address: cfg.node_ip.to_string(),
-        },
-        NodeAddress {
-            type_: "Hostname".into(),
-            address: if h.is_empty() {
-                cfg.node_name.clone()
-            } else {
-                h
-            },
-        },
-    ]
+    let address = |type_: &str, address: String| NodeAddress {
+        type_: type_.into(),
+        address,
+    };
+    let mut out = vec![address("InternalIP", cfg.node_ip.to_string())];
+    if let Some(ip) = cfg.node_external_ip {
+        out.push(address("ExternalIP", ip.to_string()));
+    }
+    let host = if h.is_empty() {
+        cfg.node_name.clone()
+    } else {
+        h
+    };
+    out.push(address("Hostname", host));
+    out
 }
 
 fn node_info(m: &MachineInfo, rt: &RuntimeInfo) -> NodeSystemInfo {

@@ -148,7 +148,7 @@ pub fn sandbox_config(cfg: &KubeletConfig, pod: &Pod, attempt: u32) -> cri::PodS
         labels: lbls,
         annotations,
         linux: Some(cri::LinuxPodSandboxConfig {
-            cgroup_parent: cgroup_parent(pod, &uid),
+            cgroup_parent: cgroup_parent(&cfg.cgroup_root, pod, &uid),
             security_context: Some(cri::LinuxSandboxSecurityContext {
                 namespace_options: Some(namespace_options(&spec)),
                 privileged: false,
@@ -203,19 +203,49 @@ fn namespace_options(spec: &PodSpec) -> cri::NamespaceOption {
     }
 }
 
-/// `/kubepods/pod<uid>` for a Guaranteed pod, else under its QoS class.
-fn cgroup_parent(pod: &Pod, uid: &str) -> String {
+/// `<root>/kubepods/pod<uid>` for a Guaranteed pod, else under its QoS class.
+fn cgroup_parent(root: &str, pod: &Pod, uid: &str) -> String {
+    let root = root.trim_end_matches('/');
     let qos = qos_class(pod).to_lowercase();
     if qos == "guaranteed" {
-        format!("/kubepods/pod{uid}")
+        format!("{root}/kubepods/pod{uid}")
     } else {
-        format!("/kubepods/{qos}/pod{uid}")
+        format!("{root}/kubepods/{qos}/pod{uid}")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pod_cgroups_sit_under_the_cgroup_root_and_qos_class() {
+        let pod = |resources: serde_json::Value| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "spec": {"containers": [{"name": "c", "resources": resources}]}
+            }))
+            .unwrap_or_default()
+        };
+        let guaranteed = serde_json::json!({
+            "limits": {"cpu": "1", "memory": "64Mi"},
+            "requests": {"cpu": "1", "memory": "64Mi"}
+        });
+        let burstable = serde_json::json!({"requests": {"cpu": "100m"}});
+        let cases = [
+            ("/", serde_json::json!({}), "/kubepods/besteffort/podu1"),
+            ("/", burstable.clone(), "/kubepods/burstable/podu1"),
+            ("/", guaranteed.clone(), "/kubepods/podu1"),
+            ("/skiff-b", burstable, "/skiff-b/kubepods/burstable/podu1"),
+            ("/skiff-c/", guaranteed, "/skiff-c/kubepods/podu1"),
+        ];
+        for (root, resources, want) in cases {
+            assert_eq!(
+                cgroup_parent(root, &pod(resources), "u1"),
+                want,
+                "root {root}"
+            );
+        }
+    }
 
     #[test]
     fn namespaces_are_the_nodes_only_when_asked_for() {

@@ -97,6 +97,9 @@ fn env(images: &[&str]) -> Env {
         cluster_dns: vec!["10.43.0.10".into()],
         cluster_domain: "cluster.local".into(),
         node_labels: BTreeMap::new(),
+        register_with_taints: Vec::new(),
+        node_external_ip: None,
+        cgroup_root: "/".into(),
         heartbeat: Duration::from_secs(10),
         sync_period: Duration::from_secs(10),
     };
@@ -183,6 +186,9 @@ impl Env {
             cluster_dns: vec![],
             cluster_domain: "cluster.local".into(),
             node_labels: BTreeMap::new(),
+            register_with_taints: Vec::new(),
+            node_external_ip: None,
+            cgroup_root: "/".into(),
             heartbeat: Duration::from_secs(10),
             sync_period: Duration::from_secs(10),
         })
