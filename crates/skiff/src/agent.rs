@@ -8,7 +8,7 @@ use anyhow::Context;
 pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     let data_dir = std::path::absolute(&args.data_dir)?;
     let ca_pem = fetch_ca(&args.server).await?;
-    let kube = client::build(&args.server, &ca_pem, &args.token).await?;
+    let kube = client::build(&args.server, &ca_pem, &args.token, "kubelet").await?;
     let node_name = node::node_name(&args.node, &data_dir)?;
     let node_ip = args.node.node_ip.unwrap_or_else(node::default_node_ip);
     let (cert, key) = request_serving_cert(&kube, &node_name, &node_ip.to_string()).await?;

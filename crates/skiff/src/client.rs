@@ -15,8 +15,15 @@ pub fn kubeconfig_yaml(server: &str, ca_pem: &str, token: &str) -> String {
     out
 }
 
-/// A client for `server` authenticating with `token`.
-pub async fn build(server: &str, ca_pem: &str, token: &str) -> anyhow::Result<kube::Client> {
+/// A client for `server` authenticating with `token`, sending `component`'s User-Agent
+/// (`kube-scheduler/v…`, as upstream components do), which the API server also takes as
+/// the field manager of the component's writes.
+pub async fn build(
+    server: &str,
+    ca_pem: &str,
+    token: &str,
+    component: &str,
+) -> anyhow::Result<kube::Client> {
     let yaml = kubeconfig_yaml(server, ca_pem, token);
     let kubeconfig =
         kube::config::Kubeconfig::from_yaml(&yaml).context("parsing generated kubeconfig")?;
@@ -26,6 +33,7 @@ pub async fn build(server: &str, ca_pem: &str, token: &str) -> anyhow::Result<ku
     )
     .await
     .context("loading generated kubeconfig")?;
+    let config = skiff_client::with_user_agent(config, component)?;
     kube::Client::try_from(config).context("building API client")
 }
 

@@ -24,7 +24,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     write_private_file(&kubeconfig_path, &api.kubeconfig_yaml(&url))?;
     tracing::info!(path = %kubeconfig_path.display(), "wrote kubeconfig");
 
-    let kube = client::build(&url, &api.ca_pem(), &api.admin_token()).await?;
+    let clients = ComponentClients::build(&url, &api).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -32,11 +32,18 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let control_plane = spawn_control_plane(&args, &kube, &stopped);
+    let control_plane = spawn_control_plane(&args, &clients, &stopped);
     let agent = if args.disable_agent {
         None
     } else {
-        Some(spawn_agent(&args, &api, &data_dir, &kube, stopped.clone())?)
+        let kubelet = &clients.kubelet;
+        Some(spawn_agent(
+            &args,
+            &api,
+            &data_dir,
+            kubelet,
+            stopped.clone(),
+        )?)
     };
 
     println!("Skiff is running. API server: {url}");
@@ -73,6 +80,28 @@ async fn start_api(
     .context("starting the API server")
 }
 
+/// One API client per in-process component, each with its upstream User-Agent, so the
+/// API server names each one in its access log and as the field manager of its writes.
+struct ComponentClients {
+    scheduler: kube::Client,
+    controllers: kube::Client,
+    kubelet: kube::Client,
+}
+
+impl ComponentClients {
+    async fn build(
+        url: &str,
+        api: &skiff_apiserver::RunningApiServer,
+    ) -> anyhow::Result<ComponentClients> {
+        let (ca, token) = (api.ca_pem(), api.admin_token());
+        Ok(ComponentClients {
+            scheduler: client::build(url, &ca, &token, "kube-scheduler").await?,
+            controllers: client::build(url, &ca, &token, "kube-controller-manager").await?,
+            kubelet: client::build(url, &ca, &token, "kubelet").await?,
+        })
+    }
+}
+
 /// The scheduler and the controllers, running until the stop signal.
 struct ControlPlane {
     scheduler: JoinHandle<Result<(), skiff_scheduler::SchedulerError>>,
@@ -101,7 +130,7 @@ impl ControlPlane {
 /// Spawns the leader-elected scheduler and controllers as API clients.
 fn spawn_control_plane<F>(
     args: &ServerArgs,
-    kube: &kube::Client,
+    clients: &ComponentClients,
     stopped: &(impl Fn() -> F + Send + Sync + 'static),
 ) -> ControlPlane
 where
@@ -109,7 +138,7 @@ where
 {
     let identity = hostname();
     let scheduler = tokio::spawn(skiff_scheduler::run(
-        kube.clone(),
+        clients.scheduler.clone(),
         skiff_scheduler::SchedulerConfig {
             scheduler_name: "default-scheduler".into(),
             leader_elect: true,
@@ -121,7 +150,7 @@ where
     let grace = args.node_monitor_grace_period;
     let period = grace.clamp(Duration::from_secs(1), Duration::from_secs(5));
     let controllers = tokio::spawn(skiff_controllers::run(
-        kube.clone(),
+        clients.controllers.clone(),
         skiff_controllers::ControllersConfig {
             node_monitor_grace_period: grace,
             node_monitor_period: period,

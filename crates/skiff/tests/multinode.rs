@@ -234,9 +234,13 @@ spec:
             "answer from the wrong pod: {answer}"
         );
         let seen = peer_seen_by(&c, &server.0, &server.2, &client.0);
-        let client_ip = format!(" {}:", client.2);
+        // netstat prints the peer as `IP:PORT`, or `::ffff:IP:PORT` on a dual-stack socket.
+        let client_ip = format!("{}:", client.2);
+        let peer_is_client = seen
+            .split_whitespace()
+            .any(|w| w.trim_start_matches("::ffff:").starts_with(&client_ip));
         assert!(
-            seen.contains(&client_ip),
+            peer_is_client,
             "the server saw no {} (NAT?): {seen}",
             client.2
         );

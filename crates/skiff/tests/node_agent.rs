@@ -825,3 +825,44 @@ fn service_host_env_follows_the_service_cidr() {
     );
     teardown(c);
 }
+
+/// Each in-process component writes with its upstream User-Agent, so managedFields name
+/// `kube-controller-manager` (the ReplicaSet and its pods) and `kubelet` (pod status), as on
+/// any Kubernetes cluster.
+#[test]
+fn components_write_as_their_upstream_field_managers() {
+    let c = cluster();
+    ok(
+        &c,
+        &["create", "deployment", "mgr", &format!("--image={IMAGE}")],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let managers = |what: &str| {
+        ok(
+            &c,
+            &[
+                "get",
+                what,
+                "-l",
+                "app=mgr",
+                "-o",
+                "jsonpath={.items[*].metadata.managedFields[*].manager}",
+            ],
+        )
+    };
+    let (mut rs, mut pods) = (String::new(), String::new());
+    while Instant::now() < deadline {
+        rs = managers("rs");
+        pods = managers("pods");
+        if rs.contains("kube-controller-manager") && pods.contains("kubelet") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(rs.contains("kube-controller-manager"), "rs managers: {rs}");
+    assert!(
+        pods.contains("kube-controller-manager") && pods.contains("kubelet"),
+        "pod managers: {pods}"
+    );
+    teardown(c);
+}
