@@ -27,8 +27,6 @@ use crate::queue::SchedulingQueue;
 
 /// Concurrent binding requests in flight.
 const MAX_BINDS_IN_FLIGHT: usize = 64;
-/// Concurrent `Scheduled` event writes in flight.
-const MAX_EVENTS_IN_FLIGHT: usize = 32;
 /// Pods decided per loop turn before watch events are looked at again.
 const BATCH: usize = 256;
 
@@ -53,7 +51,6 @@ struct Scheduler {
     profile: Profile,
     recorder: Recorder,
     metrics: Metrics,
-    events: Arc<Semaphore>,
     start: usize,
     tie: u64,
     nodes_synced: bool,
@@ -87,7 +84,6 @@ impl Scheduler {
             cache: Cache::default(),
             queue: SchedulingQueue::default(),
             profile: default_profile(),
-            events: Arc::new(Semaphore::new(MAX_EVENTS_IN_FLIGHT)),
             start: 0,
             tie: 0,
             nodes_synced: false,
@@ -231,18 +227,16 @@ impl Scheduler {
                     self.queue.done(&key);
                     let (client, rec, tx) =
                         (self.client.clone(), self.recorder.clone(), tx.clone());
-                    let (events, metrics) = (self.events.clone(), self.metrics.clone());
+                    let metrics = self.metrics.clone();
                     tokio::spawn(async move {
                         let out = bind(client, &pod, &node).await;
                         drop(permit);
                         metrics.attempt(AttemptResult::of_binding(&out), now);
                         let bound = matches!(out, BindOutcome::Bound);
                         let _ = tx.send((key, out));
-                        // The event is off the binding path, with its own bound.
+                        // The recorder only queues: its background sender bounds the writes.
                         if bound {
-                            if let Ok(_p) = events.acquire_owned().await {
-                                record_scheduled(&rec, &pod, &node).await;
-                            }
+                            record_scheduled(&rec, &pod, &node).await;
                         }
                     });
                 }
