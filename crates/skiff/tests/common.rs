@@ -365,3 +365,28 @@ pub fn oci_states(oci_root: &Path) -> Vec<OciState> {
     }
     out
 }
+
+/// The real kubectl's `apply -f -` with `yaml` on stdin against `kubeconfig`; panics (with
+/// kubectl's stderr and the YAML) when it fails.
+pub fn kubectl_apply(kubeconfig: &Path, yaml: &str) {
+    let mut child = Command::new("/usr/bin/kubectl")
+        .args(["apply", "-f", "-"])
+        .env("KUBECONFIG", kubeconfig)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl apply");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(yaml.as_bytes())
+        .expect("write yaml");
+    let out = child.wait_with_output().expect("kubectl apply output");
+    assert!(
+        out.status.success(),
+        "apply failed: {}\n{yaml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -282,27 +282,7 @@ impl Hosts {
 
     /// `kubectl apply -f -` with `yaml` on stdin.
     pub fn apply(&self, yaml: &str) {
-        use std::io::Write;
-        let mut child = Command::new(KUBECTL)
-            .args(["apply", "-f", "-"])
-            .env("KUBECONFIG", &self.kubeconfig)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl apply");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(yaml.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "apply failed: {}\n{yaml}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::common::kubectl_apply(&self.kubeconfig, yaml);
     }
 
     /// `kubectl get … -o json`, parsed (Null on failure).

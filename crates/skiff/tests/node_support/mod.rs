@@ -5,8 +5,7 @@
 
 use crate::common::{bootcamp_archive, leftovers, Cluster};
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 /// The real kubectl.
@@ -34,26 +33,7 @@ pub fn ok(c: &Cluster, args: &[&str]) -> String {
 
 /// `kubectl apply -f -` with `yaml` on stdin.
 pub fn apply(c: &Cluster, yaml: &str) {
-    let mut child = Command::new(KUBECTL)
-        .args(["apply", "-f", "-"])
-        .env("KUBECONFIG", &c.kubeconfig)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl apply");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(yaml.as_bytes())
-        .expect("write yaml");
-    let out = child.wait_with_output().expect("kubectl apply output");
-    assert!(
-        out.status.success(),
-        "apply failed: {}\n{yaml}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::kubectl_apply(&c.kubeconfig, yaml);
 }
 
 /// `kubectl get <args> -o json` parsed.
